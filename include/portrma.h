@@ -1,0 +1,298 @@
+/**
+ * @file portrma.h
+ * @brief portrma native API: one-sided communication built on message ports.
+ *
+ * This header has no MPI types: the MPI shim (libportrma_mpi) is one user of
+ * it, tests and tools are others. Every function returns a status (see
+ * ::prma_status_t): PRMA_OK (0) on success, a negative PRMA_ERR_* on failure.
+ * Output arguments end in _p and are written only on success.
+ */
+#ifndef PORTRMA_H
+#define PORTRMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Marks the exported API (the library builds with -fvisibility=hidden). */
+#if defined(__GNUC__)
+#define PRMA_API __attribute__((visibility("default")))
+#else
+#define PRMA_API
+#endif
+
+/** Version of this header; prma_version() gives the library's. */
+#define PRMA_VERSION_STRING "0.1.0"
+
+/**
+ * The one status table: name, value, message, and the MPI error class the
+ * shim reports it as (a token that the shim pastes onto "MPI_"). Adding a
+ * status here is the whole job: the enum, prma_status_string() and the MPI
+ * mapping all expand from it.
+ */
+#define PRMA_STATUS_MAP(X)                                                              \
+    X(OK,              0,  "success",                                     SUCCESS)      \
+    X(EASYNC,          1,  "started; completion is reported later",       SUCCESS)      \
+    X(ERR_ARG,        -1,  "invalid argument",                            ERR_ARG)      \
+    X(ERR_NOMEM,      -2,  "out of memory",                               ERR_NO_MEM)   \
+    X(ERR_WIN,        -3,  "invalid window",                              ERR_WIN)      \
+    X(ERR_RANK,       -4,  "invalid target rank",                         ERR_RANK)     \
+    X(ERR_COUNT,      -5,  "invalid count",                               ERR_COUNT)    \
+    X(ERR_TYPE,       -6,  "invalid datatype",                            ERR_TYPE)     \
+    X(ERR_ASSERT,     -7,  "invalid assert argument",                     ERR_ASSERT)   \
+    X(ERR_RMA_SYNC,   -8,  "RMA call outside a matching epoch",           ERR_RMA_SYNC) \
+    X(ERR_RMA_RANGE,  -9,  "target range outside the target's window",    ERR_RMA_RANGE)\
+    X(ERR_SIZE,       -10, "invalid window size",                         ERR_SIZE)     \
+    X(ERR_DISP,       -11, "invalid displacement unit",                   ERR_DISP)     \
+    X(ERR_NOTSUP,     -12, "operation not supported by this port",        ERR_UNSUPPORTED_OPERATION) \
+    X(ERR_UNREACHABLE,-13, "no port kind can reach this target",          ERR_UNSUPPORTED_OPERATION) \
+    X(ERR_MAP,        -14, "mapping a window's memory failed",            ERR_NO_MEM)   \
+    X(ERR_PEER,       -15, "a peer process could not be accessed",        ERR_OTHER)    \
+    X(ERR_PEER_FAILED,-16, "a peer failed during a collective step",      ERR_OTHER)    \
+    X(ERR_NOTFOUND,   -17, "no such object",                              ERR_ARG)      \
+    X(ERR_BOOTSTRAP,  -18, "a bootstrap collective failed",               ERR_OTHER)    \
+    X(ERR_IO,         -19, "system call failed",                          ERR_OTHER)
+
+/** Status codes of every prma_* call. */
+typedef enum prma_status {
+#define PRMA_STATUS_ENUM_(name, value, msg, mpiclass) PRMA_##name = value,
+    PRMA_STATUS_MAP(PRMA_STATUS_ENUM_)
+#undef PRMA_STATUS_ENUM_
+} prma_status_t;
+
+/**
+ * @brief Describe a status.
+ * @param [in] status  a prma_status_t value
+ * @return a static string; "unknown status" for a value not in the table
+ */
+PRMA_API const char *prma_status_string(int status);
+
+/** @return the library's version string. */
+PRMA_API const char *prma_version(void);
+
+/** Opaque handles. */
+typedef struct prma_context *prma_context_h;
+typedef struct prma_win     *prma_win_h;
+
+/**
+ * What the starter of portrma tells it about this process (the MPI shim fills
+ * it from PMPI; tests from threads). Node identity comes from the launcher
+ * (MPI_COMM_TYPE_SHARED), never from a hostname guess.
+ */
+typedef struct prma_bootstrap {
+    int      rank;     /**< rank in the job */
+    int      size;     /**< number of processes in the job */
+    uint64_t node_id;  /**< equal on all processes of one node, different across nodes */
+} prma_bootstrap_t;
+
+/** Allgather over a window's group: len bytes in from each rank, in rank order. */
+typedef int (*prma_allgather_cb)(void *arg, const void *sendbuf, void *recvbuf, size_t len);
+/** Barrier over a window's group. */
+typedef int (*prma_barrier_cb)(void *arg);
+
+/**
+ * Collectives over the group of one window, handed to prma_win_create() and
+ * kept by the window for its life (fence and free use them). The callbacks
+ * return 0 on success, anything else on failure.
+ */
+typedef struct prma_coll {
+    int               rank;       /**< this process's rank in the group */
+    int               size;       /**< group size */
+    void             *arg;        /**< passed to every callback */
+    prma_allgather_cb allgather;  /**< required */
+    prma_barrier_cb   barrier;    /**< required */
+} prma_coll_t;
+
+/** Synchronization asserts (bit set); the shim maps MPI_MODE_* onto them. */
+enum {
+    PRMA_MODE_NOCHECK   = 1u << 0,
+    PRMA_MODE_NOSTORE   = 1u << 1,
+    PRMA_MODE_NOPUT     = 1u << 2,
+    PRMA_MODE_NOPRECEDE = 1u << 3,
+    PRMA_MODE_NOSUCCEED = 1u << 4,
+};
+
+/** How a window's memory came to be. */
+typedef enum prma_win_flavor {
+    PRMA_WIN_FLAVOR_CREATE   = 1,  /**< user memory (prma_win_create) */
+    PRMA_WIN_FLAVOR_ALLOCATE = 2,  /**< portrma memory (prma_win_allocate) */
+} prma_win_flavor_t;
+
+/** What prma_win_query() reports about the local part of a window. */
+typedef struct prma_win_attr {
+    void              *base;       /**< the user view of local window memory */
+    size_t             size;       /**< bytes */
+    size_t             disp_unit;  /**< bytes per displacement unit */
+    prma_win_flavor_t  flavor;
+    int                rank;       /**< this process in the window's group */
+    int                group_size;
+} prma_win_attr_t;
+
+/**
+ * @brief Start portrma in this process.
+ * @param [in]  boot   who this process is
+ * @param [out] ctx_p  the context
+ * @return PRMA_OK, PRMA_ERR_ARG for an inconsistent bootstrap, PRMA_ERR_NOMEM
+ */
+PRMA_API int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p);
+
+/**
+ * @brief Stop portrma; windows still open are leaked, not freed (freeing is
+ *        collective). Memory from prma_mem_alloc() stays mapped.
+ * @param [in] ctx  the context
+ */
+PRMA_API void prma_finalize(prma_context_h ctx);
+
+/**
+ * @brief Allocate memory that same-node peers can map (a memfd mapped twice:
+ *        the user view returned here and portrma's agent view), placed on
+ *        this process's NUMA node.
+ * @param [in]  ctx    the context
+ * @param [in]  size   bytes (0 is allowed and gives a unique pointer)
+ * @param [out] ptr_p  the user view
+ * @return PRMA_OK, PRMA_ERR_NOMEM, PRMA_ERR_MAP
+ */
+PRMA_API int prma_mem_alloc(prma_context_h ctx, size_t size, void **ptr_p);
+
+/**
+ * @brief Release memory from prma_mem_alloc().
+ * @param [in] ctx  the context
+ * @param [in] ptr  exactly a pointer that prma_mem_alloc() returned
+ * @return PRMA_OK, PRMA_ERR_NOTFOUND when ptr is not portrma's
+ */
+PRMA_API int prma_mem_free(prma_context_h ctx, void *ptr);
+
+/**
+ * @brief Is ptr inside memory from prma_mem_alloc()?
+ * @return 1 if it is, 0 if not
+ */
+PRMA_API int prma_mem_owns(prma_context_h ctx, const void *ptr);
+
+/**
+ * @brief Create a window over memory the caller owns. Collective over coll.
+ * @param [in]  ctx        the context
+ * @param [in]  coll       the window group's collectives; copied
+ * @param [in]  base       local window memory (may be NULL when size is 0)
+ * @param [in]  size       bytes of local window memory
+ * @param [in]  disp_unit  bytes per displacement unit, > 0
+ * @param [out] win_p      the window
+ * @return PRMA_OK; PRMA_ERR_DISP, PRMA_ERR_ARG for bad arguments;
+ *         PRMA_ERR_NOMEM; PRMA_ERR_PEER_FAILED when another rank failed
+ *         (every rank then fails together)
+ */
+PRMA_API int prma_win_create(prma_context_h ctx, const prma_coll_t *coll, void *base,
+                    size_t size, size_t disp_unit, prma_win_h *win_p);
+
+/**
+ * @brief Allocate window memory (as prma_mem_alloc()) and create a window
+ *        over it. Collective over coll.
+ * @param [out] base_p  the user view of the new memory (NULL when size is 0)
+ * @param [out] win_p   the window
+ * @return as prma_win_create(), plus PRMA_ERR_MAP
+ */
+PRMA_API int prma_win_allocate(prma_context_h ctx, const prma_coll_t *coll, size_t size,
+                      size_t disp_unit, void **base_p, prma_win_h *win_p);
+
+/**
+ * @brief Free a window. Collective; waits until no peer can still access it.
+ * @return PRMA_OK, PRMA_ERR_RMA_SYNC when an access epoch other than a fence
+ *         epoch is open, PRMA_ERR_BOOTSTRAP when the closing barrier failed
+ */
+PRMA_API int prma_win_free(prma_win_h win);
+
+/**
+ * @brief May the window be freed now (no epoch open but a fence epoch)?
+ * @return PRMA_OK or PRMA_ERR_RMA_SYNC
+ */
+PRMA_API int prma_win_check_free(prma_win_h win);
+
+/**
+ * @brief Fence: complete every operation of the closing epoch, everywhere,
+ *        and open the next one. Collective.
+ * @param [in] mode  PRMA_MODE_{NOSTORE,NOPUT,NOPRECEDE,NOSUCCEED} bits
+ * @return PRMA_OK, PRMA_ERR_ASSERT for other bits, PRMA_ERR_RMA_SYNC inside
+ *         another kind of epoch, PRMA_ERR_BOOTSTRAP
+ */
+PRMA_API int prma_win_fence(prma_win_h win, unsigned mode);
+
+/**
+ * @brief Write len bytes from origin into target's window, starting offset
+ *        bytes after target_disp displacement units (the TARGET's unit).
+ *        Completes by the end of the epoch.
+ * @return PRMA_OK; PRMA_ERR_RMA_SYNC outside an access epoch; PRMA_ERR_RANK;
+ *         PRMA_ERR_RMA_RANGE when the range leaves the target's window;
+ *         PRMA_ERR_UNREACHABLE; PRMA_ERR_PEER. On error nothing is written.
+ */
+PRMA_API int prma_win_put(prma_win_h win, const void *origin, size_t len, int target,
+                 uint64_t target_disp, uint64_t offset);
+
+/**
+ * @brief Read len bytes from target's window (addressed as in
+ *        prma_win_put()) into origin.
+ * @return as prma_win_put()
+ */
+PRMA_API int prma_win_get(prma_win_h win, void *origin, size_t len, int target,
+                 uint64_t target_disp, uint64_t offset);
+
+/**
+ * @brief Is an access epoch open that allows operations now?
+ * @return PRMA_OK or PRMA_ERR_RMA_SYNC
+ */
+PRMA_API int prma_win_check_epoch(prma_win_h win);
+
+/**
+ * @brief Check an access of len bytes at target_disp units + offset bytes in
+ *        target's window without doing it: epoch, rank, then range. Callers
+ *        that split one operation into pieces check the whole span first, so
+ *        that a refused operation writes nothing.
+ * @return as prma_win_put(), without the transfer
+ */
+PRMA_API int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint64_t offset,
+                          size_t len);
+
+/**
+ * @brief Describe the local part of a window.
+ * @param [out] attr_p  filled in
+ * @return PRMA_OK
+ */
+PRMA_API int prma_win_query(prma_win_h win, prma_win_attr_t *attr_p);
+
+/**
+ * @brief Name of the port kind that serves target ("self", "shm", "shm-cma",
+ *        "none").
+ * @return a static string, or NULL for a bad rank
+ */
+PRMA_API const char *prma_win_port_kind(prma_win_h win, int target);
+
+/** One PORTRMA_* setting, as portrma_info prints it. */
+typedef struct prma_setting {
+    const char *name;     /**< environment variable */
+    const char *value;    /**< in force now (the default when unset) */
+    const char *deflt;    /**< default */
+    const char *meaning;  /**< one sentence */
+} prma_setting_t;
+
+/**
+ * @brief The i-th PORTRMA_* setting.
+ * @param [out] setting_p  filled in
+ * @return PRMA_OK, PRMA_ERR_NOTFOUND past the last one
+ */
+PRMA_API int prma_setting_get(int i, prma_setting_t *setting_p);
+
+/** Port kinds this build has, comma separated (static string). */
+PRMA_API const char *prma_port_kinds(void);
+
+/**
+ * @brief Describe this machine's topology and this process's binding as
+ *        hwloc sees them, one line per item, into buf.
+ * @return PRMA_OK, PRMA_ERR_IO when hwloc cannot load the topology
+ */
+PRMA_API int prma_topology_describe(char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PORTRMA_H */

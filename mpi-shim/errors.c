@@ -1,0 +1,211 @@
+/*
+ * errors.c - statuses become MPI error classes, and error classes reach the
+ * window's (or communicator's) error handler.
+ *
+ * Window error handlers are created by the MPI library
+ * (PMPI_Win_create_errhandler), so that the program holds a genuine
+ * MPI_Errhandler it may free; portrma remembers the function behind each and
+ * calls it itself, since the window is portrma's. A handler stays alive while
+ * a window uses it, whatever the program frees: MPI_Errhandler_free is
+ * intercepted and deferred until the last use ends.
+ */
+#include "shim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+int shim_class(int status)
+{
+    switch (status) {
+#define SHIM_CLASS_(name, value, msg, mpiclass) case PRMA_##name: return MPI_##mpiclass;
+        PRMA_STATUS_MAP(SHIM_CLASS_)
+#undef SHIM_CLASS_
+    }
+    return MPI_ERR_INTERN;
+}
+
+struct errh {
+    MPI_Errhandler               handle;
+    MPI_Win_errhandler_function *fn;
+    int                          refs;   /* the program's + each window's */
+    struct errh                 *next;
+};
+
+static struct errh *errhs;
+static pthread_mutex_t errh_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* NOTE: caller holds errh_lock. */
+static struct errh *errh_find(MPI_Errhandler handle)
+{
+    for (struct errh *e = errhs; e != NULL; e = e->next)
+        if (e->handle == handle)
+            return e;
+    return NULL;
+}
+
+void shim_errhandler_retain(MPI_Errhandler handle)
+{
+    struct errh *e;
+
+    pthread_mutex_lock(&errh_lock);
+    if ((e = errh_find(handle)) != NULL)
+        e->refs++;
+    pthread_mutex_unlock(&errh_lock);
+}
+
+void shim_errhandler_release(MPI_Errhandler handle)
+{
+    struct errh **pe, *gone = NULL;
+
+    pthread_mutex_lock(&errh_lock);
+    for (pe = &errhs; *pe != NULL; pe = &(*pe)->next) {
+        if ((*pe)->handle == handle) {
+            if (--(*pe)->refs == 0) {
+                gone = *pe;
+                *pe = gone->next;
+            }
+            break;
+        }
+    }
+    pthread_mutex_unlock(&errh_lock);
+    if (gone != NULL) {
+        PMPI_Errhandler_free(&gone->handle);
+        free(gone);
+    }
+}
+
+int shim_win_raise(struct shim_win *w, int errclass, const char *func)
+{
+    MPI_Win_errhandler_function *fn = NULL;
+    MPI_Errhandler handle = w->errhandler;
+    MPI_Win win;
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0, code = errclass;
+    struct errh *e;
+
+    if (errclass == MPI_SUCCESS || handle == MPI_ERRORS_RETURN)
+        return errclass;
+    pthread_mutex_lock(&errh_lock);
+    if ((e = errh_find(handle)) != NULL)
+        fn = e->fn;
+    pthread_mutex_unlock(&errh_lock);
+    if (fn != NULL) {
+        win = shim_win_handle(w);
+        fn(&win, &code);
+        return errclass;
+    }
+    /* MPI_ERRORS_ARE_FATAL (and anything we do not know). */
+    PMPI_Error_string(errclass, text, &len);
+    fprintf(stderr, "portrma: %s on window \"%s\": %s; aborting (MPI_ERRORS_ARE_FATAL)\n", func,
+            w->name, text);
+    PMPI_Abort(MPI_COMM_WORLD, errclass);
+    return errclass;
+}
+
+int shim_comm_raise(MPI_Comm comm, int errclass, const char *func)
+{
+    if (errclass == MPI_SUCCESS)
+        return errclass;
+    if (comm == MPI_COMM_NULL)
+        comm = MPI_COMM_WORLD;
+    PMPI_Comm_call_errhandler(comm, errclass);
+    return errclass;
+}
+
+int shim_bad_win(MPI_Win win, const char *func)
+{
+    /* No window to hold a handler: the error goes to MPI_COMM_WORLD's. */
+    return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_WIN, func);
+}
+
+SHIM_EXPORT int MPI_Win_create_errhandler(MPI_Win_errhandler_function *fn,
+                                          MPI_Errhandler *errhandler)
+{
+    struct errh *e;
+    int rc;
+
+    if (fn == NULL || errhandler == NULL)
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, __func__);
+    e = calloc(1, sizeof(*e));
+    if (e == NULL)
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
+    rc = PMPI_Win_create_errhandler(fn, &e->handle);
+    if (rc != MPI_SUCCESS) {
+        free(e);
+        return rc;
+    }
+    e->fn   = fn;
+    e->refs = 1;
+    pthread_mutex_lock(&errh_lock);
+    e->next = errhs;
+    errhs   = e;
+    pthread_mutex_unlock(&errh_lock);
+    *errhandler = e->handle;
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Errhandler_free(MPI_Errhandler *errhandler)
+{
+    int ours;
+
+    if (errhandler == NULL)
+        return PMPI_Errhandler_free(errhandler);
+    pthread_mutex_lock(&errh_lock);
+    ours = errh_find(*errhandler) != NULL;
+    pthread_mutex_unlock(&errh_lock);
+    if (ours) {
+        shim_errhandler_release(*errhandler);
+        *errhandler = MPI_ERRHANDLER_NULL;
+        return MPI_SUCCESS;
+    }
+    if (*errhandler == MPI_ERRORS_ARE_FATAL || *errhandler == MPI_ERRORS_RETURN) {
+        /* MPI_Win_get_errhandler handed these out without a reference of
+         * the MPI library's; there is nothing to release. */
+        *errhandler = MPI_ERRHANDLER_NULL;
+        return MPI_SUCCESS;
+    }
+    return PMPI_Errhandler_free(errhandler);
+}
+
+SHIM_EXPORT int MPI_Win_set_errhandler(MPI_Win win, MPI_Errhandler errhandler)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    int known;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    pthread_mutex_lock(&errh_lock);
+    known = errh_find(errhandler) != NULL;
+    pthread_mutex_unlock(&errh_lock);
+    if (!known && errhandler != MPI_ERRORS_ARE_FATAL && errhandler != MPI_ERRORS_RETURN)
+        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+    shim_errhandler_retain(errhandler);
+    shim_errhandler_release(w->errhandler);
+    w->errhandler = errhandler;
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_get_errhandler(MPI_Win win, MPI_Errhandler *errhandler)
+{
+    struct shim_win *w = shim_win_lookup(win);
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (errhandler == NULL)
+        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+    /* The program gets a reference it must free (MPI semantics). */
+    shim_errhandler_retain(w->errhandler);
+    *errhandler = w->errhandler;
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_call_errhandler(MPI_Win win, int errorcode)
+{
+    struct shim_win *w = shim_win_lookup(win);
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    shim_win_raise(w, errorcode, __func__);
+    /* MPI: returns MPI_SUCCESS when the handler returned. */
+    return MPI_SUCCESS;
+}

@@ -1,0 +1,79 @@
+/*
+ * init.c - bringing portrma up inside MPI_Init and down inside MPI_Finalize.
+ *
+ * Node identity is computed once here, collectively over MPI_COMM_WORLD, the
+ * way the MPI library sees nodes (MPI_COMM_TYPE_SHARED): the node's id is
+ * the smallest world rank on it.
+ */
+#include "shim.h"
+
+#include <stdio.h>
+
+prma_context_h shim_ctx;
+static int shim_failed;
+
+static void shim_setup(void)
+{
+    prma_bootstrap_t boot;
+    MPI_Comm node;
+    int rank, size, leader, status;
+
+    if (PMPI_Comm_rank(MPI_COMM_WORLD, &rank) != MPI_SUCCESS ||
+        PMPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS ||
+        PMPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) !=
+            MPI_SUCCESS) {
+        fprintf(stderr, "portrma: cannot learn this process's rank and node from MPI\n");
+        shim_failed = 1;
+        return;
+    }
+    PMPI_Allreduce(&rank, &leader, 1, MPI_INT, MPI_MIN, node);
+    PMPI_Comm_free(&node);
+    boot.rank    = rank;
+    boot.size    = size;
+    boot.node_id = (uint64_t)leader;
+    status = prma_init(&boot, &shim_ctx);
+    if (status == PRMA_OK)
+        status = shim_type_setup();
+    if (status != PRMA_OK) {
+        fprintf(stderr, "portrma: start-up failed: %s\n", prma_status_string(status));
+        shim_failed = 1;
+    }
+}
+
+int shim_ready(const char *func)
+{
+    if (shim_ctx != NULL)
+        return MPI_SUCCESS;
+    fprintf(stderr, "portrma: %s: %s\n", func,
+            shim_failed ? "portrma failed to start in MPI_Init"
+                        : "called before MPI_Init (or portrma was loaded after it)");
+    return MPI_ERR_OTHER;
+}
+
+SHIM_EXPORT int MPI_Init(int *argc, char ***argv)
+{
+    int rc = PMPI_Init(argc, argv);
+
+    if (rc == MPI_SUCCESS)
+        shim_setup();
+    return rc;
+}
+
+SHIM_EXPORT int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
+{
+    int rc = PMPI_Init_thread(argc, argv, required, provided);
+
+    if (rc == MPI_SUCCESS)
+        shim_setup();
+    return rc;
+}
+
+SHIM_EXPORT int MPI_Finalize(void)
+{
+    if (shim_ctx != NULL) {
+        shim_type_teardown();
+        prma_finalize(shim_ctx);
+        shim_ctx = NULL;
+    }
+    return PMPI_Finalize();
+}

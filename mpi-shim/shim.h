@@ -1,0 +1,85 @@
+/*
+ * shim.h - the PMPI layer: MPI_* entry points served by portrma.
+ *
+ * Layer rule: only mpi-shim/ includes <mpi.h>. The core (src/) must not
+ * depend on MPI, and the shim reaches the core only through the public
+ * portrma.h API.
+ *
+ * Every MPI entry point does the same four steps: check the arguments, call
+ * the core, convert the status once (shim_class()), and hand the error class
+ * to the window's error handler (shim_win_raise()) or, with no valid window,
+ * to the communicator's (shim_comm_raise()).
+ *
+ * MPI_Win handles are portrma's own (handle.c), never a window of the MPI
+ * library, and nothing here depends on how the MPI library represents its
+ * handles: MPI_Win is a pointer in Open MPI and an int in MPICH.
+ */
+#ifndef PRMA_SHIM_H
+#define PRMA_SHIM_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <pthread.h>
+#include "portrma.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+struct shim_attr;
+
+/* A window as the shim knows it. */
+struct shim_win {
+    int               index;      /* slot in the handle table */
+    prma_win_h        core;
+    MPI_Comm          comm;       /* private duplicate of the creating comm */
+    prma_coll_t       coll;
+    int               flavor;     /* MPI_WIN_FLAVOR_* */
+    int               model;      /* MPI_WIN_UNIFIED */
+    void             *base;       /* attribute values point at these */
+    MPI_Aint          size;
+    int               disp_unit;
+    char              name[MPI_MAX_OBJECT_NAME];
+    MPI_Errhandler    errhandler;
+    struct shim_attr *attrs;      /* user attributes, newest first */
+    MPI_Info          info;       /* hints given by the user, or MPI_INFO_NULL */
+};
+
+/* Process state (init.c). */
+extern prma_context_h shim_ctx;
+
+/* handle.c: the window handle table. */
+MPI_Win          shim_win_register(struct shim_win *w);
+void             shim_win_unregister(struct shim_win *w);
+struct shim_win *shim_win_lookup(MPI_Win handle);
+MPI_Win          shim_win_handle(const struct shim_win *w);
+MPI_Fint         shim_win_to_f(MPI_Win handle);
+MPI_Win          shim_win_from_f(MPI_Fint f);
+
+/* errors.c */
+int  shim_class(int status);
+int  shim_win_raise(struct shim_win *w, int errclass, const char *func);
+int  shim_comm_raise(MPI_Comm comm, int errclass, const char *func);
+int  shim_bad_win(MPI_Win win, const char *func);
+void shim_errhandler_retain(MPI_Errhandler errh);
+void shim_errhandler_release(MPI_Errhandler errh);
+
+/* win_attr.c */
+int  shim_attrs_delete_all(struct shim_win *w);
+
+/* datatype.c: the contiguous pieces of count elements of a datatype. */
+#define SHIM_LAYOUT_MAXBLK 2
+struct shim_layout {
+    int      nblk;                       /* blocks per element */
+    MPI_Aint off[SHIM_LAYOUT_MAXBLK];    /* from the element's start, >= 0 */
+    size_t   len[SHIM_LAYOUT_MAXBLK];
+    MPI_Aint extent;                     /* element stride */
+    size_t   size;                       /* data bytes per element */
+    int      contiguous;                 /* one block, extent == size */
+};
+int  shim_type_layout(MPI_Datatype type, struct shim_layout *layout_p);
+int  shim_type_setup(void);
+void shim_type_teardown(void);
+
+/* init.c */
+int  shim_ready(const char *func);
+
+#endif /* PRMA_SHIM_H */

@@ -1,0 +1,160 @@
+/*
+ * unsupported.c - the rest of the MPI one-sided interface, which portrma
+ * does not serve yet (PSCW, passive target, the accumulate family,
+ * request-based operations, shared and dynamic windows).
+ *
+ * They are intercepted all the same: a portrma window handed to the MPI
+ * library would be a foreign object there. Each call is refused with
+ * MPI_ERR_UNSUPPORTED_OPERATION through the window's error handler (or,
+ * for the creation calls, the communicator's), writes nothing, and leaves
+ * the window usable.
+ */
+#include "shim.h"
+
+#include <stdio.h>
+
+static int refuse(MPI_Win win, const char *func)
+{
+    struct shim_win *w = shim_win_lookup(win);
+
+    if (w == NULL)
+        return shim_bad_win(win, func);
+    fprintf(stderr, "portrma: %s is not supported by this version of portrma\n", func);
+    return shim_win_raise(w, MPI_ERR_UNSUPPORTED_OPERATION, func);
+}
+
+static int refuse_comm(MPI_Comm comm, const char *func)
+{
+    fprintf(stderr, "portrma: %s is not supported by this version of portrma\n", func);
+    return shim_comm_raise(comm, MPI_ERR_UNSUPPORTED_OPERATION, func);
+}
+
+#define REQ_NULL(r) ((r) != NULL ? (void)(*(r) = MPI_REQUEST_NULL) : (void)0)
+
+SHIM_EXPORT int MPI_Accumulate(const void *o, int oc, MPI_Datatype ot, int tr, MPI_Aint td,
+                               int tc, MPI_Datatype tt, MPI_Op op, MPI_Win win)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Get_accumulate(const void *o, int oc, MPI_Datatype ot, void *r, int rc,
+                                   MPI_Datatype rt, int tr, MPI_Aint td, int tc,
+                                   MPI_Datatype tt, MPI_Op op, MPI_Win win)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Fetch_and_op(const void *o, void *r, MPI_Datatype t, int tr, MPI_Aint td,
+                                 MPI_Op op, MPI_Win win)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Compare_and_swap(const void *o, const void *c, void *r, MPI_Datatype t,
+                                     int tr, MPI_Aint td, MPI_Win win)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Rput(const void *o, int oc, MPI_Datatype ot, int tr, MPI_Aint td, int tc,
+                         MPI_Datatype tt, MPI_Win win, MPI_Request *req)
+{
+    REQ_NULL(req);
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Rget(void *o, int oc, MPI_Datatype ot, int tr, MPI_Aint td, int tc,
+                         MPI_Datatype tt, MPI_Win win, MPI_Request *req)
+{
+    REQ_NULL(req);
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Raccumulate(const void *o, int oc, MPI_Datatype ot, int tr, MPI_Aint td,
+                                int tc, MPI_Datatype tt, MPI_Op op, MPI_Win win,
+                                MPI_Request *req)
+{
+    REQ_NULL(req);
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Rget_accumulate(const void *o, int oc, MPI_Datatype ot, void *r, int rc,
+                                    MPI_Datatype rt, int tr, MPI_Aint td, int tc,
+                                    MPI_Datatype tt, MPI_Op op, MPI_Win win, MPI_Request *req)
+{
+    REQ_NULL(req);
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_allocate_shared(MPI_Aint size, int disp_unit, MPI_Info info,
+                                        MPI_Comm comm, void *baseptr, MPI_Win *win)
+{
+    return refuse_comm(comm, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_shared_query(MPI_Win win, int rank, MPI_Aint *size, int *disp_unit,
+                                     void *baseptr)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_create_dynamic(MPI_Info info, MPI_Comm comm, MPI_Win *win)
+{
+    return refuse_comm(comm, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_attach(MPI_Win win, void *base, MPI_Aint size)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_detach(MPI_Win win, const void *base)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_post(MPI_Group group, int assert, MPI_Win win)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_start(MPI_Group group, int assert, MPI_Win win)
+{
+    return refuse(win, __func__);
+}
+
+#define REFUSE_WIN_ONLY(name)                        \
+    SHIM_EXPORT int name(MPI_Win win)                \
+    {                                                \
+        return refuse(win, __func__);                \
+    }
+#define REFUSE_RANK_WIN(name)                        \
+    SHIM_EXPORT int name(int rank, MPI_Win win)      \
+    {                                                \
+        return refuse(win, __func__);                \
+    }
+
+REFUSE_WIN_ONLY(MPI_Win_complete)
+REFUSE_WIN_ONLY(MPI_Win_wait)
+REFUSE_WIN_ONLY(MPI_Win_unlock_all)
+REFUSE_WIN_ONLY(MPI_Win_flush_all)
+REFUSE_WIN_ONLY(MPI_Win_flush_local_all)
+REFUSE_WIN_ONLY(MPI_Win_sync)
+REFUSE_RANK_WIN(MPI_Win_unlock)
+REFUSE_RANK_WIN(MPI_Win_flush)
+REFUSE_RANK_WIN(MPI_Win_flush_local)
+
+SHIM_EXPORT int MPI_Win_test(MPI_Win win, int *flag)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win)
+{
+    return refuse(win, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_lock_all(int assert, MPI_Win win)
+{
+    return refuse(win, __func__);
+}

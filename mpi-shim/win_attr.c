@@ -1,0 +1,312 @@
+/*
+ * win_attr.c - what a window says about itself: predefined attributes, user
+ * attributes and keyvals, group, name and info.
+ */
+#include "shim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* User keyvals: our own numbers, far from any predefined attribute key. */
+#define KEYVAL_BASE 0x00700000
+
+struct keyval {
+    MPI_Win_copy_attr_function   *copy_fn;   /* windows are never duplicated */
+    MPI_Win_delete_attr_function *delete_fn;
+    void                         *extra;
+    int                           refs;      /* the program's + each attribute's */
+    int                           freed;     /* the program freed it */
+};
+
+struct shim_attr {
+    int               keyval;
+    void             *value;
+    struct shim_attr *next;
+};
+
+static struct keyval **keyvals;
+static int nkeyvals;
+static pthread_mutex_t keyval_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The keyval behind a number, or NULL. */
+static struct keyval *keyval_get(int keyval)
+{
+    struct keyval *kv = NULL;
+
+    pthread_mutex_lock(&keyval_lock);
+    if (keyval >= KEYVAL_BASE && keyval - KEYVAL_BASE < nkeyvals)
+        kv = keyvals[keyval - KEYVAL_BASE];
+    if (kv != NULL && kv->freed && kv->refs == 0)
+        kv = NULL;
+    pthread_mutex_unlock(&keyval_lock);
+    return kv;
+}
+
+static void keyval_release(int keyval)
+{
+    struct keyval *kv;
+
+    pthread_mutex_lock(&keyval_lock);
+    kv = keyvals[keyval - KEYVAL_BASE];
+    if (--kv->refs == 0) {
+        keyvals[keyval - KEYVAL_BASE] = NULL;
+        free(kv);
+    }
+    pthread_mutex_unlock(&keyval_lock);
+}
+
+SHIM_EXPORT int MPI_Win_create_keyval(MPI_Win_copy_attr_function *copy_fn,
+                                      MPI_Win_delete_attr_function *delete_fn,
+                                      int *win_keyval, void *extra_state)
+{
+    struct keyval *kv, **grown;
+    int index;
+
+    if (win_keyval == NULL)
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, __func__);
+    kv = calloc(1, sizeof(*kv));
+    if (kv == NULL)
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
+    kv->copy_fn   = copy_fn;
+    kv->delete_fn = delete_fn;
+    kv->extra     = extra_state;
+    kv->refs      = 1;
+    pthread_mutex_lock(&keyval_lock);
+    for (index = 0; index < nkeyvals && keyvals[index] != NULL; index++)
+        ;
+    if (index == nkeyvals) {
+        grown = realloc(keyvals, (size_t)(nkeyvals + 16) * sizeof(*keyvals));
+        if (grown == NULL) {
+            pthread_mutex_unlock(&keyval_lock);
+            free(kv);
+            return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
+        }
+        memset(grown + nkeyvals, 0, 16 * sizeof(*keyvals));
+        keyvals = grown;
+        nkeyvals += 16;
+    }
+    keyvals[index] = kv;
+    pthread_mutex_unlock(&keyval_lock);
+    *win_keyval = KEYVAL_BASE + index;
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_free_keyval(int *win_keyval)
+{
+    struct keyval *kv;
+
+    if (win_keyval == NULL || (kv = keyval_get(*win_keyval)) == NULL || kv->freed)
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_KEYVAL, __func__);
+    pthread_mutex_lock(&keyval_lock);
+    kv->freed = 1;
+    pthread_mutex_unlock(&keyval_lock);
+    keyval_release(*win_keyval);
+    *win_keyval = MPI_KEYVAL_INVALID;
+    return MPI_SUCCESS;
+}
+
+/* Unlink the attribute for keyval from w, running its delete callback. The
+ * attribute stays when the callback fails. */
+static int attr_delete(struct shim_win *w, int keyval)
+{
+    struct shim_attr **pa, *a;
+    struct keyval *kv = keyval_get(keyval);
+    MPI_Win handle = shim_win_handle(w);
+    int rc;
+
+    for (pa = &w->attrs; *pa != NULL && (*pa)->keyval != keyval; pa = &(*pa)->next)
+        ;
+    if ((a = *pa) == NULL)
+        return MPI_ERR_KEYVAL;
+    if (kv != NULL && kv->delete_fn != NULL) {
+        rc = kv->delete_fn(handle, keyval, a->value, kv->extra);
+        if (rc != MPI_SUCCESS)
+            return rc;
+    }
+    *pa = a->next;
+    free(a);
+    keyval_release(keyval);
+    return MPI_SUCCESS;
+}
+
+int shim_attrs_delete_all(struct shim_win *w)
+{
+    int rc;
+
+    while (w->attrs != NULL)
+        if ((rc = attr_delete(w, w->attrs->keyval)) != MPI_SUCCESS)
+            return rc;
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_set_attr(MPI_Win win, int win_keyval, void *attribute_val)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    struct keyval *kv;
+    struct shim_attr *a;
+    int rc;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    kv = keyval_get(win_keyval);
+    if (kv == NULL || kv->freed)
+        return shim_win_raise(w, MPI_ERR_KEYVAL, __func__);
+    for (a = w->attrs; a != NULL && a->keyval != win_keyval; a = a->next)
+        ;
+    if (a != NULL && (rc = attr_delete(w, win_keyval)) != MPI_SUCCESS)
+        return shim_win_raise(w, rc, __func__);
+    a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return shim_win_raise(w, MPI_ERR_NO_MEM, __func__);
+    a->keyval = win_keyval;
+    a->value  = attribute_val;
+    a->next   = w->attrs;
+    w->attrs  = a;
+    pthread_mutex_lock(&keyval_lock);
+    kv->refs++;
+    pthread_mutex_unlock(&keyval_lock);
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_get_attr(MPI_Win win, int win_keyval, void *attribute_val, int *flag)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    void *value = NULL;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (attribute_val == NULL || flag == NULL)
+        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+    *flag = 1;
+    /* Predefined attributes: the value is the base itself for
+     * MPI_WIN_BASE, a pointer to the value for the others. */
+    if (win_keyval == MPI_WIN_BASE)
+        value = w->base;
+    else if (win_keyval == MPI_WIN_SIZE)
+        value = &w->size;
+    else if (win_keyval == MPI_WIN_DISP_UNIT)
+        value = &w->disp_unit;
+    else if (win_keyval == MPI_WIN_CREATE_FLAVOR)
+        value = &w->flavor;
+    else if (win_keyval == MPI_WIN_MODEL)
+        value = &w->model;
+    else {
+        struct shim_attr *a;
+
+        if (keyval_get(win_keyval) == NULL)
+            return shim_win_raise(w, MPI_ERR_KEYVAL, __func__);
+        for (a = w->attrs; a != NULL && a->keyval != win_keyval; a = a->next)
+            ;
+        if (a == NULL) {
+            *flag = 0;
+            return MPI_SUCCESS;
+        }
+        value = a->value;
+    }
+    memcpy(attribute_val, &value, sizeof(value));
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_delete_attr(MPI_Win win, int win_keyval)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    int rc;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (keyval_get(win_keyval) == NULL)
+        return shim_win_raise(w, MPI_ERR_KEYVAL, __func__);
+    rc = attr_delete(w, win_keyval);
+    return rc == MPI_SUCCESS ? rc : shim_win_raise(w, rc, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_get_group(MPI_Win win, MPI_Group *group)
+{
+    struct shim_win *w = shim_win_lookup(win);
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (group == NULL)
+        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+    return shim_win_raise(w, PMPI_Comm_group(w->comm, group), __func__);
+}
+
+SHIM_EXPORT int MPI_Win_set_name(MPI_Win win, const char *win_name)
+{
+    struct shim_win *w = shim_win_lookup(win);
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (win_name == NULL)
+        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+    /* MPI: longer names are truncated. */
+    snprintf(w->name, sizeof(w->name), "%s", win_name);
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_get_name(MPI_Win win, char *win_name, int *resultlen)
+{
+    struct shim_win *w = shim_win_lookup(win);
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (win_name == NULL || resultlen == NULL)
+        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+    strcpy(win_name, w->name);
+    *resultlen = (int)strlen(w->name);
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_set_info(MPI_Win win, MPI_Info info)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    MPI_Info copy;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (info == MPI_INFO_NULL)
+        return shim_win_raise(w, MPI_ERR_INFO, __func__);
+    if (PMPI_Info_dup(info, &copy) != MPI_SUCCESS)
+        return shim_win_raise(w, MPI_ERR_INFO, __func__);
+    if (w->info != MPI_INFO_NULL)
+        PMPI_Info_free(&w->info);
+    w->info = copy;
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_get_info(MPI_Win win, MPI_Info *info_used)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    static const char *const kinds[] = { "self", "shm", "shm-cma", "none" };
+    int counts[4] = { 0, 0, 0, 0 };
+    char ports[160];
+    size_t used = 0;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (info_used == NULL)
+        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+    if (PMPI_Info_create(info_used) != MPI_SUCCESS)
+        return shim_win_raise(w, MPI_ERR_NO_MEM, __func__);
+    /* Which port kind serves how many targets, e.g. "self:1,shm:3". */
+    for (int t = 0; t < w->coll.size; t++) {
+        const char *kind = prma_win_port_kind(w->core, t);
+
+        for (int k = 0; k < 4; k++)
+            if (kind != NULL && strcmp(kind, kinds[k]) == 0)
+                counts[k]++;
+    }
+    ports[0] = '\0';
+    for (int k = 0; k < 4; k++)
+        if (counts[k] > 0)
+            used += (size_t)snprintf(ports + used, sizeof(ports) - used, "%s%s:%d",
+                                     used ? "," : "", kinds[k], counts[k]);
+    PMPI_Info_set(*info_used, "portrma_ports", ports);
+    PMPI_Info_set(*info_used, "no_locks", "false");
+    PMPI_Info_set(*info_used, "accumulate_ordering", "rar,raw,war,waw");
+    PMPI_Info_set(*info_used, "accumulate_ops", "same_op_no_op");
+    PMPI_Info_set(*info_used, "same_size", "false");
+    PMPI_Info_set(*info_used, "same_disp_unit", "false");
+    return MPI_SUCCESS;
+}

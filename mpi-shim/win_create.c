@@ -1,0 +1,197 @@
+/*
+ * win_create.c - window creation and destruction, and MPI_Alloc_mem, whose
+ * memory is portrma's so that same-node peers can map it.
+ */
+#include "shim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int coll_allgather(void *arg, const void *sendbuf, void *recvbuf, size_t len)
+{
+    struct shim_win *w = arg;
+
+    return PMPI_Allgather(sendbuf, (int)len, MPI_BYTE, recvbuf, (int)len, MPI_BYTE, w->comm);
+}
+
+static int coll_barrier(void *arg)
+{
+    struct shim_win *w = arg;
+
+    return PMPI_Barrier(w->comm);
+}
+
+/* Checks common to every creation call; an error class or MPI_SUCCESS. */
+static int check_create(MPI_Aint size, int disp_unit, MPI_Comm comm)
+{
+    int inter = 0;
+
+    if (comm == MPI_COMM_NULL || PMPI_Comm_test_inter(comm, &inter) != MPI_SUCCESS)
+        return MPI_ERR_COMM;
+    if (inter)
+        return MPI_ERR_COMM;
+    if (size < 0)
+        return MPI_ERR_SIZE;
+    if (disp_unit <= 0)
+        return MPI_ERR_DISP;
+    return MPI_SUCCESS;
+}
+
+/* The shim half of a new window, before the core's collective creation. */
+static int win_new(MPI_Comm comm, MPI_Info info, int flavor, struct shim_win **w_p)
+{
+    struct shim_win *w = calloc(1, sizeof(*w));
+    int rank, size;
+
+    if (w == NULL)
+        return MPI_ERR_NO_MEM;
+    if (PMPI_Comm_dup(comm, &w->comm) != MPI_SUCCESS) {
+        free(w);
+        return MPI_ERR_COMM;
+    }
+    PMPI_Comm_rank(w->comm, &rank);
+    PMPI_Comm_size(w->comm, &size);
+    w->coll.rank      = rank;
+    w->coll.size      = size;
+    w->coll.arg       = w;
+    w->coll.allgather = coll_allgather;
+    w->coll.barrier   = coll_barrier;
+    w->flavor         = flavor;
+    w->model          = MPI_WIN_UNIFIED;
+    w->errhandler     = MPI_ERRORS_ARE_FATAL;
+    w->info           = MPI_INFO_NULL;
+    if (info != MPI_INFO_NULL)
+        PMPI_Info_dup(info, &w->info);
+    snprintf(w->name, sizeof(w->name), "portrma window");
+    *w_p = w;
+    return MPI_SUCCESS;
+}
+
+static void win_delete(struct shim_win *w)
+{
+    if (w->info != MPI_INFO_NULL)
+        PMPI_Info_free(&w->info);
+    PMPI_Comm_free(&w->comm);
+    shim_errhandler_release(w->errhandler);
+    free(w);
+}
+
+/* Register a created window and hand out its handle. */
+static int win_publish(struct shim_win *w, MPI_Win *win)
+{
+    prma_win_attr_t attr;
+    MPI_Win handle;
+
+    prma_win_query(w->core, &attr);
+    w->base = attr.base;
+    handle  = shim_win_register(w);
+    if (handle == MPI_WIN_NULL) {
+        /* Collective to undo: every rank got this far, so all can free. */
+        prma_win_free(w->core);
+        win_delete(w);
+        return MPI_ERR_NO_MEM;
+    }
+    *win = handle;
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_create(void *base, MPI_Aint size, int disp_unit, MPI_Info info,
+                               MPI_Comm comm, MPI_Win *win)
+{
+    struct shim_win *w;
+    int rc, status;
+
+    if ((rc = shim_ready(__func__)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    if ((rc = check_create(size, disp_unit, comm)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    if (win == NULL || (size > 0 && base == NULL))
+        return shim_comm_raise(comm, MPI_ERR_ARG, __func__);
+    if ((rc = win_new(comm, info, MPI_WIN_FLAVOR_CREATE, &w)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    w->size      = size;
+    w->disp_unit = disp_unit;
+    status = prma_win_create(shim_ctx, &w->coll, base, (size_t)size, (size_t)disp_unit, &w->core);
+    if (status != PRMA_OK) {
+        win_delete(w);
+        return shim_comm_raise(comm, shim_class(status), __func__);
+    }
+    return shim_comm_raise(comm, win_publish(w, win), __func__);
+}
+
+SHIM_EXPORT int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MPI_Comm comm,
+                                 void *baseptr, MPI_Win *win)
+{
+    struct shim_win *w;
+    void *base = NULL;
+    int rc, status;
+
+    if ((rc = shim_ready(__func__)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    if ((rc = check_create(size, disp_unit, comm)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    if (win == NULL || baseptr == NULL)
+        return shim_comm_raise(comm, MPI_ERR_ARG, __func__);
+    if ((rc = win_new(comm, info, MPI_WIN_FLAVOR_ALLOCATE, &w)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    w->size      = size;
+    w->disp_unit = disp_unit;
+    status = prma_win_allocate(shim_ctx, &w->coll, (size_t)size, (size_t)disp_unit, &base,
+                               &w->core);
+    if (status != PRMA_OK) {
+        win_delete(w);
+        return shim_comm_raise(comm, shim_class(status), __func__);
+    }
+    rc = win_publish(w, win);
+    if (rc == MPI_SUCCESS)
+        memcpy(baseptr, &base, sizeof(base));
+    return shim_comm_raise(comm, rc, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_free(MPI_Win *win)
+{
+    struct shim_win *w;
+    int status, rc;
+
+    if (win == NULL || (w = shim_win_lookup(*win)) == NULL)
+        return shim_bad_win(win ? *win : MPI_WIN_NULL, __func__);
+    status = prma_win_check_free(w->core);
+    if (status != PRMA_OK)
+        return shim_win_raise(w, shim_class(status), __func__);
+    rc = shim_attrs_delete_all(w);
+    if (rc != MPI_SUCCESS)
+        return shim_win_raise(w, rc, __func__);
+    status = prma_win_free(w->core);
+    shim_win_unregister(w);
+    win_delete(w);
+    *win = MPI_WIN_NULL;
+    return status == PRMA_OK ? MPI_SUCCESS : shim_comm_raise(MPI_COMM_WORLD, shim_class(status),
+                                                             __func__);
+}
+
+SHIM_EXPORT int MPI_Alloc_mem(MPI_Aint size, MPI_Info info, void *baseptr)
+{
+    void *p;
+    int rc, status;
+
+    if ((rc = shim_ready(__func__)) != MPI_SUCCESS)
+        return shim_comm_raise(MPI_COMM_WORLD, rc, __func__);
+    if (size < 0)
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_SIZE, __func__);
+    if (baseptr == NULL)
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, __func__);
+    status = prma_mem_alloc(shim_ctx, (size_t)size, &p);
+    if (status != PRMA_OK)
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
+    memcpy(baseptr, &p, sizeof(p));
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Free_mem(void *base)
+{
+    if (shim_ctx != NULL && prma_mem_free(shim_ctx, base) == PRMA_OK)
+        return MPI_SUCCESS;
+    /* Not ours (allocated before portrma started): the library's. */
+    return PMPI_Free_mem(base);
+}

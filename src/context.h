@@ -1,0 +1,22 @@
+/*
+ * context.h - the per-process state of portrma.
+ */
+#ifndef PRMA_CONTEXT_H
+#define PRMA_CONTEXT_H
+
+#include <pthread.h>
+#include <sys/queue.h>
+#include "portrma.h"
+
+struct prma_mem;
+LIST_HEAD(prma_mem_list, prma_mem);
+
+struct prma_context {
+    prma_bootstrap_t     boot;
+    pthread_mutex_t      lock;      /* guards mems and topo */
+    struct prma_mem_list mems;      /* from prma_mem_alloc() */
+    void                *topo;      /* hwloc_topology_t, loaded on first need */
+    int                  topo_failed;
+};
+
+#endif /* PRMA_CONTEXT_H */

@@ -1,0 +1,45 @@
+/*
+ * mem.h - window memory that peers on the node can map: a memfd, mapped
+ * twice in its owner. The user view is what the program gets; the agent view
+ * is where portrma itself reads and writes, so that the user view can later
+ * be guarded (mprotect) without fencing portrma out. No name exists anywhere
+ * (no /dev/shm file, no /tmp file): the memory dies with its last mapping.
+ */
+#ifndef PRMA_MEM_H
+#define PRMA_MEM_H
+
+#include <stddef.h>
+#include <sys/queue.h>
+
+struct prma_context;
+
+struct prma_mem {
+    LIST_ENTRY(prma_mem) link;    /* on the context's list, if registered */
+    void                *user;    /* user view */
+    void                *agent;   /* agent view */
+    size_t               size;    /* bytes asked for */
+    size_t               maplen;  /* bytes mapped in each view (page multiple) */
+    int                  fd;      /* the memfd; peers duplicate it by pid */
+};
+
+/* Create a memfd of size bytes (at least one page), map it twice and place it
+ * on this process's NUMA node. */
+int prma__mem_create(struct prma_context *ctx, size_t size, struct prma_mem **mem_p);
+
+/* Unmap both views and close the memfd. */
+void prma__mem_destroy(struct prma_mem *mem);
+
+/* The registered allocation that holds [addr, addr + len), or NULL.
+ * NOTE: takes the context lock. */
+struct prma_mem *prma__mem_lookup(struct prma_context *ctx, const void *addr, size_t len);
+
+/* Map a peer's memfd: duplicate descriptor fd of process pid, map len bytes
+ * at offset. *base_p is the first requested byte; *map_p / *maplen_p are what
+ * to munmap. */
+int prma__mem_map_peer(int pid, int fd, size_t offset, size_t len, void **base_p,
+                       void **map_p, size_t *maplen_p);
+
+/* Bind [addr, addr + len) to this process's NUMA node, per PORTRMA_NUMA. */
+void prma__topo_bind_area(struct prma_context *ctx, void *addr, size_t len);
+
+#endif /* PRMA_MEM_H */

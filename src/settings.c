@@ -1,0 +1,84 @@
+/*
+ * settings.c - the PORTRMA_* settings: one table gives the name, the values,
+ * the default and the meaning, for the parser and for portrma_info alike.
+ */
+#include "settings.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "portrma.h"
+
+struct prma_config prma__config = {
+    .log_level = PRMA_LOG_WARN,
+    .shm_mode  = PRMA_SHM_MAP,
+    .numa_bind = 1,
+};
+
+struct setting {
+    const char        *name;
+    const char        *deflt;
+    const char *const *values;   /* accepted spellings, index = value */
+    int               *field;
+    const char        *meaning;
+};
+
+static const char *const log_values[]  = { "error", "warn", "info", "debug", NULL };
+static const char *const shm_values[]  = { "map", "cma", NULL };
+static const char *const bool_values[] = { "off", "on", NULL };
+
+static const struct setting settings[] = {
+    { "PORTRMA_LOG", "warn", log_values, &prma__config.log_level,
+      "diagnostics printed on stderr: error, warn, info or debug" },
+    { "PORTRMA_SHM", "map", shm_values, &prma__config.shm_mode,
+      "same-node peers: map reaches portrma-allocated window memory through a "
+      "shared mapping (memcpy), cma always uses process_vm_readv/writev" },
+    { "PORTRMA_NUMA", "on", bool_values, &prma__config.numa_bind,
+      "on binds window memory to the NUMA node its owner runs on (hwloc)" },
+};
+
+#define NSETTINGS ((int)(sizeof(settings) / sizeof(settings[0])))
+
+static int parse(const struct setting *s, const char *text)
+{
+    for (int i = 0; s->values[i] != NULL; i++)
+        if (strcmp(text, s->values[i]) == 0)
+            return i;
+    return -1;
+}
+
+void prma__config_load(void)
+{
+    for (int i = 0; i < NSETTINGS; i++) {
+        const char *text = getenv(settings[i].name);
+        int value;
+
+        *settings[i].field = parse(&settings[i], settings[i].deflt);
+        if (text == NULL || *text == '\0')
+            continue;
+        value = parse(&settings[i], text);
+        if (value < 0) {
+            prma__log_level = *settings[0].field;
+            prma_warn("%s has an unknown value '%s'; using '%s'", settings[i].name, text,
+                      settings[i].deflt);
+            continue;
+        }
+        *settings[i].field = value;
+    }
+    prma__log_level = prma__config.log_level;
+}
+
+int prma_setting_get(int i, prma_setting_t *setting_p)
+{
+    const char *text;
+
+    if (i < 0 || i >= NSETTINGS)
+        return PRMA_ERR_NOTFOUND;
+    text = getenv(settings[i].name);
+    setting_p->name    = settings[i].name;
+    setting_p->deflt   = settings[i].deflt;
+    setting_p->value   = (text != NULL && parse(&settings[i], text) >= 0) ? text
+                                                                        : settings[i].deflt;
+    setting_p->meaning = settings[i].meaning;
+    return PRMA_OK;
+}

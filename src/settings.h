@@ -1,0 +1,24 @@
+/*
+ * settings.h - PORTRMA_* settings, read once from the environment.
+ */
+#ifndef PRMA_SETTINGS_H
+#define PRMA_SETTINGS_H
+
+enum prma_shm_mode {
+    PRMA_SHM_MAP = 0,  /* map portrma memory of same-node peers */
+    PRMA_SHM_CMA = 1,  /* always process_vm_readv/writev */
+};
+
+struct prma_config {
+    int log_level;  /* enum prma_log_level */
+    int shm_mode;   /* enum prma_shm_mode */
+    int numa_bind;  /* bind window memory to the owner's NUMA node */
+};
+
+extern struct prma_config prma__config;
+
+/* Read every PORTRMA_* variable; a bad value is warned about and the default
+ * kept. Idempotent. */
+void prma__config_load(void);
+
+#endif /* PRMA_SETTINGS_H */

@@ -1,0 +1,140 @@
+/*
+ * shm.c - the shm port: another process on this node.
+ *
+ * Two ways in, chosen per target at window creation:
+ *  - mapped ("shm"): the target's window is portrma memory (a memfd), which
+ *    we duplicate by pid (pidfd_getfd) and map here; a put is a memcpy.
+ *  - cross-memory attach ("shm-cma"): the target's window is memory portrma
+ *    did not allocate (MPI_Win_create on malloc'd memory), which cannot be
+ *    mapped; a put is one process_vm_writev into the target's address space.
+ * Both complete every message on the spot and need nothing from the target.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include "../log.h"
+#include "../mem.h"
+#include "../port.h"
+#include "../settings.h"
+#include "../win.h"
+
+struct shm_port {
+    struct prma_port base;    /* first: a port is a shm_port */
+    char            *memory;  /* mapped: the target's window here */
+    void            *map;     /* mapped: what to munmap */
+    size_t           maplen;
+    pid_t            pid;     /* cma: the target process */
+    uint64_t         remote;  /* cma: the target's window base there */
+};
+
+static int shm_map_putport(struct prma_port *port, struct prma_msg *msg)
+{
+    struct shm_port *shm = (struct shm_port *)port;
+
+    switch (msg->ms_cmd) {
+    case PRMA_CMD_NOP:
+        return PRMA_OK;
+    case PRMA_CMD_PUT:
+        memcpy(shm->memory + msg->ms_offset, msg->ms_buf, msg->ms_len);
+        return PRMA_OK;
+    case PRMA_CMD_GET:
+        memcpy(msg->ms_buf, shm->memory + msg->ms_offset, msg->ms_len);
+        return PRMA_OK;
+    }
+    return prma__port_stub_putport(port, msg);
+}
+
+/* Move the whole range with process_vm_writev/readv, which may stop short. */
+static int cma_transfer(struct shm_port *shm, struct prma_msg *msg, int write)
+{
+    size_t done = 0;
+
+    while (done < msg->ms_len) {
+        struct iovec local  = { (char *)msg->ms_buf + done, msg->ms_len - done };
+        struct iovec remote = { (void *)(uintptr_t)(shm->remote + msg->ms_offset + done),
+                                msg->ms_len - done };
+        ssize_t n = write ? process_vm_writev(shm->pid, &local, 1, &remote, 1, 0)
+                          : process_vm_readv(shm->pid, &local, 1, &remote, 1, 0);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            prma_error("%s of %zu bytes in process %d failed: %s",
+                       write ? "process_vm_writev" : "process_vm_readv", msg->ms_len - done,
+                       (int)shm->pid, n < 0 ? strerror(errno) : "no progress");
+            return PRMA_ERR_PEER;
+        }
+        done += (size_t)n;
+    }
+    return PRMA_OK;
+}
+
+static int shm_cma_putport(struct prma_port *port, struct prma_msg *msg)
+{
+    struct shm_port *shm = (struct shm_port *)port;
+
+    switch (msg->ms_cmd) {
+    case PRMA_CMD_NOP:
+        return PRMA_OK;
+    case PRMA_CMD_PUT:
+        return cma_transfer(shm, msg, 1);
+    case PRMA_CMD_GET:
+        return cma_transfer(shm, msg, 0);
+    }
+    return prma__port_stub_putport(port, msg);
+}
+
+static void shm_destroy(struct prma_port *port)
+{
+    struct shm_port *shm = (struct shm_port *)port;
+
+    if (shm->map != NULL)
+        munmap(shm->map, shm->maplen);
+    free(shm);
+}
+
+static const struct prma_port_ops shm_map_ops = {
+    .name      = "shm",
+    .putport   = shm_map_putport,
+    .progress  = prma__port_nop_progress,
+    .replyport = prma__port_stub_replyport,
+    .destroy   = shm_destroy,
+};
+
+static const struct prma_port_ops shm_cma_ops = {
+    .name      = "shm-cma",
+    .putport   = shm_cma_putport,
+    .progress  = prma__port_nop_progress,
+    .replyport = prma__port_stub_replyport,
+    .destroy   = shm_destroy,
+};
+
+int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_p)
+{
+    const struct prma_peer *peer = &win->peers[rank];
+    struct shm_port *shm;
+    void *base;
+    int status;
+
+    shm = calloc(1, sizeof(*shm));
+    if (shm == NULL)
+        return PRMA_ERR_NOMEM;
+    shm->pid    = peer->pid;
+    shm->remote = peer->base;
+    if (peer->memfd >= 0 && peer->size > 0 && prma__config.shm_mode == PRMA_SHM_MAP) {
+        status = prma__mem_map_peer(peer->pid, peer->memfd, peer->memfd_offset, peer->size,
+                                    &base, &shm->map, &shm->maplen);
+        if (status != PRMA_OK) {
+            free(shm);
+            return status;
+        }
+        shm->memory = base;
+        prma__port_init(&shm->base, &shm_map_ops, rank);
+    } else {
+        prma__port_init(&shm->base, &shm_cma_ops, rank);
+    }
+    *port_p = &shm->base;
+    return PRMA_OK;
+}

@@ -1,0 +1,266 @@
+/*
+ * win.c - windows: creation (the exchange that gives every origin a port per
+ * target), free, and the operations, which are messages to those ports.
+ */
+#include "win.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "context.h"
+#include "log.h"
+#include "mem.h"
+
+/* Free what win_setup() built, in reverse. */
+static void win_teardown(struct prma_win *win)
+{
+    if (win->ports != NULL)
+        for (int i = 0; i < win->size; i++)
+            prma__port_destroy(win->ports[i]);
+    free(win->ports);
+    free(win->peers);
+    if (win->mem != NULL)
+        prma__mem_destroy(win->mem);
+    win->magic = 0;
+    free(win);
+}
+
+/* Choose and build the port that serves target. */
+static int win_connect(struct prma_win *win, int target, struct prma_port **port_p)
+{
+    if (target == win->rank)
+        return prma__port_init_self(win, port_p);
+    if (win->peers[target].node_id == win->ctx->boot.node_id)
+        return prma__port_init_shm(win, target, port_p);
+    return prma__port_init_none(win, target, port_p);
+}
+
+/*
+ * The collective part of creation: publish our part, build one port per
+ * target, then agree on the outcome so that every rank fails together.
+ * status is the caller's outcome so far: a rank that already failed still
+ * takes part in every collective, and the failure is agreed on at the end.
+ * NOTE: owned (when set) is taken over: freed with the window or on error.
+ */
+static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base,
+                     size_t size, size_t disp_unit, prma_win_flavor_t flavor,
+                     struct prma_mem *owned, int status, prma_win_h *win_p)
+{
+    struct prma_win *win;
+    struct prma_peer me;
+    struct prma_mem *mem;
+    int32_t mine, *all = NULL;
+
+    win = calloc(1, sizeof(*win));
+    if (win == NULL) {
+        if (owned != NULL)
+            prma__mem_destroy(owned);
+        return PRMA_ERR_NOMEM;
+    }
+    win->magic      = PRMA_WIN_MAGIC;
+    win->ctx        = ctx;
+    win->coll       = *coll;
+    win->rank       = coll->rank;
+    win->size       = coll->size;
+    win->flavor     = flavor;
+    win->base       = base;
+    win->agent_base = base;
+    win->len        = size;
+    win->disp_unit  = disp_unit;
+    win->mem        = owned;
+    prma__port_init_reply(&win->reply);
+    win->peers = calloc((size_t)win->size, sizeof(*win->peers));
+    win->ports = calloc((size_t)win->size, sizeof(*win->ports));
+    all        = calloc((size_t)win->size, sizeof(*all));
+    if (win->peers == NULL || win->ports == NULL || all == NULL) {
+        /* Too little memory to even take part in the exchange. */
+        free(all);
+        win_teardown(win);
+        return PRMA_ERR_NOMEM;
+    }
+
+    memset(&me, 0, sizeof(me));
+    me.node_id   = ctx->boot.node_id;
+    me.base      = (uint64_t)(uintptr_t)base;
+    me.size      = size;
+    me.disp_unit = disp_unit;
+    me.pid       = (int32_t)getpid();
+    me.memfd     = -1;
+    mem = owned != NULL ? owned : (size > 0 ? prma__mem_lookup(ctx, base, size) : NULL);
+    if (mem != NULL) {
+        me.memfd        = mem->fd;
+        me.memfd_offset = (uint64_t)((char *)base - (char *)mem->user);
+        win->agent_base = (char *)mem->agent + me.memfd_offset;
+    }
+
+    /* Every rank takes part in every collective, even after a local
+     * failure: the outcome is agreed on at the end. */
+    if (coll->allgather(coll->arg, &me, win->peers, sizeof(me)) != 0) {
+        prma_error("exchanging window descriptions failed");
+        status = PRMA_ERR_BOOTSTRAP;
+    }
+    for (int i = 0; status == PRMA_OK && i < win->size; i++)
+        status = win_connect(win, i, &win->ports[i]);
+    if (status != PRMA_OK)
+        prma_debug("window creation failed here: %s", prma_status_string(status));
+
+    mine = status;
+    if (coll->allgather(coll->arg, &mine, all, sizeof(mine)) != 0) {
+        prma_error("agreeing on window creation failed");
+        status = PRMA_ERR_BOOTSTRAP;
+    }
+    for (int i = 0; status == PRMA_OK && i < win->size; i++)
+        if (all[i] != PRMA_OK)
+            status = PRMA_ERR_PEER_FAILED;
+    free(all);
+    if (status != PRMA_OK) {
+        win_teardown(win);
+        return status;
+    }
+    *win_p = win;
+    return PRMA_OK;
+}
+
+int prma_win_create(prma_context_h ctx, const prma_coll_t *coll, void *base, size_t size,
+                    size_t disp_unit, prma_win_h *win_p)
+{
+    if (ctx == NULL || coll == NULL || coll->allgather == NULL || coll->barrier == NULL ||
+        coll->size <= 0 || coll->rank < 0 || coll->rank >= coll->size)
+        return PRMA_ERR_ARG;
+    if (disp_unit == 0)
+        return PRMA_ERR_DISP;
+    if (size > 0 && base == NULL)
+        return PRMA_ERR_ARG;
+    return win_setup(ctx, coll, base, size, disp_unit, PRMA_WIN_FLAVOR_CREATE, NULL, PRMA_OK,
+                     win_p);
+}
+
+int prma_win_allocate(prma_context_h ctx, const prma_coll_t *coll, size_t size,
+                      size_t disp_unit, void **base_p, prma_win_h *win_p)
+{
+    struct prma_mem *mem = NULL;
+    int status = PRMA_OK;
+
+    if (ctx == NULL || coll == NULL || coll->allgather == NULL || coll->barrier == NULL ||
+        coll->size <= 0 || coll->rank < 0 || coll->rank >= coll->size)
+        return PRMA_ERR_ARG;
+    if (disp_unit == 0)
+        return PRMA_ERR_DISP;
+    /* A local allocation failure still joins the collectives (win_setup
+     * agrees on it), so that no rank is left waiting. */
+    if (size > 0)
+        status = prma__mem_create(ctx, size, &mem);
+    status = win_setup(ctx, coll, mem ? mem->user : NULL, size, disp_unit,
+                       PRMA_WIN_FLAVOR_ALLOCATE, mem, status, win_p);
+    if (status == PRMA_OK)
+        *base_p = (*win_p)->base;
+    return status;
+}
+
+int prma_win_free(prma_win_h win)
+{
+    int status;
+
+    status = prma__epoch_check_free(win);
+    if (status != PRMA_OK)
+        return status;
+    prma_port_drain(&win->reply, win->ports, win->size);
+    /* No peer may still be reaching into our memory when it goes. */
+    if (win->coll.barrier(win->coll.arg) != 0) {
+        prma_error("closing barrier of window free failed");
+        status = PRMA_ERR_BOOTSTRAP;
+    }
+    win_teardown(win);
+    return status;
+}
+
+int prma_win_check_free(prma_win_h win)
+{
+    return prma__epoch_check_free(win);
+}
+
+int prma_win_fence(prma_win_h win, unsigned mode)
+{
+    return prma__epoch_fence(win, mode);
+}
+
+int prma_win_check_epoch(prma_win_h win)
+{
+    return prma__epoch_check_access(win, -1);
+}
+
+int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint64_t offset,
+                          size_t len)
+{
+    const struct prma_peer *peer;
+    uint64_t start;
+    int status;
+
+    if (target < 0 || target >= win->size) {
+        status = prma__epoch_check_access(win, -1);
+        return status != PRMA_OK ? status : PRMA_ERR_RANK;
+    }
+    status = prma__epoch_check_access(win, target);
+    if (status != PRMA_OK)
+        return status;
+    if (len == 0)
+        return PRMA_OK;
+    peer = &win->peers[target];
+    /* start = disp * unit + offset; start + len <= size; no overflow */
+    if (target_disp > peer->size / peer->disp_unit)
+        return PRMA_ERR_RMA_RANGE;
+    start = target_disp * peer->disp_unit;
+    if (offset > peer->size - start || len > peer->size - start - offset)
+        return PRMA_ERR_RMA_RANGE;
+    return PRMA_OK;
+}
+
+/* One operation: check it, then send it as a transient message. */
+static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, int target,
+                   uint64_t target_disp, uint64_t offset)
+{
+    struct prma_msg msg;
+    int status;
+
+    status = prma_win_check_access(win, target, target_disp, offset, len);
+    if (status != PRMA_OK || len == 0)
+        return status;
+    prma_msg_init(&msg, cmd, PRMA_MSGF_TRANSIENT);
+    msg.ms_reply  = &win->reply;
+    msg.ms_buf    = buf;
+    msg.ms_len    = len;
+    msg.ms_offset = target_disp * win->peers[target].disp_unit + offset;
+    status = prma_sendmsg(win->ports[target], &msg);
+    win->epoch.nops++;
+    return status == PRMA_EASYNC ? PRMA_OK : status;
+}
+
+int prma_win_put(prma_win_h win, const void *origin, size_t len, int target,
+                 uint64_t target_disp, uint64_t offset)
+{
+    return win_rma(win, PRMA_CMD_PUT, (void *)origin, len, target, target_disp, offset);
+}
+
+int prma_win_get(prma_win_h win, void *origin, size_t len, int target, uint64_t target_disp,
+                 uint64_t offset)
+{
+    return win_rma(win, PRMA_CMD_GET, origin, len, target, target_disp, offset);
+}
+
+int prma_win_query(prma_win_h win, prma_win_attr_t *attr_p)
+{
+    attr_p->base       = win->base;
+    attr_p->size       = win->len;
+    attr_p->disp_unit  = win->disp_unit;
+    attr_p->flavor     = win->flavor;
+    attr_p->rank       = win->rank;
+    attr_p->group_size = win->size;
+    return PRMA_OK;
+}
+
+const char *prma_win_port_kind(prma_win_h win, int target)
+{
+    if (target < 0 || target >= win->size)
+        return NULL;
+    return win->ports[target]->mp_ops->name;
+}

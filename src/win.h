@@ -1,0 +1,47 @@
+/*
+ * win.h - a window: local memory, what every peer told us at creation, one
+ * port per target, the completion (reply) port and the epoch.
+ */
+#ifndef PRMA_WIN_H
+#define PRMA_WIN_H
+
+#include <stdint.h>
+#include "epoch.h"
+#include "port.h"
+#include "portrma.h"
+
+#define PRMA_WIN_MAGIC 0x70524d41u /* "pRMA" */
+
+/* What each rank publishes about its part of a window (exchanged once, by
+ * allgather, at creation). Fixed-size fields: it crosses processes. */
+struct prma_peer {
+    uint64_t node_id;
+    uint64_t base;          /* user view address in its owner */
+    uint64_t size;          /* bytes */
+    uint64_t disp_unit;
+    uint64_t memfd_offset;  /* where base lies in the memfd */
+    int32_t  pid;
+    int32_t  memfd;         /* descriptor in the owner, -1 for user memory */
+};
+
+struct prma_mem;
+
+struct prma_win {
+    uint32_t             magic;
+    struct prma_context *ctx;
+    prma_coll_t          coll;
+    int                  rank;
+    int                  size;
+    prma_win_flavor_t    flavor;
+    void                *base;        /* user view of local memory */
+    void                *agent_base;  /* where portrma touches local memory */
+    size_t               len;
+    size_t               disp_unit;
+    struct prma_mem     *mem;         /* owned memory (allocate flavor) or NULL */
+    struct prma_peer    *peers;       /* [size] */
+    struct prma_port   **ports;       /* [size] */
+    struct prma_port     reply;       /* completion port of transient operations */
+    struct prma_epoch    epoch;
+};
+
+#endif /* PRMA_WIN_H */
