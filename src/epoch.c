@@ -29,10 +29,10 @@ int prma__epoch_fence(struct prma_win *win, unsigned mode)
      * fence: the next fence orders everything, so no barrier is needed. */
     if ((mode & (PRMA_MODE_NOPRECEDE | PRMA_MODE_NOSUCCEED)) !=
         (PRMA_MODE_NOPRECEDE | PRMA_MODE_NOSUCCEED)) {
-        if (win->coll.barrier(win->coll.arg) != 0) {
-            prma_error("fence barrier failed");
-            return PRMA_ERR_BOOTSTRAP;
-        }
+        int status = prma__win_barrier(win);
+
+        if (status != PRMA_OK)
+            return status;
         atomic_thread_fence(memory_order_seq_cst);
     }
     ep->kind = (mode & PRMA_MODE_NOSUCCEED) ? PRMA_EPOCH_NONE : PRMA_EPOCH_FENCE;

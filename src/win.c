@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "context.h"
 #include "log.h"
@@ -14,6 +15,10 @@
 /* Free what win_setup() built, in reverse. */
 static void win_teardown(struct prma_win *win)
 {
+    if (win->ctl_map != NULL)
+        munmap(win->ctl_map, win->ctl_maplen);
+    if (win->ctl_mem != NULL)
+        prma__mem_destroy(win->ctl_mem);
     if (win->ports != NULL)
         for (int i = 0; i < win->size; i++)
             prma__port_destroy(win->ports[i]);
@@ -33,6 +38,44 @@ static int win_connect(struct prma_win *win, int target, struct prma_port **port
     if (win->peers[target].node_id == win->ctx->boot.node_id)
         return prma__port_init_shm(win, target, port_p);
     return prma__port_init_none(win, target, port_p);
+}
+
+/* Set up the group's shared barrier when every member is on this node:
+ * rank 0's control page, mapped by the others. Called once the peers are
+ * known; without it the bootstrap's barrier is used. */
+static int win_setup_barrier(struct prma_win *win)
+{
+    const struct prma_peer *root = &win->peers[0];
+    void *base;
+    int status;
+
+    for (int i = 0; i < win->size; i++)
+        if (win->peers[i].node_id != win->ctx->boot.node_id)
+            return PRMA_OK;
+    if (win->size == 1 || root->ctl_fd < 0)
+        return PRMA_OK;
+    if (win->rank == 0) {
+        win->barrier = win->ctl_mem->agent;
+        return PRMA_OK;
+    }
+    status = prma__mem_map_peer(root->pid, root->ctl_fd, 0, sizeof(*win->barrier), &base,
+                                &win->ctl_map, &win->ctl_maplen);
+    if (status == PRMA_OK)
+        win->barrier = base;
+    return status;
+}
+
+int prma__win_barrier(struct prma_win *win)
+{
+    if (win->barrier != NULL) {
+        prma__shm_barrier(win->barrier, (uint32_t)win->size);
+        return PRMA_OK;
+    }
+    if (win->coll.barrier(win->coll.arg) != 0) {
+        prma_error("window barrier failed");
+        return PRMA_ERR_BOOTSTRAP;
+    }
+    return PRMA_OK;
 }
 
 /*
@@ -86,6 +129,12 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
     me.disp_unit = disp_unit;
     me.pid       = (int32_t)getpid();
     me.memfd     = -1;
+    me.ctl_fd    = -1;
+    if (status == PRMA_OK && win->rank == 0 && win->size > 1) {
+        status = prma__mem_create(ctx, sizeof(struct prma_shm_barrier), &win->ctl_mem);
+        if (status == PRMA_OK)
+            me.ctl_fd = win->ctl_mem->fd;
+    }
     mem = owned != NULL ? owned : (size > 0 ? prma__mem_lookup(ctx, base, size) : NULL);
     if (mem != NULL) {
         me.memfd        = mem->fd;
@@ -101,6 +150,8 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
     }
     for (int i = 0; status == PRMA_OK && i < win->size; i++)
         status = win_connect(win, i, &win->ports[i]);
+    if (status == PRMA_OK)
+        status = win_setup_barrier(win);
     if (status != PRMA_OK)
         prma_debug("window creation failed here: %s", prma_status_string(status));
 
@@ -166,10 +217,7 @@ int prma_win_free(prma_win_h win)
         return status;
     prma_port_drain(&win->reply, win->ports, win->size);
     /* No peer may still be reaching into our memory when it goes. */
-    if (win->coll.barrier(win->coll.arg) != 0) {
-        prma_error("closing barrier of window free failed");
-        status = PRMA_ERR_BOOTSTRAP;
-    }
+    status = prma__win_barrier(win);
     win_teardown(win);
     return status;
 }

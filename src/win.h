@@ -6,6 +6,7 @@
 #define PRMA_WIN_H
 
 #include <stdint.h>
+#include "barrier.h"
 #include "epoch.h"
 #include "port.h"
 #include "portrma.h"
@@ -22,6 +23,8 @@ struct prma_peer {
     uint64_t memfd_offset;  /* where base lies in the memfd */
     int32_t  pid;
     int32_t  memfd;         /* descriptor in the owner, -1 for user memory */
+    int32_t  ctl_fd;        /* rank 0: the control page's memfd, else -1 */
+    int32_t  pad;
 };
 
 struct prma_mem;
@@ -42,6 +45,15 @@ struct prma_win {
     struct prma_port   **ports;       /* [size] */
     struct prma_port     reply;       /* completion port of transient operations */
     struct prma_epoch    epoch;
+    /* The group's own barrier, when every member is on this node. */
+    struct prma_mem         *ctl_mem;     /* rank 0: the control page it made */
+    struct prma_shm_barrier *barrier;     /* NULL: use coll.barrier */
+    void                    *ctl_map;     /* others: their mapping of it */
+    size_t                   ctl_maplen;
 };
+
+/* Barrier over the window's group: the shared one when the whole group is
+ * on this node, the bootstrap's otherwise. Returns a status. */
+int prma__win_barrier(struct prma_win *win);
 
 #endif /* PRMA_WIN_H */
