@@ -9,13 +9,17 @@
 #include "mem.h"
 #include "settings.h"
 
+/* PORTRMA_* are read once per process, however many contexts are started
+ * and from however many threads. */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
 int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p)
 {
     struct prma_context *ctx;
 
     if (boot == NULL || boot->size <= 0 || boot->rank < 0 || boot->rank >= boot->size)
         return PRMA_ERR_ARG;
-    prma__config_load();
+    pthread_once(&config_once, prma__config_load);
     prma__log_rank = boot->rank;
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL)

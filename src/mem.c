@@ -108,7 +108,10 @@ struct prma_mem *prma__mem_lookup(struct prma_context *ctx, const void *addr, si
     LIST_FOREACH(mem, &ctx->mems, link) {
         uintptr_t u = (uintptr_t)mem->user;
 
-        if (a >= u && a - u <= mem->size && len <= mem->size - (a - u))
+        /* [a, a + len) inside [u, u + size); an empty range is inside when
+         * a is a byte of it, or the start of an empty allocation. */
+        if (a >= u && a - u <= mem->size && len <= mem->size - (a - u) &&
+            (len > 0 || a - u < mem->size || a == u))
             break;
     }
     pthread_mutex_unlock(&ctx->lock);

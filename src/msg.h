@@ -5,8 +5,10 @@
  * The sender owns it until prma_sendmsg(); from then on the target port (and
  * its agent) owns it until it replies; the reply hands it back, to the sender
  * directly when the sender waits synchronously (PRMA_MSGF_SYNC), or through
- * the reply port's queue otherwise. The sender may read ms_status and reuse
- * the storage once PRMA_MSGF_DONE is set, and not before.
+ * the reply port's queue otherwise. The sender may read ms_status once
+ * PRMA_MSGF_DONE is set, and reuse the storage once DONE is set and, for a
+ * reply that went through a reply port, it has been taken off there
+ * (prma_port_getreply() or prma_waitmsg()).
  *
  * Storage.  The caller embeds the message (on its stack, or inside a request
  * object of its own, whose first member it is): the fast path allocates

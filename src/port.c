@@ -84,6 +84,20 @@ int prma_waitmsg(struct prma_msg *msg)
         if (!prma_msg_done(msg))
             sched_yield();
     }
+    /* A non-SYNC reply reached the reply port before DONE was set: the
+     * sender has it back now, so take it off there (as lwkt_waitmsg does),
+     * or reusing the message would link it twice. */
+    if (prma_msg_flags(msg) & PRMA_MSGF_REPLIED) {
+        struct prma_port *reply = msg->ms_reply;
+
+        pthread_mutex_lock(&reply->mp_lock);
+        if (prma_msg_flags(msg) & PRMA_MSGF_REPLIED) {
+            TAILQ_REMOVE(&reply->mp_msgq, msg, ms_link);
+            atomic_fetch_and_explicit(&msg->ms_flags, ~(PRMA_MSGF_QUEUED | PRMA_MSGF_REPLIED),
+                                      memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&reply->mp_lock);
+    }
     return msg->ms_status;
 }
 

@@ -9,8 +9,7 @@
 
 static int none_putport(struct prma_port *port, struct prma_msg *msg)
 {
-    prma_error("rank %d is on another node and no port kind of this build reaches it",
-               port->mp_rank);
+    prma_error("target is on another node and no port kind of this build reaches it");
     return PRMA_ERR_UNREACHABLE;
 }
 
@@ -25,6 +24,7 @@ static const struct prma_port_ops none_ops = {
 /* One shared instance: it holds no per-target state. */
 static struct prma_port none_port = {
     .mp_ops  = &none_ops,
+    .mp_msgq = TAILQ_HEAD_INITIALIZER(none_port.mp_msgq),
     .mp_lock = PTHREAD_MUTEX_INITIALIZER,
     .mp_rank = -1,
 };

@@ -1,0 +1,134 @@
+/*
+ * test_barrier.c - the group's own shared-memory barrier (src/barrier.c).
+ *
+ * Threads of this process stand for the members; the barrier lives in
+ * ordinary memory here (in a window it is on a memfd page every member
+ * maps, which test_win.c exercises). Rank threads record failures and the
+ * test's thread asserts after joining them (cmocka is not thread-safe).
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "barrier.h"
+#include "unit.h"
+
+#define MAXMEMBERS 4
+#define ROUNDS     2000
+
+struct team {
+    struct prma_shm_barrier bar;
+    uint32_t                n;
+    atomic_int              arrived[MAXMEMBERS];  /* rounds each has entered */
+    /* Plain stores, ordered by the barrier alone: member j writes slot
+     * round % 2 before a round's barrier, the others read it after. It is
+     * written again two rounds later, after everyone has left this one. */
+    int                     plain[MAXMEMBERS][2];
+};
+
+struct member {
+    struct team *team;
+    int          me;
+    pthread_t    thread;
+    int          early;     /* left a round before everyone arrived */
+    int          late;      /* someone was more than one round ahead */
+    int          unseen;    /* a plain store before the barrier was not visible */
+};
+
+static void *member_main(void *arg)
+{
+    struct member *m = arg;
+    struct team *t = m->team;
+
+    for (int round = 1; round <= ROUNDS; round++) {
+        t->plain[m->me][round % 2] = round;
+        atomic_store(&t->arrived[m->me], round);
+        prma__shm_barrier(&t->bar, t->n);
+        for (uint32_t j = 0; j < t->n; j++) {
+            int a = atomic_load(&t->arrived[j]);
+
+            /* Everyone has entered this round; nobody can be past the next
+             * one's barrier, since we have not arrived there yet. */
+            if (a < round)
+                m->early++;
+            if (a > round + 1)
+                m->late++;
+            if (t->plain[j][round % 2] != round)
+                m->unseen++;
+        }
+    }
+    return NULL;
+}
+
+static void run_team(uint32_t n)
+{
+    struct member members[MAXMEMBERS];
+    struct team team;
+
+    memset(&team, 0, sizeof(team));
+    team.n = n;
+    for (uint32_t i = 0; i < n; i++)
+        atomic_init(&team.arrived[i], 0);
+    unit_watchdog_arm("test_barrier (run_team)", UNIT_WATCHDOG_SECONDS);
+    for (uint32_t i = 0; i < n; i++) {
+        members[i] = (struct member){ .team = &team, .me = (int)i };
+        assert_int_equal(pthread_create(&members[i].thread, NULL, member_main, &members[i]), 0);
+    }
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(pthread_join(members[i].thread, NULL), 0);
+    unit_watchdog_disarm();
+    for (uint32_t i = 0; i < n; i++) {
+        assert_int_equal(members[i].early, 0);
+        assert_int_equal(members[i].late, 0);
+        assert_int_equal(members[i].unseen, 0);
+    }
+    /* Every round completed once, and the count is ready for the next. */
+    assert_int_equal(atomic_load(&team.bar.gen), ROUNDS);
+    assert_int_equal(atomic_load(&team.bar.count), 0);
+}
+
+static void test_barrier_single_member_passes(void **state)
+{
+    struct prma_shm_barrier bar;
+
+    memset(&bar, 0, sizeof(bar));
+    for (int i = 0; i < 3; i++)
+        prma__shm_barrier(&bar, 1);
+    assert_int_equal(atomic_load(&bar.gen), 3);
+    assert_int_equal(atomic_load(&bar.count), 0);
+}
+
+static void test_barrier_nobody_leaves_early_2members(void **state)
+{
+    run_team(2);
+}
+
+static void test_barrier_nobody_leaves_early_4members(void **state)
+{
+    run_team(4);
+}
+
+static void test_barrier_fits_in_a_page(void **state)
+{
+    /* Rank 0 maps one page for it; count and gen sit on separate lines. */
+    assert_true(sizeof(struct prma_shm_barrier) <= 4096);
+    assert_true(offsetof(struct prma_shm_barrier, gen) -
+                    offsetof(struct prma_shm_barrier, count) >= 64);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        unit_test_guarded(test_barrier_single_member_passes),
+        unit_test_guarded(test_barrier_nobody_leaves_early_2members),
+        unit_test_guarded(test_barrier_nobody_leaves_early_4members),
+        unit_test_guarded(test_barrier_fits_in_a_page),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
