@@ -31,7 +31,10 @@ extern "C" {
  * The one status table: name, value, message, and the MPI error class the
  * shim reports it as (a token that the shim pastes onto "MPI_"). Adding a
  * status here is the whole job: the enum, prma_status_string() and the MPI
- * mapping all expand from it.
+ * mapping all expand from it. DYNAMIC_CLASS means the shim registers an
+ * error class of its own for the status (MPI_Add_error_class), so that a
+ * program sees a distinct class with portrma's message instead of
+ * MPI_ERR_OTHER.
  */
 #define PRMA_STATUS_MAP(X)                                                              \
     X(OK,              0,  "success",                                     SUCCESS)      \
@@ -54,7 +57,13 @@ extern "C" {
     X(ERR_PEER_FAILED,-16, "a peer failed during a collective step",      ERR_OTHER)    \
     X(ERR_NOTFOUND,   -17, "no such object",                              ERR_ARG)      \
     X(ERR_BOOTSTRAP,  -18, "a bootstrap collective failed",               ERR_OTHER)    \
-    X(ERR_IO,         -19, "system call failed",                          ERR_OTHER)
+    X(ERR_IO,         -19, "system call failed",                          ERR_OTHER)    \
+    X(ERR_PEER_LOST,  -20, "a peer process failed or its connection broke", DYNAMIC_CLASS) \
+    X(ERR_PEER_TIMEOUT,-21, "a peer process stopped answering",           DYNAMIC_CLASS) \
+    X(ERR_UCX_IO,     -22, "UCX reported an input/output error",          DYNAMIC_CLASS) \
+    X(ERR_UCX_RESOURCE,-23, "UCX ran out of a resource",                  DYNAMIC_CLASS) \
+    X(ERR_UCX_INVALID,-24, "UCX refused an argument",                     DYNAMIC_CLASS) \
+    X(ERR_UCX,        -25, "UCX failed (see the logged cause)",           DYNAMIC_CLASS)
 
 /** Status codes of every prma_* call. */
 typedef enum prma_status {
@@ -77,21 +86,27 @@ PRMA_API const char *prma_version(void);
 typedef struct prma_context *prma_context_h;
 typedef struct prma_win     *prma_win_h;
 
+/** Allgather over a group: len bytes in from each rank, in rank order. */
+typedef int (*prma_allgather_cb)(void *arg, const void *sendbuf, void *recvbuf, size_t len);
+/** Barrier over a group. */
+typedef int (*prma_barrier_cb)(void *arg);
+
 /**
  * What the starter of portrma tells it about this process (the MPI shim fills
  * it from PMPI; tests from threads). Node identity comes from the launcher
  * (MPI_COMM_TYPE_SHARED), never from a hostname guess.
  */
 typedef struct prma_bootstrap {
-    int      rank;     /**< rank in the job */
-    int      size;     /**< number of processes in the job */
-    uint64_t node_id;  /**< equal on all processes of one node, different across nodes */
+    int               rank;        /**< rank in the job */
+    int               size;        /**< number of processes in the job */
+    uint64_t          node_id;     /**< equal on all processes of one node, different across nodes */
+    int               local_rank;  /**< rank among the processes of this node */
+    int               nnodes;      /**< nodes in the job */
+    int               threads;     /**< nonzero when several threads may call portrma at once */
+    void             *arg;         /**< passed to allgather */
+    prma_allgather_cb allgather;   /**< over the whole job; prma_init() only; may be NULL
+                                        for a job of one node that needs no UCX */
 } prma_bootstrap_t;
-
-/** Allgather over a window's group: len bytes in from each rank, in rank order. */
-typedef int (*prma_allgather_cb)(void *arg, const void *sendbuf, void *recvbuf, size_t len);
-/** Barrier over a window's group. */
-typedef int (*prma_barrier_cb)(void *arg);
 
 /**
  * Collectives over the group of one window, handed to prma_win_create() and
@@ -132,12 +147,26 @@ typedef struct prma_win_attr {
 } prma_win_attr_t;
 
 /**
- * @brief Start portrma in this process.
+ * @brief Start portrma in this process. Collective over the job when UCX is
+ *        needed (the job spans nodes, or PORTRMA_TRANSPORT=ucx or
+ *        PORTRMA_NODE_SIZE asks for it on any process): the UCX worker
+ *        addresses are exchanged through boot->allgather.
  * @param [in]  boot   who this process is
  * @param [out] ctx_p  the context
  * @return PRMA_OK, PRMA_ERR_ARG for an inconsistent bootstrap, PRMA_ERR_NOMEM
  */
 PRMA_API int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p);
+
+/**
+ * @brief Drive portrma's asynchronous work once (the UCX worker). A starter
+ *        whose collectives block (an MPI_Barrier) calls it while it waits,
+ *        because transports without remote memory access need the target to
+ *        take part in a peer's put or get.
+ * @param [in] ctx  the context
+ * @return 1 when the context has such work to drive, 0 when it has none
+ *         (a blocking wait then needs no calls)
+ */
+PRMA_API int prma_progress(prma_context_h ctx);
 
 /**
  * @brief Stop portrma; windows still open are leaked, not freed (freeing is

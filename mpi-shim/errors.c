@@ -14,14 +14,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* Statuses whose MPI column is DYNAMIC_CLASS get a class of portrma's own,
+ * registered with the MPI library at start-up with portrma's message, so
+ * that a program can tell a lost peer from any other failure. The token is
+ * pasted onto MPI_ like every other column; this is what it means. */
+#define MPI_DYNAMIC_CLASS (-1)
+#define SHIM_NSTATUS 64
+static int dynamic_class[SHIM_NSTATUS];  /* by -status */
+
+int shim_classes_setup(void)
+{
+#define SHIM_ADD_CLASS_(name, value, msg, mpiclass)                                \
+    if (MPI_##mpiclass == MPI_DYNAMIC_CLASS && -(value) < SHIM_NSTATUS) {          \
+        int cls;                                                                   \
+        if (PMPI_Add_error_class(&cls) != MPI_SUCCESS ||                           \
+            PMPI_Add_error_string(cls, "portrma: " msg) != MPI_SUCCESS)            \
+            return PRMA_ERR_BOOTSTRAP;                                             \
+        dynamic_class[-(value)] = cls;                                             \
+    }
+    PRMA_STATUS_MAP(SHIM_ADD_CLASS_)
+#undef SHIM_ADD_CLASS_
+    return PRMA_OK;
+}
+
 int shim_class(int status)
 {
+    int cls = MPI_ERR_INTERN;
+
     switch (status) {
-#define SHIM_CLASS_(name, value, msg, mpiclass) case PRMA_##name: return MPI_##mpiclass;
+#define SHIM_CLASS_(name, value, msg, mpiclass)                                    \
+    case PRMA_##name:                                                              \
+        cls = MPI_##mpiclass;                                                      \
+        break;
         PRMA_STATUS_MAP(SHIM_CLASS_)
 #undef SHIM_CLASS_
     }
-    return MPI_ERR_INTERN;
+    if (cls == MPI_DYNAMIC_CLASS)
+        cls = (-status < SHIM_NSTATUS && dynamic_class[-status] != 0) ? dynamic_class[-status]
+                                                                      : MPI_ERR_OTHER;
+    return cls;
 }
 
 struct errh {

@@ -12,26 +12,46 @@
 prma_context_h shim_ctx;
 static int shim_failed;
 
-static void shim_setup(void)
+/* The job-wide allgather prma_init() may use, over a private duplicate of
+ * MPI_COMM_WORLD. */
+static int world_allgather(void *arg, const void *sendbuf, void *recvbuf, size_t len)
+{
+    return PMPI_Allgather(sendbuf, (int)len, MPI_BYTE, recvbuf, (int)len, MPI_BYTE,
+                          *(MPI_Comm *)arg);
+}
+
+static void shim_setup(int thread_level)
 {
     prma_bootstrap_t boot;
-    MPI_Comm node;
-    int rank, size, leader, status;
+    MPI_Comm node, world;
+    int rank, size, leader, local_rank, is_leader, nnodes, status;
 
     if (PMPI_Comm_rank(MPI_COMM_WORLD, &rank) != MPI_SUCCESS ||
         PMPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS ||
-        PMPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) !=
+        PMPI_Comm_dup(MPI_COMM_WORLD, &world) != MPI_SUCCESS ||
+        PMPI_Comm_split_type(world, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) !=
             MPI_SUCCESS) {
         fprintf(stderr, "portrma: cannot learn this process's rank and node from MPI\n");
         shim_failed = 1;
         return;
     }
+    PMPI_Comm_rank(node, &local_rank);
     PMPI_Allreduce(&rank, &leader, 1, MPI_INT, MPI_MIN, node);
     PMPI_Comm_free(&node);
-    boot.rank    = rank;
-    boot.size    = size;
-    boot.node_id = (uint64_t)leader;
+    is_leader = local_rank == 0;
+    PMPI_Allreduce(&is_leader, &nnodes, 1, MPI_INT, MPI_SUM, world);
+    boot.rank       = rank;
+    boot.size       = size;
+    boot.node_id    = (uint64_t)leader;
+    boot.local_rank = local_rank;
+    boot.nnodes     = nnodes;
+    boot.threads    = thread_level == MPI_THREAD_MULTIPLE;
+    boot.arg        = &world;
+    boot.allgather  = world_allgather;
     status = prma_init(&boot, &shim_ctx);
+    PMPI_Comm_free(&world);
+    if (status == PRMA_OK)
+        status = shim_classes_setup();
     if (status == PRMA_OK)
         status = shim_type_setup();
     if (status != PRMA_OK) {
@@ -55,7 +75,7 @@ SHIM_EXPORT int MPI_Init(int *argc, char ***argv)
     int rc = PMPI_Init(argc, argv);
 
     if (rc == MPI_SUCCESS)
-        shim_setup();
+        shim_setup(MPI_THREAD_SINGLE);
     return rc;
 }
 
@@ -64,7 +84,7 @@ SHIM_EXPORT int MPI_Init_thread(int *argc, char ***argv, int required, int *prov
     int rc = PMPI_Init_thread(argc, argv, required, provided);
 
     if (rc == MPI_SUCCESS)
-        shim_setup();
+        shim_setup(*provided);
     return rc;
 }
 

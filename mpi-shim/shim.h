@@ -55,6 +55,7 @@ MPI_Fint         shim_win_to_f(MPI_Win handle);
 MPI_Win          shim_win_from_f(MPI_Fint f);
 
 /* errors.c */
+int  shim_classes_setup(void);
 int  shim_class(int status);
 int  shim_win_raise(struct shim_win *w, int errclass, const char *func);
 int  shim_comm_raise(MPI_Comm comm, int errclass, const char *func);

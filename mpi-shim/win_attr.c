@@ -278,8 +278,9 @@ SHIM_EXPORT int MPI_Win_set_info(MPI_Win win, MPI_Info info)
 SHIM_EXPORT int MPI_Win_get_info(MPI_Win win, MPI_Info *info_used)
 {
     struct shim_win *w = shim_win_lookup(win);
-    static const char *const kinds[] = { "self", "shm", "shm-cma", "none" };
-    int counts[4] = { 0, 0, 0, 0 };
+    static const char *const kinds[] = { "self", "shm", "shm-cma", "ucx", "none" };
+    enum { NKINDS = sizeof(kinds) / sizeof(kinds[0]) };
+    int counts[NKINDS] = { 0 };
     char ports[160];
     size_t used = 0;
 
@@ -293,12 +294,12 @@ SHIM_EXPORT int MPI_Win_get_info(MPI_Win win, MPI_Info *info_used)
     for (int t = 0; t < w->coll.size; t++) {
         const char *kind = prma_win_port_kind(w->core, t);
 
-        for (int k = 0; k < 4; k++)
+        for (int k = 0; k < NKINDS; k++)
             if (kind != NULL && strcmp(kind, kinds[k]) == 0)
                 counts[k]++;
     }
     ports[0] = '\0';
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < NKINDS; k++)
         if (counts[k] > 0)
             used += (size_t)snprintf(ports + used, sizeof(ports) - used, "%s%s:%d",
                                      used ? "," : "", kinds[k], counts[k]);

@@ -4,6 +4,7 @@
  */
 #include "shim.h"
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,25 @@ static int coll_allgather(void *arg, const void *sendbuf, void *recvbuf, size_t 
     return PMPI_Allgather(sendbuf, (int)len, MPI_BYTE, recvbuf, (int)len, MPI_BYTE, w->comm);
 }
 
+/* While it waits, the barrier drives portrma's progress: a peer still
+ * completing its puts through UCX may need this process to take part. */
 static int coll_barrier(void *arg)
 {
     struct shim_win *w = arg;
+    MPI_Request req;
+    int done = 0, rc;
 
-    return PMPI_Barrier(w->comm);
+    if (!prma_progress(shim_ctx))
+        return PMPI_Barrier(w->comm);
+    rc = PMPI_Ibarrier(w->comm, &req);
+    while (rc == MPI_SUCCESS && !done) {
+        rc = PMPI_Test(&req, &done, MPI_STATUS_IGNORE);
+        if (rc == MPI_SUCCESS && !done) {
+            prma_progress(shim_ctx);
+            sched_yield();
+        }
+    }
+    return rc;
 }
 
 /* Checks common to every creation call; an error class or MPI_SUCCESS. */

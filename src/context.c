@@ -4,10 +4,12 @@
 #include "context.h"
 
 #include <hwloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include "log.h"
 #include "mem.h"
 #include "settings.h"
+#include "transport/ucx.h"
 
 /* PORTRMA_* are read once per process, however many contexts are started
  * and from however many threads. */
@@ -16,6 +18,7 @@ static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p)
 {
     struct prma_context *ctx;
+    int status;
 
     if (boot == NULL || boot->size <= 0 || boot->rank < 0 || boot->rank >= boot->size)
         return PRMA_ERR_ARG;
@@ -24,17 +27,39 @@ int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p)
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL)
         return PRMA_ERR_NOMEM;
-    ctx->boot = *boot;
+    ctx->boot    = *boot;
+    ctx->node_id = boot->node_id;
+    ctx->forced  = prma__config.transport == PRMA_TRANSPORT_UCX;
+    if (prma__config.node_size > 0) {
+        /* Pretend nodes: consecutive local ranks in groups of node_size. */
+        ctx->node_id = boot->node_id * 1000003u + (uint64_t)(boot->local_rank /
+                                                            prma__config.node_size);
+    }
     pthread_mutex_init(&ctx->lock, NULL);
     LIST_INIT(&ctx->mems);
+    status = prma__ucx_init(ctx, boot->nnodes > 1 || ctx->forced || prma__config.node_size > 0);
+    if (status != PRMA_OK) {
+        pthread_mutex_destroy(&ctx->lock);
+        free(ctx);
+        return status;
+    }
     *ctx_p = ctx;
     return PRMA_OK;
+}
+
+int prma_progress(prma_context_h ctx)
+{
+    if (ctx == NULL || ctx->ucx == NULL)
+        return 0;
+    prma__ucx_progress(ctx->ucx);
+    return 1;
 }
 
 void prma_finalize(prma_context_h ctx)
 {
     if (ctx == NULL)
         return;
+    prma__ucx_fini(ctx);
     if (ctx->topo != NULL)
         hwloc_topology_destroy((hwloc_topology_t)ctx->topo);
     /* Memory from prma_mem_alloc() may still be in the program's hands:
@@ -45,5 +70,10 @@ void prma_finalize(prma_context_h ctx)
 
 const char *prma_port_kinds(void)
 {
-    return "self, shm (mapped memfd), shm-cma (process_vm_readv/writev)";
+    static char kinds[160];
+
+    snprintf(kinds, sizeof(kinds),
+             "self, shm (mapped memfd), shm-cma (process_vm_readv/writev), ucx (UCX %s)",
+             ucp_get_version_string());
+    return kinds;
 }

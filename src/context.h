@@ -9,10 +9,15 @@
 #include "portrma.h"
 
 struct prma_mem;
+struct prma_ucx;
 LIST_HEAD(prma_mem_list, prma_mem);
 
 struct prma_context {
     prma_bootstrap_t     boot;
+    uint64_t             node_id;   /* this process's node as ports see it
+                                       (boot.node_id split by PORTRMA_NODE_SIZE) */
+    int                  forced;    /* PORTRMA_TRANSPORT=ucx here */
+    struct prma_ucx     *ucx;       /* NULL when the job needs no UCX */
     pthread_mutex_t      lock;      /* guards mems and topo */
     struct prma_mem_list mems;      /* from prma_mem_alloc() */
     void                *topo;      /* hwloc_topology_t, loaded on first need */

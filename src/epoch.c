@@ -13,15 +13,18 @@
 int prma__epoch_fence(struct prma_win *win, unsigned mode)
 {
     struct prma_epoch *ep = &win->epoch;
+    int status;
 
     if (mode & ~FENCE_MODES)
         return PRMA_ERR_ASSERT;
     if (ep->kind != PRMA_EPOCH_NONE && ep->kind != PRMA_EPOCH_FENCE)
         return PRMA_ERR_RMA_SYNC;
 
-    /* Local completion of everything this epoch started, then make the
-     * stores visible before the others leave the barrier. */
-    prma_port_drain(&win->reply, win->ports, win->size);
+    /* Completion of everything this epoch started, at its targets, then
+     * make the stores visible before the others leave the barrier. */
+    status = prma__win_complete(win);
+    if (status != PRMA_OK)
+        return status;
     atomic_thread_fence(memory_order_seq_cst);
 
     /* With NOPRECEDE and NOSUCCEED on every rank (MPI requires both to be
@@ -29,8 +32,7 @@ int prma__epoch_fence(struct prma_win *win, unsigned mode)
      * fence: the next fence orders everything, so no barrier is needed. */
     if ((mode & (PRMA_MODE_NOPRECEDE | PRMA_MODE_NOSUCCEED)) !=
         (PRMA_MODE_NOPRECEDE | PRMA_MODE_NOSUCCEED)) {
-        int status = prma__win_barrier(win);
-
+        status = prma__win_barrier(win);
         if (status != PRMA_OK)
             return status;
         atomic_thread_fence(memory_order_seq_cst);

@@ -28,6 +28,7 @@ void prma__port_init(struct prma_port *port, const struct prma_port_ops *ops, in
     TAILQ_INIT(&port->mp_msgq);
     pthread_mutex_init(&port->mp_lock, NULL);
     atomic_init(&port->mp_held, 0);
+    atomic_init(&port->mp_error, PRMA_OK);
     port->mp_rank = rank;
 }
 
@@ -148,7 +149,14 @@ void prma_port_unhold(struct prma_port *reply)
     atomic_fetch_sub_explicit(&reply->mp_held, 1, memory_order_release);
 }
 
-void prma_port_drain(struct prma_port *reply, struct prma_port **targets, int ntargets)
+void prma_port_fail(struct prma_port *reply, int status)
+{
+    int ok = PRMA_OK;
+
+    atomic_compare_exchange_strong(&reply->mp_error, &ok, status);
+}
+
+int prma_port_drain(struct prma_port *reply, struct prma_port **targets, int ntargets)
 {
     while (atomic_load_explicit(&reply->mp_held, memory_order_acquire) > 0) {
         for (int i = 0; i < ntargets; i++)
@@ -157,6 +165,7 @@ void prma_port_drain(struct prma_port *reply, struct prma_port **targets, int nt
         if (atomic_load_explicit(&reply->mp_held, memory_order_acquire) > 0)
             sched_yield();
     }
+    return atomic_exchange(&reply->mp_error, PRMA_OK);
 }
 
 int prma__port_stub_putport(struct prma_port *port, struct prma_msg *msg)

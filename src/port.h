@@ -57,6 +57,8 @@ struct prma_port {
     struct prma_msgq            mp_msgq;   /* queued messages, see above */
     pthread_mutex_t             mp_lock;   /* guards mp_msgq */
     _Atomic long                mp_held;   /* transient operations in flight */
+    _Atomic int                 mp_error;  /* reply ports: first failure of a transient
+                                              operation, reported by prma_port_drain() */
     int                         mp_rank;   /* target rank, -1 for reply ports */
 };
 
@@ -95,9 +97,14 @@ struct prma_msg *prma_port_getreply(struct prma_port *port);
 void prma_port_hold(struct prma_port *reply);
 void prma_port_unhold(struct prma_port *reply);
 
+/* Record the failure of a transient operation on its reply port (the first
+ * one is kept). */
+void prma_port_fail(struct prma_port *reply, int status);
+
 /* Wait until a reply port has no transient operation in flight, driving
- * progress on the given target ports (may be NULL) and yielding. */
-void prma_port_drain(struct prma_port *reply, struct prma_port **targets, int ntargets);
+ * progress on the given target ports (may be NULL) and yielding. Returns
+ * the first failure recorded since the last drain, or PRMA_OK. */
+int prma_port_drain(struct prma_port *reply, struct prma_port **targets, int ntargets);
 
 /* Stubs for slots a kind cannot serve: they log the misuse. */
 int  prma__port_stub_putport(struct prma_port *port, struct prma_msg *msg);
@@ -110,5 +117,6 @@ struct prma_win;
 int prma__port_init_self(struct prma_win *win, struct prma_port **port_p);
 int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_p);
 int prma__port_init_none(struct prma_win *win, int rank, struct prma_port **port_p);
+int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_p);
 
 #endif /* PRMA_PORT_H */

@@ -13,12 +13,14 @@ struct prma_config prma__config = {
     .log_level = PRMA_LOG_WARN,
     .shm_mode  = PRMA_SHM_MAP,
     .numa_bind = 1,
+    .transport = PRMA_TRANSPORT_AUTO,
+    .node_size = 0,
 };
 
 struct setting {
     const char        *name;
     const char        *deflt;
-    const char *const *values;   /* accepted spellings, index = value */
+    const char *const *values;   /* accepted spellings, index = value; NULL: a count >= 0 */
     int               *field;
     const char        *meaning;
 };
@@ -26,6 +28,7 @@ struct setting {
 static const char *const log_values[]  = { "error", "warn", "info", "debug", NULL };
 static const char *const shm_values[]  = { "map", "cma", NULL };
 static const char *const bool_values[] = { "off", "on", NULL };
+static const char *const transport_values[] = { "auto", "ucx", NULL };
 
 static const struct setting settings[] = {
     { "PORTRMA_LOG", "warn", log_values, &prma__config.log_level,
@@ -35,12 +38,24 @@ static const struct setting settings[] = {
       "shared mapping (memcpy), cma always uses process_vm_readv/writev" },
     { "PORTRMA_NUMA", "on", bool_values, &prma__config.numa_bind,
       "on binds window memory to the NUMA node its owner runs on (hwloc)" },
+    { "PORTRMA_TRANSPORT", "auto", transport_values, &prma__config.transport,
+      "auto reaches same-node peers through shm and other nodes through UCX; "
+      "ucx sends every peer but this process through UCX" },
+    { "PORTRMA_NODE_SIZE", "0", NULL, &prma__config.node_size,
+      "a count k > 0 splits each node into pretend nodes of k consecutive local "
+      "ranks, so that one machine mixes shm and ucx ports (for testing)" },
 };
 
 #define NSETTINGS ((int)(sizeof(settings) / sizeof(settings[0])))
 
 static int parse(const struct setting *s, const char *text)
 {
+    if (s->values == NULL) {
+        char *end;
+        long n = strtol(text, &end, 10);
+
+        return (*text != '\0' && *end == '\0' && n >= 0 && n <= 1 << 20) ? (int)n : -1;
+    }
     for (int i = 0; s->values[i] != NULL; i++)
         if (strcmp(text, s->values[i]) == 0)
             return i;

@@ -9,10 +9,17 @@ enum prma_shm_mode {
     PRMA_SHM_CMA = 1,  /* always process_vm_readv/writev */
 };
 
+enum prma_transport_mode {
+    PRMA_TRANSPORT_AUTO = 0,  /* shm on this node, ucx to other nodes */
+    PRMA_TRANSPORT_UCX  = 1,  /* ucx to every peer but this process */
+};
+
 struct prma_config {
     int log_level;  /* enum prma_log_level */
     int shm_mode;   /* enum prma_shm_mode */
     int numa_bind;  /* bind window memory to the owner's NUMA node */
+    int transport;  /* enum prma_transport_mode */
+    int node_size;  /* > 0: pretend nodes of this many ranks */
 };
 
 extern struct prma_config prma__config;

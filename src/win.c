@@ -11,17 +11,22 @@
 #include "context.h"
 #include "log.h"
 #include "mem.h"
+#include "settings.h"
+#include "transport/ucx.h"
 
 /* Free what win_setup() built, in reverse. */
 static void win_teardown(struct prma_win *win)
 {
+    if (win->ports != NULL)
+        for (int i = 0; i < win->size; i++)
+            prma__port_destroy(win->ports[i]);
+    if (win->ctx->ucx != NULL && (win->memh != NULL || win->rkey != NULL))
+        prma__ucx_mem_unmap(win->ctx->ucx, win->memh, win->rkey);
+    free(win->rkeys);
     if (win->ctl_map != NULL)
         munmap(win->ctl_map, win->ctl_maplen);
     if (win->ctl_mem != NULL)
         prma__mem_destroy(win->ctl_mem);
-    if (win->ports != NULL)
-        for (int i = 0; i < win->size; i++)
-            prma__port_destroy(win->ports[i]);
     free(win->ports);
     free(win->peers);
     if (win->mem != NULL)
@@ -30,14 +35,59 @@ static void win_teardown(struct prma_win *win)
     free(win);
 }
 
-/* Choose and build the port that serves target. */
+/* Must target be reached through UCX even on this node? */
+static int win_forced(const struct prma_win *win, int target)
+{
+    return win->ctx->forced || (win->peers[target].flags & PRMA_PEER_FORCE_UCX);
+}
+
+/* Choose and build the port that serves target: self, shm on this node,
+ * ucx elsewhere (or everywhere when forced), none when nothing reaches it. */
 static int win_connect(struct prma_win *win, int target, struct prma_port **port_p)
 {
+    int status;
+
     if (target == win->rank)
         return prma__port_init_self(win, port_p);
-    if (win->peers[target].node_id == win->ctx->boot.node_id)
+    if (!win_forced(win, target) && win->peers[target].node_id == win->ctx->node_id)
         return prma__port_init_shm(win, target, port_p);
-    return prma__port_init_none(win, target, port_p);
+    if (win->ctx->ucx == NULL || (win->peers[target].size > 0 && win->peers[target].rkey_len == 0))
+        return prma__port_init_none(win, target, port_p);
+    status = prma__port_init_ucx(win, target, port_p);
+    if (status == PRMA_OK) {
+        if (win->nucx++ == 0)
+            win->progress[win->nprogress++] = *port_p;
+    }
+    return status;
+}
+
+/* Share every member's packed UCX key: slots as large as the largest. */
+static int win_exchange_rkeys(struct prma_win *win, int status)
+{
+    char *mine;
+
+    for (int i = 0; i < win->size; i++)
+        if (win->peers[i].rkey_len > win->rkey_slot)
+            win->rkey_slot = win->peers[i].rkey_len;
+    if (win->rkey_slot == 0)
+        return status;
+    mine       = calloc(1, win->rkey_slot);
+    win->rkeys = calloc((size_t)win->size, win->rkey_slot);
+    if (mine == NULL || win->rkeys == NULL) {
+        /* Still take part, with a scratch buffer if one can be had. */
+        free(win->rkeys);
+        win->rkeys = NULL;
+        status = PRMA_ERR_NOMEM;
+    }
+    if (mine != NULL && win->rkey != NULL)
+        memcpy(mine, win->rkey, win->peers[win->rank].rkey_len);
+    if (win->rkeys != NULL &&
+        win->coll.allgather(win->coll.arg, mine, win->rkeys, win->rkey_slot) != 0) {
+        prma_error("exchanging UCX keys failed");
+        status = PRMA_ERR_BOOTSTRAP;
+    }
+    free(mine);
+    return status;
 }
 
 /* Set up the group's shared barrier when every member is on this node:
@@ -50,7 +100,7 @@ static int win_setup_barrier(struct prma_win *win)
     int status;
 
     for (int i = 0; i < win->size; i++)
-        if (win->peers[i].node_id != win->ctx->boot.node_id)
+        if (win->peers[i].node_id != win->ctx->node_id || win_forced(win, i))
             return PRMA_OK;
     if (win->size == 1 || root->ctl_fd < 0)
         return PRMA_OK;
@@ -62,6 +112,19 @@ static int win_setup_barrier(struct prma_win *win)
                                 &win->ctl_map, &win->ctl_maplen);
     if (status == PRMA_OK)
         win->barrier = base;
+    return status;
+}
+
+int prma__win_complete(struct prma_win *win)
+{
+    int status = prma_port_drain(&win->reply, win->progress, win->nprogress);
+
+    if (win->nucx > 0 && win->ctx->ucx != NULL) {
+        int flushed = prma__ucx_flush(win->ctx->ucx);
+
+        if (status == PRMA_OK)
+            status = flushed;
+    }
     return status;
 }
 
@@ -123,7 +186,9 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
     }
 
     memset(&me, 0, sizeof(me));
-    me.node_id   = ctx->boot.node_id;
+    me.node_id   = ctx->node_id;
+    me.job_rank  = ctx->boot.rank;
+    me.flags     = ctx->forced ? PRMA_PEER_FORCE_UCX : 0;
     me.base      = (uint64_t)(uintptr_t)base;
     me.size      = size;
     me.disp_unit = disp_unit;
@@ -141,12 +206,23 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
         me.memfd_offset = (uint64_t)((char *)base - (char *)mem->user);
         win->agent_base = (char *)mem->agent + me.memfd_offset;
     }
+    me.agent_base = (uint64_t)(uintptr_t)win->agent_base;
+    if (status == PRMA_OK && ctx->ucx != NULL && size > 0) {
+        size_t rkey_len = 0;
+
+        status = prma__ucx_mem_map(ctx->ucx, win->agent_base, size, (ucp_mem_h *)&win->memh,
+                                   &win->rkey, &rkey_len);
+        me.rkey_len = (uint32_t)rkey_len;
+    }
 
     /* Every rank takes part in every collective, even after a local
      * failure: the outcome is agreed on at the end. */
     if (coll->allgather(coll->arg, &me, win->peers, sizeof(me)) != 0) {
         prma_error("exchanging window descriptions failed");
         status = PRMA_ERR_BOOTSTRAP;
+    } else {
+        /* Every rank sees the same descriptions, so all agree on this. */
+        status = win_exchange_rkeys(win, status);
     }
     for (int i = 0; status == PRMA_OK && i < win->size; i++)
         status = win_connect(win, i, &win->ports[i]);
@@ -215,9 +291,10 @@ int prma_win_free(prma_win_h win)
     status = prma__epoch_check_free(win);
     if (status != PRMA_OK)
         return status;
-    prma_port_drain(&win->reply, win->ports, win->size);
+    status = prma__win_complete(win);
     /* No peer may still be reaching into our memory when it goes. */
-    status = prma__win_barrier(win);
+    if (status == PRMA_OK)
+        status = prma__win_barrier(win);
     win_teardown(win);
     return status;
 }

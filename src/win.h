@@ -24,8 +24,13 @@ struct prma_peer {
     int32_t  pid;
     int32_t  memfd;         /* descriptor in the owner, -1 for user memory */
     int32_t  ctl_fd;        /* rank 0: the control page's memfd, else -1 */
-    int32_t  pad;
+    int32_t  job_rank;      /* rank in the job (UCX endpoints are per job rank) */
+    uint64_t agent_base;    /* where remote access lands (UCX-registered) */
+    uint32_t rkey_len;      /* packed UCX key, 0 when not registered */
+    uint32_t flags;         /* PRMA_PEER_* */
 };
+
+#define PRMA_PEER_FORCE_UCX 0x1u  /* PORTRMA_TRANSPORT=ucx there */
 
 struct prma_mem;
 
@@ -50,7 +55,22 @@ struct prma_win {
     struct prma_shm_barrier *barrier;     /* NULL: use coll.barrier */
     void                    *ctl_map;     /* others: their mapping of it */
     size_t                   ctl_maplen;
+    /* UCX: our registration, and every member's packed key. */
+    void                    *memh;        /* ucp_mem_h of local memory, or NULL */
+    void                    *rkey;        /* our packed key */
+    char                    *rkeys;       /* [size * rkey_slot] */
+    size_t                   rkey_slot;
+    int                      nucx;        /* targets served by ucx ports */
+    /* Ports whose progress slot does something (one per kind at most):
+     * what wait loops drive. */
+    struct prma_port        *progress[2];
+    int                      nprogress;
 };
+
+/* Complete every operation this process started on the window, at its
+ * target (local completion, then remote: a UCX flush). Returns the first
+ * failure of any of them. */
+int prma__win_complete(struct prma_win *win);
 
 /* Barrier over the window's group: the shared one when the whole group is
  * on this node, the bootstrap's otherwise. Returns a status. */

@@ -26,6 +26,7 @@ static struct prma_port none_port = {
     .mp_ops  = &none_ops,
     .mp_msgq = TAILQ_HEAD_INITIALIZER(none_port.mp_msgq),
     .mp_lock = PTHREAD_MUTEX_INITIALIZER,
+    .mp_error = PRMA_OK,
     .mp_rank = -1,
 };
 

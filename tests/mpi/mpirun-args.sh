@@ -20,6 +20,25 @@
 # MPI_Win_create/allocate fail unless portrma provides the windows.
 PRMA_OSC_EXCLUDE='^sm,ucx,rdma,pt2pt,monitoring'
 
+# Transport modes: each runs the whole suite with portrma reaching peers a
+# different way. PRMA_TEST_MODE picks one for a run (default: "default").
+PRMA_ALL_MODES='default ucx-tcp ucx-sm nodes2'
+
+# prma_mode_args MODE: sets the array PRMA_MODE_ARGS to MODE's mpirun -x
+# options; fails for an unknown mode.
+prma_mode_args() {
+    case $1 in
+    default) PRMA_MODE_ARGS=() ;;
+    # every byte to another rank crosses the loopback network stack
+    ucx-tcp) PRMA_MODE_ARGS=(-x PORTRMA_TRANSPORT=ucx -x UCX_TLS=tcp) ;;
+    # every peer through UCX's shared-memory transports
+    ucx-sm) PRMA_MODE_ARGS=(-x PORTRMA_TRANSPORT=ucx -x UCX_TLS=sm,self) ;;
+    # pretend nodes of 2 ranks: one mpirun mixes shm and ucx ports
+    nodes2) PRMA_MODE_ARGS=(-x PORTRMA_NODE_SIZE=2) ;;
+    *) echo "unknown test mode '$1' (known: $PRMA_ALL_MODES)" >&2; return 1 ;;
+    esac
+}
+
 prma_have_mpirun() {
     command -v mpirun >/dev/null 2>&1
 }
@@ -53,6 +72,10 @@ prma_mpirun_cmd() {
     else
         PRMA_RUN_MODE=plain
     fi
+
+    prma_mode_args "${PRMA_TEST_MODE:-default}" || return 1
+    PRMA_MPIRUN_CMD+=("${PRMA_MODE_ARGS[@]}")
+    PRMA_RUN_MODE="$PRMA_RUN_MODE ${PRMA_TEST_MODE:-default}"
 
     if [[ -n ${PRMA_TMPDIR:-} ]]; then
         PRMA_MPIRUN_CMD+=(--mca orte_tmpdir_base "$PRMA_TMPDIR"

@@ -16,7 +16,8 @@
 #include "portrma.h"
 #include "settings.h"
 
-static const char *const names[] = { "PORTRMA_LOG", "PORTRMA_SHM", "PORTRMA_NUMA" };
+static const char *const names[] = { "PORTRMA_LOG", "PORTRMA_SHM", "PORTRMA_NUMA",
+                                     "PORTRMA_TRANSPORT", "PORTRMA_NODE_SIZE" };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static int clear_env(void **state)
@@ -33,11 +34,35 @@ static void test_settings_defaults(void **state)
     prma__config.log_level = PRMA_LOG_DEBUG;
     prma__config.shm_mode  = PRMA_SHM_CMA;
     prma__config.numa_bind = 0;
+    prma__config.transport = PRMA_TRANSPORT_UCX;
+    prma__config.node_size = 7;
     prma__config_load();
     assert_int_equal(prma__config.log_level, PRMA_LOG_WARN);
     assert_int_equal(prma__config.shm_mode, PRMA_SHM_MAP);
     assert_int_equal(prma__config.numa_bind, 1);
+    assert_int_equal(prma__config.transport, PRMA_TRANSPORT_AUTO);
+    assert_int_equal(prma__config.node_size, 0);
     assert_int_equal(prma__log_level, PRMA_LOG_WARN);
+}
+
+static void test_settings_transport_and_node_size_are_read(void **state)
+{
+    assert_int_equal(setenv("PORTRMA_TRANSPORT", "ucx", 1), 0);
+    assert_int_equal(setenv("PORTRMA_NODE_SIZE", "2", 1), 0);
+    prma__config_load();
+    assert_int_equal(prma__config.transport, PRMA_TRANSPORT_UCX);
+    assert_int_equal(prma__config.node_size, 2);
+    /* A count must be a whole non-negative number. */
+    assert_int_equal(setenv("PORTRMA_NODE_SIZE", "2x", 1), 0);
+    prma__config_load();
+    assert_int_equal(prma__config.node_size, 0);
+    assert_int_equal(setenv("PORTRMA_NODE_SIZE", "-3", 1), 0);
+    prma__config_load();
+    assert_int_equal(prma__config.node_size, 0);
+    assert_int_equal(setenv("PORTRMA_TRANSPORT", "verbs", 1), 0);
+    prma__config_load();
+    assert_int_equal(prma__config.transport, PRMA_TRANSPORT_AUTO);
+    clear_env(state);
 }
 
 static void test_settings_shm_cma_is_read(void **state)
@@ -160,6 +185,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_settings_defaults, clear_env),
+        cmocka_unit_test_setup(test_settings_transport_and_node_size_are_read, clear_env),
         cmocka_unit_test_setup(test_settings_shm_cma_is_read, clear_env),
         cmocka_unit_test_setup(test_settings_every_variable_is_read, clear_env),
         cmocka_unit_test_setup(test_settings_bad_value_keeps_default, clear_env),

@@ -1,0 +1,520 @@
+/*
+ * ucx.c - the ucx port: a peer reached through UCX (another node, or any
+ * peer when PORTRMA_TRANSPORT=ucx), and the process's UCX state behind it.
+ *
+ * A put or get is one ucp_put_nbx / ucp_get_nbx on the peer's registered
+ * window memory. When UCX completes it inline the message is done on the
+ * spot; otherwise the port returns PRMA_EASYNC and the completion comes back
+ * through the UCX callback: a transient message is counted on its reply
+ * port (and uncounted there), a persistent one is replied to. Remote
+ * completion, which fence needs, is a flush of the worker.
+ *
+ * Failures keep their cause: each UCX status becomes its own portrma status
+ * (prma__ucx_status), and a peer that dies is noticed through UCX's peer
+ * error handling, after which every operation to it fails at once.
+ */
+#include "ucx.h"
+
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../context.h"
+#include "../log.h"
+#include "../port.h"
+#include "../win.h"
+
+int prma__ucx_status(ucs_status_t status)
+{
+    switch (status) {
+    case UCS_OK:
+        return PRMA_OK;
+    case UCS_INPROGRESS:
+        return PRMA_EASYNC;
+    case UCS_ERR_NO_MEMORY:
+        return PRMA_ERR_NOMEM;
+    case UCS_ERR_UNREACHABLE:
+    case UCS_ERR_NO_DEVICE:
+        return PRMA_ERR_UNREACHABLE;
+    case UCS_ERR_ENDPOINT_TIMEOUT:
+    case UCS_ERR_TIMED_OUT:
+        return PRMA_ERR_PEER_TIMEOUT;
+    case UCS_ERR_CONNECTION_RESET:
+    case UCS_ERR_NOT_CONNECTED:
+    case UCS_ERR_REJECTED:
+    case UCS_ERR_CANCELED:
+        return PRMA_ERR_PEER_LOST;
+    case UCS_ERR_IO_ERROR:
+    case UCS_ERR_MESSAGE_TRUNCATED:
+        return PRMA_ERR_UCX_IO;
+    case UCS_ERR_NO_RESOURCE:
+    case UCS_ERR_EXCEEDS_LIMIT:
+    case UCS_ERR_BUSY:
+    case UCS_ERR_OUT_OF_RANGE:
+        return PRMA_ERR_UCX_RESOURCE;
+    case UCS_ERR_INVALID_PARAM:
+    case UCS_ERR_INVALID_ADDR:
+        return PRMA_ERR_UCX_INVALID;
+    case UCS_ERR_UNSUPPORTED:
+        return PRMA_ERR_NOTSUP;
+    default:
+        return PRMA_ERR_UCX;
+    }
+}
+
+/* ---- the process's UCX state ---------------------------------------- */
+
+static int ucx_closing;  /* finalizing: a peer's disconnection is expected */
+
+/* Create context and worker; on failure everything is released. */
+static int ucx_open(struct prma_ucx *ucx, const prma_bootstrap_t *boot)
+{
+    ucp_params_t params;
+    ucp_worker_params_t wparams;
+    ucp_config_t *config;
+    ucs_status_t st;
+
+    st = ucp_config_read(NULL, NULL, &config);
+    if (st != UCS_OK) {
+        prma_error("reading the UCX configuration failed: %s", ucs_status_string(st));
+        return prma__ucx_status(st);
+    }
+    memset(&params, 0, sizeof(params));
+    params.field_mask        = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;
+    params.features          = UCP_FEATURE_RMA | UCP_FEATURE_AMO32 | UCP_FEATURE_AMO64;
+    params.estimated_num_eps = (size_t)boot->size;
+    st = ucp_init(&params, config, &ucx->context);
+    ucp_config_release(config);
+    if (st != UCS_OK) {
+        prma_error("UCX initialization failed: %s", ucs_status_string(st));
+        return prma__ucx_status(st);
+    }
+    memset(&wparams, 0, sizeof(wparams));
+    wparams.field_mask  = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
+    wparams.thread_mode = boot->threads ? UCS_THREAD_MODE_MULTI : UCS_THREAD_MODE_SINGLE;
+    st = ucp_worker_create(ucx->context, &wparams, &ucx->worker);
+    if (st != UCS_OK) {
+        prma_error("creating the UCX worker failed: %s", ucs_status_string(st));
+        ucp_cleanup(ucx->context);
+        return prma__ucx_status(st);
+    }
+    return PRMA_OK;
+}
+
+int prma__ucx_init(struct prma_context *ctx, int want)
+{
+    const prma_bootstrap_t *boot = &ctx->boot;
+    struct prma_ucx *ucx = NULL;
+    ucp_address_t *addr = NULL;
+    size_t addr_len = 0;
+    int32_t *wants = NULL, anyone = 0;
+    uint32_t mine;
+    char *slot = NULL;
+    int status = PRMA_OK, opened = 0;
+
+    if (boot->allgather == NULL) {
+        if (want)
+            prma_error("UCX is wanted but the bootstrap gives no allgather to exchange addresses");
+        return want ? PRMA_ERR_ARG : PRMA_OK;
+    }
+    /* 1. Does anyone want UCX? Everyone must agree before anyone starts it. */
+    wants = calloc((size_t)boot->size, sizeof(*wants));
+    if (wants == NULL)
+        return PRMA_ERR_NOMEM;
+    mine = (uint32_t)(want != 0);
+    if (boot->allgather(boot->arg, &mine, wants, sizeof(int32_t)) != 0) {
+        free(wants);
+        prma_error("exchanging the UCX decision failed");
+        return PRMA_ERR_BOOTSTRAP;
+    }
+    for (int i = 0; i < boot->size; i++)
+        anyone |= wants[i];
+    free(wants);
+    if (!anyone)
+        return PRMA_OK;
+
+    /* 2. Open UCX here; a failure leaves this process unreachable by UCX
+     * (address length 0) but still takes part in the exchange. */
+    ucx = calloc(1, sizeof(*ucx));
+    if (ucx != NULL) {
+        ucx->size  = boot->size;
+        ucx->lens  = calloc((size_t)boot->size, sizeof(*ucx->lens));
+        ucx->peers = calloc((size_t)boot->size, sizeof(*ucx->peers));
+        if (ucx->lens != NULL && ucx->peers != NULL && ucx_open(ucx, boot) == PRMA_OK) {
+            opened = 1;
+            if (ucp_worker_get_address(ucx->worker, &addr, &addr_len) != UCS_OK) {
+                prma_error("getting the UCX worker address failed");
+                addr_len = 0;
+            }
+        }
+    }
+    if (ucx == NULL || ucx->lens == NULL || ucx->peers == NULL)
+        status = PRMA_ERR_NOMEM;
+    mine = (uint32_t)addr_len;
+
+    /* 3. Address lengths, then the addresses in slots of the longest. */
+    if (status == PRMA_OK) {
+        if (boot->allgather(boot->arg, &mine, ucx->lens, sizeof(uint32_t)) != 0)
+            status = PRMA_ERR_BOOTSTRAP;
+    } else {
+        /* Out of memory: we cannot collect, but we must not leave the
+         * others waiting either. Nothing sane is left; say so. */
+        prma_error("no memory for the UCX address exchange");
+        goto err;
+    }
+    for (int i = 0; status == PRMA_OK && i < boot->size; i++)
+        if (ucx->lens[i] > ucx->slot)
+            ucx->slot = ucx->lens[i];
+    if (status == PRMA_OK && ucx->slot > 0) {
+        slot       = calloc(1, ucx->slot);
+        ucx->addrs = calloc((size_t)boot->size, ucx->slot);
+        if (slot == NULL || ucx->addrs == NULL) {
+            status = PRMA_ERR_NOMEM;
+            goto err;
+        }
+        if (addr_len > 0)
+            memcpy(slot, addr, addr_len);
+        if (boot->allgather(boot->arg, slot, ucx->addrs, ucx->slot) != 0)
+            status = PRMA_ERR_BOOTSTRAP;
+    }
+    free(slot);
+    if (addr != NULL)
+        ucp_worker_release_address(ucx->worker, addr);
+    if (status != PRMA_OK) {
+        prma_error("exchanging UCX worker addresses failed");
+        goto err_close;
+    }
+    if (!opened) {
+        /* Others may still reach each other; this process has no UCX. */
+        free(ucx->addrs);
+        free(ucx->lens);
+        free(ucx->peers);
+        free(ucx);
+        return PRMA_OK;
+    }
+    ctx->ucx = ucx;
+    prma_debug("UCX ready: address slots of %zu bytes for %d ranks", ucx->slot, ucx->size);
+    return PRMA_OK;
+
+err:
+    free(slot);
+    if (addr != NULL)
+        ucp_worker_release_address(ucx->worker, addr);
+err_close:
+    if (opened) {
+        ucp_worker_destroy(ucx->worker);
+        ucp_cleanup(ucx->context);
+    }
+    if (ucx != NULL) {
+        free(ucx->addrs);
+        free(ucx->lens);
+        free(ucx->peers);
+        free(ucx);
+    }
+    return status;
+}
+
+void prma__ucx_fini(struct prma_context *ctx)
+{
+    struct prma_ucx *ucx = ctx->ucx;
+    ucp_request_param_t param;
+    void **closing;
+    int n = 0;
+
+    if (ucx == NULL)
+        return;
+    ucx_closing = 1;
+    closing = calloc((size_t)ucx->size, sizeof(*closing));
+    memset(&param, 0, sizeof(param));
+    for (int i = 0; i < ucx->size; i++) {
+        ucs_status_ptr_t req;
+
+        if (ucx->peers[i].ep == NULL)
+            continue;
+        /* Flush-mode close; a peer that is gone is closed by force. */
+        param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+        param.flags        = ucx->peers[i].status == PRMA_OK ? 0 : UCP_EP_CLOSE_FLAG_FORCE;
+        req = ucp_ep_close_nbx(ucx->peers[i].ep, &param);
+        if (UCS_PTR_IS_PTR(req) && closing != NULL)
+            closing[n++] = req;
+        else if (UCS_PTR_IS_PTR(req))
+            ucp_request_free(req);
+    }
+    /* Wait for the closes, but never for long: a peer may be gone. */
+    for (int spins = 0; spins < 200000; spins++) {
+        int busy = 0;
+
+        ucp_worker_progress(ucx->worker);
+        for (int i = 0; i < n; i++)
+            if (closing[i] != NULL && ucp_request_check_status(closing[i]) == UCS_INPROGRESS)
+                busy = 1;
+        if (!busy)
+            break;
+        sched_yield();
+    }
+    for (int i = 0; i < n; i++)
+        ucp_request_free(closing[i]);
+    free(closing);
+    ucp_worker_destroy(ucx->worker);
+    ucp_cleanup(ucx->context);
+    free(ucx->addrs);
+    free(ucx->lens);
+    free(ucx->peers);
+    free(ucx);
+    ctx->ucx = NULL;
+}
+
+static void ep_failed(void *arg, ucp_ep_h ep, ucs_status_t st)
+{
+    struct prma_ucx_peer *peer = arg;
+    int status = prma__ucx_status(st);
+
+    /* A peer is gone: every later operation to it fails at once. */
+    peer->status = status == PRMA_OK ? PRMA_ERR_PEER_LOST : status;
+    if (ucx_closing)
+        prma_debug("peer disconnected while closing: %s", ucs_status_string(st));
+    else
+        prma_error("peer connection failed: %s", ucs_status_string(st));
+}
+
+int prma__ucx_ep(struct prma_ucx *ucx, int rank, ucp_ep_h *ep_p)
+{
+    struct prma_ucx_peer *peer = &ucx->peers[rank];
+    ucp_ep_params_t params;
+    ucs_status_t st;
+
+    if (peer->status != PRMA_OK)
+        return peer->status;
+    if (peer->ep != NULL) {
+        *ep_p = peer->ep;
+        return PRMA_OK;
+    }
+    if (ucx->lens[rank] == 0) {
+        prma_error("rank %d has no UCX address: it cannot be reached", rank);
+        return PRMA_ERR_UNREACHABLE;
+    }
+    memset(&params, 0, sizeof(params));
+    params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
+                        UCP_EP_PARAM_FIELD_ERR_HANDLER;
+    params.address         = (const ucp_address_t *)(ucx->addrs + (size_t)rank * ucx->slot);
+    params.err_mode        = UCP_ERR_HANDLING_MODE_PEER;
+    params.err_handler.cb  = ep_failed;
+    params.err_handler.arg = peer;
+    st = ucp_ep_create(ucx->worker, &params, &peer->ep);
+    if (st == UCS_ERR_UNREACHABLE) {
+        /* Some transports (UCX's shared-memory ones) cannot report a
+         * peer's failure; they still carry the traffic without it. */
+        prma_debug("rank %d: no UCX transport with peer failure detection; connecting "
+                   "without it", rank);
+        params.err_mode = UCP_ERR_HANDLING_MODE_NONE;
+        st = ucp_ep_create(ucx->worker, &params, &peer->ep);
+    }
+    if (st != UCS_OK) {
+        prma_error("connecting to rank %d through UCX failed: %s", rank, ucs_status_string(st));
+        peer->ep = NULL;
+        return prma__ucx_status(st);
+    }
+    *ep_p = peer->ep;
+    return PRMA_OK;
+}
+
+int prma__ucx_mem_map(struct prma_ucx *ucx, void *base, size_t len, ucp_mem_h *memh_p,
+                      void **rkey_p, size_t *rkey_len_p)
+{
+    ucp_mem_map_params_t params;
+    ucp_mem_h memh;
+    void *rkey;
+    size_t rkey_len;
+    ucs_status_t st;
+
+    memset(&params, 0, sizeof(params));
+    params.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
+    params.address    = base;
+    params.length     = len;
+    st = ucp_mem_map(ucx->context, &params, &memh);
+    if (st != UCS_OK) {
+        prma_error("registering %zu bytes of window memory with UCX failed: %s", len,
+                   ucs_status_string(st));
+        return prma__ucx_status(st);
+    }
+    st = ucp_rkey_pack(ucx->context, memh, &rkey, &rkey_len);
+    if (st != UCS_OK) {
+        prma_error("packing the UCX key of window memory failed: %s", ucs_status_string(st));
+        ucp_mem_unmap(ucx->context, memh);
+        return prma__ucx_status(st);
+    }
+    *memh_p     = memh;
+    *rkey_p     = rkey;
+    *rkey_len_p = rkey_len;
+    return PRMA_OK;
+}
+
+void prma__ucx_mem_unmap(struct prma_ucx *ucx, ucp_mem_h memh, void *rkey)
+{
+    if (rkey != NULL)
+        ucp_rkey_buffer_release(rkey);
+    if (memh != NULL)
+        ucp_mem_unmap(ucx->context, memh);
+}
+
+void prma__ucx_progress(struct prma_ucx *ucx)
+{
+    ucp_worker_progress(ucx->worker);
+}
+
+int prma__ucx_flush(struct prma_ucx *ucx)
+{
+    ucp_request_param_t param;
+    ucs_status_ptr_t req;
+    ucs_status_t st;
+
+    memset(&param, 0, sizeof(param));
+    req = ucp_worker_flush_nbx(ucx->worker, &param);
+    if (req == NULL)
+        return PRMA_OK;
+    if (UCS_PTR_IS_ERR(req)) {
+        st = UCS_PTR_STATUS(req);
+        prma_error("flushing UCX operations failed: %s", ucs_status_string(st));
+        return prma__ucx_status(st);
+    }
+    while ((st = ucp_request_check_status(req)) == UCS_INPROGRESS) {
+        if (ucp_worker_progress(ucx->worker) == 0)
+            sched_yield();
+    }
+    ucp_request_free(req);
+    if (st != UCS_OK) {
+        prma_error("flushing UCX operations failed: %s", ucs_status_string(st));
+        return prma__ucx_status(st);
+    }
+    return PRMA_OK;
+}
+
+/* ---- the port -------------------------------------------------------- */
+
+struct ucx_port {
+    struct prma_port base;    /* first: a port is a ucx_port */
+    struct prma_ucx *ucx;
+    int              rank;    /* the target's job rank */
+    uint64_t         remote;  /* the target's window (agent view) there */
+    const void      *packed;  /* its packed key, owned by the window */
+    ucp_rkey_h       rkey;    /* unpacked on first use, then cached */
+};
+
+/* A transient operation finished: uncount it on its reply port. */
+static void transient_done(void *request, ucs_status_t st, void *user_data)
+{
+    struct prma_port *reply = user_data;
+
+    if (st != UCS_OK) {
+        prma_error("UCX operation failed: %s", ucs_status_string(st));
+        prma_port_fail(reply, prma__ucx_status(st));
+    }
+    prma_port_unhold(reply);
+    ucp_request_free(request);
+}
+
+/* A persistent message finished: reply to it. */
+static void message_done(void *request, ucs_status_t st, void *user_data)
+{
+    if (st != UCS_OK)
+        prma_error("UCX operation failed: %s", ucs_status_string(st));
+    prma_replymsg(user_data, prma__ucx_status(st));
+    ucp_request_free(request);
+}
+
+/* The endpoint and remote key of the target, made on first use. */
+static int ucx_target(struct ucx_port *up, ucp_ep_h *ep_p)
+{
+    ucs_status_t st;
+    int status;
+
+    status = prma__ucx_ep(up->ucx, up->rank, ep_p);
+    if (status != PRMA_OK || up->rkey != NULL)
+        return status;
+    st = ucp_ep_rkey_unpack(*ep_p, up->packed, &up->rkey);
+    if (st != UCS_OK) {
+        prma_error("unpacking the UCX key of rank %d failed: %s", up->rank,
+                   ucs_status_string(st));
+        up->rkey = NULL;
+        return prma__ucx_status(st);
+    }
+    return PRMA_OK;
+}
+
+static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
+{
+    struct ucx_port *up = (struct ucx_port *)port;
+    int transient = (prma_msg_flags(msg) & PRMA_MSGF_TRANSIENT) != 0;
+    ucp_request_param_t param;
+    ucs_status_ptr_t req;
+    ucp_ep_h ep;
+    int status;
+
+    if (msg->ms_cmd == PRMA_CMD_NOP)
+        return PRMA_OK;
+    if (msg->ms_cmd != PRMA_CMD_PUT && msg->ms_cmd != PRMA_CMD_GET)
+        return prma__port_stub_putport(port, msg);
+    status = ucx_target(up, &ep);
+    if (status != PRMA_OK)
+        return status;
+    memset(&param, 0, sizeof(param));
+    param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+    param.cb.send      = transient ? transient_done : message_done;
+    param.user_data    = transient ? (void *)msg->ms_reply : (void *)msg;
+    if (msg->ms_cmd == PRMA_CMD_PUT)
+        req = ucp_put_nbx(ep, msg->ms_buf, msg->ms_len, up->remote + msg->ms_offset, up->rkey,
+                          &param);
+    else
+        req = ucp_get_nbx(ep, msg->ms_buf, msg->ms_len, up->remote + msg->ms_offset, up->rkey,
+                          &param);
+    if (req == NULL)
+        return PRMA_OK;
+    if (UCS_PTR_IS_ERR(req)) {
+        prma_error("UCX %s of %zu bytes to rank %d failed: %s",
+                   msg->ms_cmd == PRMA_CMD_PUT ? "put" : "get", msg->ms_len, up->rank,
+                   ucs_status_string(UCS_PTR_STATUS(req)));
+        return prma__ucx_status(UCS_PTR_STATUS(req));
+    }
+    /* The callback runs from a later progress call, never before this. */
+    if (transient)
+        prma_port_hold(msg->ms_reply);
+    return PRMA_EASYNC;
+}
+
+static void ucx_progress(struct prma_port *port)
+{
+    prma__ucx_progress(((struct ucx_port *)port)->ucx);
+}
+
+static void ucx_destroy(struct prma_port *port)
+{
+    struct ucx_port *up = (struct ucx_port *)port;
+
+    if (up->rkey != NULL)
+        ucp_rkey_destroy(up->rkey);
+    free(up);
+}
+
+static const struct prma_port_ops ucx_ops = {
+    .name      = "ucx",
+    .putport   = ucx_putport,
+    .progress  = ucx_progress,
+    .replyport = prma__port_stub_replyport,
+    .destroy   = ucx_destroy,
+};
+
+int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_p)
+{
+    const struct prma_peer *peer = &win->peers[rank];
+    struct ucx_port *up;
+
+    up = calloc(1, sizeof(*up));
+    if (up == NULL)
+        return PRMA_ERR_NOMEM;
+    prma__port_init(&up->base, &ucx_ops, rank);
+    up->ucx    = win->ctx->ucx;
+    up->rank   = peer->job_rank;
+    up->remote = peer->agent_base;
+    up->packed = win->rkeys + (size_t)rank * win->rkey_slot;
+    *port_p = &up->base;
+    return PRMA_OK;
+}

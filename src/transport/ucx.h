@@ -1,0 +1,64 @@
+/*
+ * ucx.h - the process's UCX state, shared by every window's ucx ports.
+ *
+ * One UCP context and worker per process, made in prma_init() when the job
+ * needs UCX; the worker addresses of the whole job are exchanged then,
+ * through the bootstrap. Endpoints are made on first access to a peer, so
+ * that a job of many ranks pays only for the peers it touches.
+ *
+ * NOTE: memory. The address table holds one slot per job rank (the largest
+ * address's size each): fine for thousands of ranks; for 100k ranks it
+ * should become a fetch on first use from the launcher (PMIx) instead.
+ */
+#ifndef PRMA_UCX_H
+#define PRMA_UCX_H
+
+#include <stddef.h>
+#include <ucp/api/ucp.h>
+
+struct prma_context;
+
+struct prma_ucx_peer {
+    ucp_ep_h ep;      /* NULL until the first access */
+    int      status;  /* PRMA_OK, or why the peer is gone */
+};
+
+struct prma_ucx {
+    ucp_context_h         context;
+    ucp_worker_h          worker;
+    int                   size;      /* job size */
+    size_t                slot;      /* bytes per address slot */
+    char                 *addrs;     /* [size * slot] worker addresses */
+    uint32_t             *lens;      /* [size] address lengths; 0: no UCX there */
+    struct prma_ucx_peer *peers;     /* [size] */
+};
+
+/* Bring UCX up if this process or any other wants it (want is this
+ * process's wish). Collective over the job through boot->allgather.
+ * Leaves ctx->ucx NULL when nobody wants it. */
+int prma__ucx_init(struct prma_context *ctx, int want);
+
+/* Close every endpoint and release UCX. */
+void prma__ucx_fini(struct prma_context *ctx);
+
+/* The portrma status for a UCX status (never one generic error). */
+int prma__ucx_status(ucs_status_t status);
+
+/* The endpoint to job rank `rank`, made on first use. */
+int prma__ucx_ep(struct prma_ucx *ucx, int rank, ucp_ep_h *ep_p);
+
+/* Register [base, base + len) for remote access and pack its key. */
+int prma__ucx_mem_map(struct prma_ucx *ucx, void *base, size_t len, ucp_mem_h *memh_p,
+                      void **rkey_p, size_t *rkey_len_p);
+
+/* Undo prma__ucx_mem_map(). */
+void prma__ucx_mem_unmap(struct prma_ucx *ucx, ucp_mem_h memh, void *rkey);
+
+/* Complete every operation started on the worker at its target (remote
+ * completion), driving progress. */
+int prma__ucx_flush(struct prma_ucx *ucx);
+
+/* Drive the worker once. */
+void prma__ucx_progress(struct prma_ucx *ucx);
+
+#endif /* PRMA_UCX_H */
