@@ -17,20 +17,24 @@
 /* Statuses whose MPI column is DYNAMIC_CLASS get a class of portrma's own,
  * registered with the MPI library at start-up with portrma's message, so
  * that a program can tell a lost peer from any other failure. The token is
- * pasted onto MPI_ like every other column; this is what it means. */
+ * pasted onto MPI_ like every other column; this is what it means.
+ * Calls return an error code of that class rather than the class value:
+ * some libraries' MPI_Error_class only knows codes it handed out. */
 #define MPI_DYNAMIC_CLASS (-1)
 #define SHIM_NSTATUS 64
-static int dynamic_class[SHIM_NSTATUS];  /* by -status */
+static int dynamic_code[SHIM_NSTATUS];  /* by -status */
 
 int shim_classes_setup(void)
 {
 #define SHIM_ADD_CLASS_(name, value, msg, mpiclass)                                \
     if (MPI_##mpiclass == MPI_DYNAMIC_CLASS && -(value) < SHIM_NSTATUS) {          \
-        int cls;                                                                   \
+        int cls, code;                                                             \
         if (PMPI_Add_error_class(&cls) != MPI_SUCCESS ||                           \
-            PMPI_Add_error_string(cls, "portrma: " msg) != MPI_SUCCESS)            \
+            PMPI_Add_error_code(cls, &code) != MPI_SUCCESS ||                      \
+            PMPI_Add_error_string(cls, "portrma: " msg) != MPI_SUCCESS ||          \
+            PMPI_Add_error_string(code, "portrma: " msg) != MPI_SUCCESS)           \
             return PRMA_ERR_BOOTSTRAP;                                             \
-        dynamic_class[-(value)] = cls;                                             \
+        dynamic_code[-(value)] = code;                                             \
     }
     PRMA_STATUS_MAP(SHIM_ADD_CLASS_)
 #undef SHIM_ADD_CLASS_
@@ -50,8 +54,8 @@ int shim_class(int status)
 #undef SHIM_CLASS_
     }
     if (cls == MPI_DYNAMIC_CLASS)
-        cls = (-status < SHIM_NSTATUS && dynamic_class[-status] != 0) ? dynamic_class[-status]
-                                                                      : MPI_ERR_OTHER;
+        cls = (-status < SHIM_NSTATUS && dynamic_code[-status] != 0) ? dynamic_code[-status]
+                                                                     : MPI_ERR_OTHER;
     return cls;
 }
 

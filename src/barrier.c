@@ -8,32 +8,21 @@
  */
 #include "barrier.h"
 
-#include <sched.h>
+#include "portrma.h"
+#include "wait.h"
 
-#define SPINS 64
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
-void prma__shm_barrier(struct prma_shm_barrier *b, uint32_t n)
+int prma__shm_barrier(struct prma_shm_barrier *b, uint32_t n, struct prma_waiter *wait)
 {
     uint32_t gen = atomic_load_explicit(&b->gen, memory_order_acquire);
+    int status;
 
     if (atomic_fetch_add_explicit(&b->count, 1, memory_order_acq_rel) == n - 1) {
         atomic_store_explicit(&b->count, 0, memory_order_relaxed);
         atomic_fetch_add_explicit(&b->gen, 1, memory_order_acq_rel);
-        return;
+        return PRMA_OK;
     }
-    for (unsigned spin = 0; atomic_load_explicit(&b->gen, memory_order_acquire) == gen; spin++) {
-        if (spin < SPINS)
-            cpu_relax();
-        else
-            sched_yield();
-    }
+    while (atomic_load_explicit(&b->gen, memory_order_acquire) == gen)
+        if ((status = prma__wait_turn(wait)) != PRMA_OK)
+            return status;
+    return PRMA_OK;
 }

@@ -20,7 +20,13 @@ struct prma_shm_barrier {
 };
 
 /* Wait until all n members have arrived. Stores made before the call are
- * visible to every member after it returns. Spins briefly, then yields. */
-void prma__shm_barrier(struct prma_shm_barrier *b, uint32_t n);
+ * visible to every member after it returns. Waits with wait (may be NULL):
+ * its progress is driven (a peer may need this process's help to finish
+ * its puts) and its check asked now and then; a failed check (a member is
+ * gone) ends the wait with that status, and the barrier is then unusable.
+ * Returns PRMA_OK otherwise. */
+struct prma_waiter;
+
+int prma__shm_barrier(struct prma_shm_barrier *b, uint32_t n, struct prma_waiter *wait);
 
 #endif /* PRMA_BARRIER_H */

@@ -11,6 +11,7 @@
 
 #include <sched.h>
 #include "log.h"
+#include "wait.h"
 
 static void reply_replyport(struct prma_port *port, struct prma_msg *msg);
 
@@ -156,15 +157,13 @@ void prma_port_fail(struct prma_port *reply, int status)
     atomic_compare_exchange_strong(&reply->mp_error, &ok, status);
 }
 
-int prma_port_drain(struct prma_port *reply, struct prma_port **targets, int ntargets)
+int prma_port_drain(struct prma_port *reply, struct prma_waiter *wait)
 {
-    while (atomic_load_explicit(&reply->mp_held, memory_order_acquire) > 0) {
-        for (int i = 0; i < ntargets; i++)
-            if (targets[i] != NULL)
-                targets[i]->mp_ops->progress(targets[i]);
-        if (atomic_load_explicit(&reply->mp_held, memory_order_acquire) > 0)
-            sched_yield();
-    }
+    int status;
+
+    while (atomic_load_explicit(&reply->mp_held, memory_order_acquire) > 0)
+        if ((status = prma__wait_turn(wait)) != PRMA_OK)
+            return status;
     return atomic_exchange(&reply->mp_error, PRMA_OK);
 }
 

@@ -101,10 +101,12 @@ void prma_port_unhold(struct prma_port *reply);
  * one is kept). */
 void prma_port_fail(struct prma_port *reply, int status);
 
-/* Wait until a reply port has no transient operation in flight, driving
- * progress on the given target ports (may be NULL) and yielding. Returns
- * the first failure recorded since the last drain, or PRMA_OK. */
-int prma_port_drain(struct prma_port *reply, struct prma_port **targets, int ntargets);
+/* Wait until a reply port has no transient operation in flight, taking
+ * turns with wait (wait.h; may be NULL). Returns the first failure recorded
+ * since the last drain, or PRMA_OK; or the waiter's failure, which ends the
+ * wait with operations still in flight. */
+struct prma_waiter;
+int prma_port_drain(struct prma_port *reply, struct prma_waiter *wait);
 
 /* Stubs for slots a kind cannot serve: they log the misuse. */
 int  prma__port_stub_putport(struct prma_port *port, struct prma_msg *msg);

@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 #include "context.h"
@@ -13,6 +15,7 @@
 #include "mem.h"
 #include "settings.h"
 #include "transport/ucx.h"
+#include "wait.h"
 
 /* Free what win_setup() built, in reverse. */
 static void win_teardown(struct prma_win *win)
@@ -23,6 +26,7 @@ static void win_teardown(struct prma_win *win)
     if (win->ctx->ucx != NULL && (win->memh != NULL || win->rkey != NULL))
         prma__ucx_mem_unmap(win->ctx->ucx, win->memh, win->rkey);
     free(win->rkeys);
+    free(win->pids);
     if (win->ctl_map != NULL)
         munmap(win->ctl_map, win->ctl_maplen);
     if (win->ctl_mem != NULL)
@@ -54,10 +58,8 @@ static int win_connect(struct prma_win *win, int target, struct prma_port **port
     if (win->ctx->ucx == NULL || (win->peers[target].size > 0 && win->peers[target].rkey_len == 0))
         return prma__port_init_none(win, target, port_p);
     status = prma__port_init_ucx(win, target, port_p);
-    if (status == PRMA_OK) {
-        if (win->nucx++ == 0)
-            win->progress[win->nprogress++] = *port_p;
-    }
+    if (status == PRMA_OK)
+        win->nucx++;
     return status;
 }
 
@@ -90,6 +92,24 @@ static int win_exchange_rkeys(struct prma_win *win, int status)
     return status;
 }
 
+/* Note the processes of the members on this host: waits watch them. */
+static int win_watch_members(struct prma_win *win)
+{
+    int any = 0;
+
+    for (int i = 0; i < win->size; i++)
+        any |= i != win->rank && win->peers[i].host_id == win->ctx->boot.node_id;
+    if (!any)
+        return PRMA_OK;
+    win->pids = calloc((size_t)win->size, sizeof(*win->pids));
+    if (win->pids == NULL)
+        return PRMA_ERR_NOMEM;
+    for (int i = 0; i < win->size; i++)
+        win->pids[i] = (i != win->rank && win->peers[i].host_id == win->ctx->boot.node_id)
+                           ? win->peers[i].pid : -1;
+    return PRMA_OK;
+}
+
 /* Set up the group's shared barrier when every member is on this node:
  * rank 0's control page, mapped by the others. Called once the peers are
  * known; without it the bootstrap's barrier is used. */
@@ -99,8 +119,9 @@ static int win_setup_barrier(struct prma_win *win)
     void *base;
     int status;
 
+    /* Real nodes decide: memory is shared whatever the ports pretend. */
     for (int i = 0; i < win->size; i++)
-        if (win->peers[i].node_id != win->ctx->node_id || win_forced(win, i))
+        if (win->peers[i].host_id != win->ctx->boot.node_id)
             return PRMA_OK;
     if (win->size == 1 || root->ctl_fd < 0)
         return PRMA_OK;
@@ -115,24 +136,60 @@ static int win_setup_barrier(struct prma_win *win)
     return status;
 }
 
+/* Drive the process's UCX worker, if it has one: a peer's put through UCX
+ * may need this process to take part. */
+static void win_progress(void *arg)
+{
+    prma_progress(((struct prma_win *)arg)->ctx);
+}
+
+/* Are the members on this host still alive? A gone member fails the
+ * window for good (it cannot be waited for any more). */
+static int win_check_members(void *arg)
+{
+    struct prma_win *win = arg;
+
+    for (int i = 0; win->failed == PRMA_OK && i < win->size; i++) {
+        if (win->pids[i] > 0 && kill(win->pids[i], 0) != 0 && errno == ESRCH) {
+            prma_error("rank %d (process %d) of the window is gone", i, win->pids[i]);
+            win->failed = PRMA_ERR_PEER_LOST;
+        }
+    }
+    return win->failed;
+}
+
+/* How this window waits: drive UCX, watch the members on this host. */
+static void win_waiter(struct prma_win *win, struct prma_waiter *w)
+{
+    w->progress = win->ctx->ucx != NULL ? win_progress : NULL;
+    w->check    = win->pids != NULL ? win_check_members : NULL;
+    w->arg      = win;
+    w->turns    = 0;
+}
+
 int prma__win_complete(struct prma_win *win)
 {
-    int status = prma_port_drain(&win->reply, win->progress, win->nprogress);
+    struct prma_waiter wait;
+    int status;
 
-    if (win->nucx > 0 && win->ctx->ucx != NULL) {
-        int flushed = prma__ucx_flush(win->ctx->ucx);
-
-        if (status == PRMA_OK)
-            status = flushed;
-    }
+    if (win->failed != PRMA_OK)
+        return win->failed;
+    win_waiter(win, &wait);
+    status = prma_port_drain(&win->reply, &wait);
+    if (status == PRMA_OK && win->nucx > 0 && win->ctx->ucx != NULL)
+        status = prma__ucx_flush(win->ctx->ucx, &wait);
     return status;
 }
 
 int prma__win_barrier(struct prma_win *win)
 {
+    if (win->failed != PRMA_OK)
+        return win->failed;
     if (win->barrier != NULL) {
-        prma__shm_barrier(win->barrier, (uint32_t)win->size);
-        return PRMA_OK;
+        struct prma_waiter wait;
+
+        win_waiter(win, &wait);
+        return prma__shm_barrier(win->barrier, (uint32_t)win->size, &wait);
     }
     if (win->coll.barrier(win->coll.arg) != 0) {
         prma_error("window barrier failed");
@@ -187,6 +244,7 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
 
     memset(&me, 0, sizeof(me));
     me.node_id   = ctx->node_id;
+    me.host_id   = ctx->boot.node_id;
     me.job_rank  = ctx->boot.rank;
     me.flags     = ctx->forced ? PRMA_PEER_FORCE_UCX : 0;
     me.base      = (uint64_t)(uintptr_t)base;
@@ -226,6 +284,8 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
     }
     for (int i = 0; status == PRMA_OK && i < win->size; i++)
         status = win_connect(win, i, &win->ports[i]);
+    if (status == PRMA_OK)
+        status = win_watch_members(win);
     if (status == PRMA_OK)
         status = win_setup_barrier(win);
     if (status != PRMA_OK)
@@ -350,6 +410,8 @@ static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, in
     status = prma_win_check_access(win, target, target_disp, offset, len);
     if (status != PRMA_OK || len == 0)
         return status;
+    if (win->failed != PRMA_OK)
+        return win->failed;
     prma_msg_init(&msg, cmd, PRMA_MSGF_TRANSIENT);
     msg.ms_reply  = &win->reply;
     msg.ms_buf    = buf;

@@ -16,7 +16,8 @@
 /* What each rank publishes about its part of a window (exchanged once, by
  * allgather, at creation). Fixed-size fields: it crosses processes. */
 struct prma_peer {
-    uint64_t node_id;
+    uint64_t node_id;       /* as ports see it (pretend nodes split it) */
+    uint64_t host_id;       /* the real node: who can share memory */
     uint64_t base;          /* user view address in its owner */
     uint64_t size;          /* bytes */
     uint64_t disp_unit;
@@ -53,6 +54,8 @@ struct prma_win {
     /* The group's own barrier, when every member is on this node. */
     struct prma_mem         *ctl_mem;     /* rank 0: the control page it made */
     struct prma_shm_barrier *barrier;     /* NULL: use coll.barrier */
+    int                     *pids;        /* members on this host (-1 elsewhere), watched
+                                             while waiting */
     void                    *ctl_map;     /* others: their mapping of it */
     size_t                   ctl_maplen;
     /* UCX: our registration, and every member's packed key. */
@@ -61,10 +64,7 @@ struct prma_win {
     char                    *rkeys;       /* [size * rkey_slot] */
     size_t                   rkey_slot;
     int                      nucx;        /* targets served by ucx ports */
-    /* Ports whose progress slot does something (one per kind at most):
-     * what wait loops drive. */
-    struct prma_port        *progress[2];
-    int                      nprogress;
+    int                      failed;      /* a member is gone: every call fails so */
 };
 
 /* Complete every operation this process started on the window, at its

@@ -21,6 +21,7 @@
 #include "../context.h"
 #include "../log.h"
 #include "../port.h"
+#include "../wait.h"
 #include "../win.h"
 
 int prma__ucx_status(ucs_status_t status)
@@ -276,7 +277,7 @@ static void ep_failed(void *arg, ucp_ep_h ep, ucs_status_t st)
         prma_error("peer connection failed: %s", ucs_status_string(st));
 }
 
-int prma__ucx_ep(struct prma_ucx *ucx, int rank, ucp_ep_h *ep_p)
+int prma__ucx_ep(struct prma_ucx *ucx, int rank, int same_host, ucp_ep_h *ep_p)
 {
     struct prma_ucx_peer *peer = &ucx->peers[rank];
     ucp_ep_params_t params;
@@ -296,13 +297,16 @@ int prma__ucx_ep(struct prma_ucx *ucx, int rank, ucp_ep_h *ep_p)
     params.field_mask = UCP_EP_PARAM_FIELD_REMOTE_ADDRESS | UCP_EP_PARAM_FIELD_ERR_HANDLING_MODE |
                         UCP_EP_PARAM_FIELD_ERR_HANDLER;
     params.address         = (const ucp_address_t *)(ucx->addrs + (size_t)rank * ucx->slot);
-    params.err_mode        = UCP_ERR_HANDLING_MODE_PEER;
+    /* Peer failure detection where it matters: a peer on another host. On
+     * this host portrma watches the process itself (barrier liveness
+     * checks), and UCX's shared-memory transports have none to offer. */
+    params.err_mode        = same_host ? UCP_ERR_HANDLING_MODE_NONE : UCP_ERR_HANDLING_MODE_PEER;
     params.err_handler.cb  = ep_failed;
     params.err_handler.arg = peer;
     st = ucp_ep_create(ucx->worker, &params, &peer->ep);
-    if (st == UCS_ERR_UNREACHABLE) {
-        /* Some transports (UCX's shared-memory ones) cannot report a
-         * peer's failure; they still carry the traffic without it. */
+    if (st == UCS_ERR_UNREACHABLE && params.err_mode == UCP_ERR_HANDLING_MODE_PEER) {
+        /* No transport to that peer can report its failure; they still
+         * carry the traffic without it. */
         prma_debug("rank %d: no UCX transport with peer failure detection; connecting "
                    "without it", rank);
         params.err_mode = UCP_ERR_HANDLING_MODE_NONE;
@@ -361,7 +365,7 @@ void prma__ucx_progress(struct prma_ucx *ucx)
     ucp_worker_progress(ucx->worker);
 }
 
-int prma__ucx_flush(struct prma_ucx *ucx)
+int prma__ucx_flush(struct prma_ucx *ucx, struct prma_waiter *wait)
 {
     ucp_request_param_t param;
     ucs_status_ptr_t req;
@@ -377,8 +381,15 @@ int prma__ucx_flush(struct prma_ucx *ucx)
         return prma__ucx_status(st);
     }
     while ((st = ucp_request_check_status(req)) == UCS_INPROGRESS) {
-        if (ucp_worker_progress(ucx->worker) == 0)
-            sched_yield();
+        int status;
+
+        if (ucp_worker_progress(ucx->worker) != 0)
+            continue;
+        if ((status = prma__wait_turn(wait)) != PRMA_OK) {
+            /* Given up (a peer is gone): UCX keeps the request. */
+            ucp_request_free(req);
+            return status;
+        }
     }
     ucp_request_free(req);
     if (st != UCS_OK) {
@@ -397,6 +408,7 @@ struct ucx_port {
     uint64_t         remote;  /* the target's window (agent view) there */
     const void      *packed;  /* its packed key, owned by the window */
     ucp_rkey_h       rkey;    /* unpacked on first use, then cached */
+    int              same_host;
 };
 
 /* A transient operation finished: uncount it on its reply port. */
@@ -427,7 +439,7 @@ static int ucx_target(struct ucx_port *up, ucp_ep_h *ep_p)
     ucs_status_t st;
     int status;
 
-    status = prma__ucx_ep(up->ucx, up->rank, ep_p);
+    status = prma__ucx_ep(up->ucx, up->rank, up->same_host, ep_p);
     if (status != PRMA_OK || up->rkey != NULL)
         return status;
     st = ucp_ep_rkey_unpack(*ep_p, up->packed, &up->rkey);
@@ -515,6 +527,7 @@ int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_
     up->rank   = peer->job_rank;
     up->remote = peer->agent_base;
     up->packed = win->rkeys + (size_t)rank * win->rkey_slot;
+    up->same_host = peer->host_id == win->ctx->boot.node_id;
     *port_p = &up->base;
     return PRMA_OK;
 }

@@ -44,8 +44,9 @@ void prma__ucx_fini(struct prma_context *ctx);
 /* The portrma status for a UCX status (never one generic error). */
 int prma__ucx_status(ucs_status_t status);
 
-/* The endpoint to job rank `rank`, made on first use. */
-int prma__ucx_ep(struct prma_ucx *ucx, int rank, ucp_ep_h *ep_p);
+/* The endpoint to job rank `rank`, made on first use; same_host says the
+ * peer shares this machine (no UCX peer failure detection is asked for). */
+int prma__ucx_ep(struct prma_ucx *ucx, int rank, int same_host, ucp_ep_h *ep_p);
 
 /* Register [base, base + len) for remote access and pack its key. */
 int prma__ucx_mem_map(struct prma_ucx *ucx, void *base, size_t len, ucp_mem_h *memh_p,
@@ -55,8 +56,9 @@ int prma__ucx_mem_map(struct prma_ucx *ucx, void *base, size_t len, ucp_mem_h *m
 void prma__ucx_mem_unmap(struct prma_ucx *ucx, ucp_mem_h memh, void *rkey);
 
 /* Complete every operation started on the worker at its target (remote
- * completion), driving progress. */
-int prma__ucx_flush(struct prma_ucx *ucx);
+ * completion), driving progress and taking turns with wait (may be NULL). */
+struct prma_waiter;
+int prma__ucx_flush(struct prma_ucx *ucx, struct prma_waiter *wait);
 
 /* Drive the worker once. */
 void prma__ucx_progress(struct prma_ucx *ucx);

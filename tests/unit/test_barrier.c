@@ -6,16 +6,22 @@
  * maps, which test_win.c exercises). Rank threads record failures and the
  * test's thread asserts after joining them (cmocka is not thread-safe).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "barrier.h"
+#include "wait.h"
+#include "portrma.h"
 #include "unit.h"
 
 #define MAXMEMBERS 4
@@ -38,7 +44,32 @@ struct member {
     int          early;     /* left a round before everyone arrived */
     int          late;      /* someone was more than one round ahead */
     int          unseen;    /* a plain store before the barrier was not visible */
+    int          failed;    /* the barrier returned an error */
 };
+
+/* Waiter callbacks over an array of two pids; a third slot counts
+ * progress calls. */
+static void count_progress(void *arg)
+{
+    ((int *)arg)[2]++;
+}
+
+static int check_pids(void *arg)
+{
+    const int *pids = arg;
+
+    for (int i = 0; i < 2; i++)
+        if (kill(pids[i], 0) != 0 && errno == ESRCH)
+            return PRMA_ERR_PEER_LOST;
+    return PRMA_OK;
+}
+
+static void *late_member(void *arg)
+{
+    usleep(300 * 1000);
+    prma__shm_barrier(arg, 2, NULL);
+    return NULL;
+}
 
 static void *member_main(void *arg)
 {
@@ -48,7 +79,8 @@ static void *member_main(void *arg)
     for (int round = 1; round <= ROUNDS; round++) {
         t->plain[m->me][round % 2] = round;
         atomic_store(&t->arrived[m->me], round);
-        prma__shm_barrier(&t->bar, t->n);
+        if (prma__shm_barrier(&t->bar, t->n, NULL) != PRMA_OK)
+            m->failed++;
         for (uint32_t j = 0; j < t->n; j++) {
             int a = atomic_load(&t->arrived[j]);
 
@@ -85,6 +117,7 @@ static void run_team(uint32_t n)
     for (uint32_t i = 0; i < n; i++) {
         assert_int_equal(members[i].early, 0);
         assert_int_equal(members[i].late, 0);
+        assert_int_equal(members[i].failed, 0);
         assert_int_equal(members[i].unseen, 0);
     }
     /* Every round completed once, and the count is ready for the next. */
@@ -98,9 +131,48 @@ static void test_barrier_single_member_passes(void **state)
 
     memset(&bar, 0, sizeof(bar));
     for (int i = 0; i < 3; i++)
-        prma__shm_barrier(&bar, 1);
+        assert_int_equal(prma__shm_barrier(&bar, 1, NULL), PRMA_OK);
     assert_int_equal(atomic_load(&bar.gen), 3);
     assert_int_equal(atomic_load(&bar.count), 0);
+}
+
+/* A member that is gone (a child that exited and was reaped) never
+ * arrives: the barrier must say so instead of waiting forever. */
+static void test_barrier_dead_member_is_peer_lost(void **state)
+{
+    struct prma_shm_barrier bar;
+    int pids[3] = { 0, 0, 0 }, wstatus;
+    pid_t child = fork();
+
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, &wstatus, 0), child);
+    memset(&bar, 0, sizeof(bar));
+    pids[0] = (int)getpid();
+    pids[1] = (int)child;
+    struct prma_waiter wait = { .check = check_pids, .arg = pids };
+
+    assert_int_equal(prma__shm_barrier(&bar, 2, &wait), PRMA_ERR_PEER_LOST);
+    assert_true(wait.turns > 0);
+}
+
+/* Live members that simply have not arrived yet are waited for. */
+static void test_barrier_live_members_are_waited_for(void **state)
+{
+    struct prma_shm_barrier bar;
+    int pids[3] = { (int)getpid(), (int)getpid(), 0 };
+    pthread_t late;
+
+    memset(&bar, 0, sizeof(bar));
+    struct prma_waiter wait = { .progress = count_progress, .check = check_pids, .arg = pids };
+
+    assert_int_equal(pthread_create(&late, NULL, late_member, &bar), 0);
+    assert_int_equal(prma__shm_barrier(&bar, 2, &wait), PRMA_OK);
+    /* It drove progress while it waited (300 ms). */
+    assert_true(pids[2] > 0);
+    assert_int_equal(pthread_join(late, NULL), 0);
+    assert_int_equal(atomic_load(&bar.gen), 1);
 }
 
 static void test_barrier_nobody_leaves_early_2members(void **state)
@@ -125,6 +197,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         unit_test_guarded(test_barrier_single_member_passes),
+        unit_test_guarded(test_barrier_dead_member_is_peer_lost),
+        unit_test_guarded(test_barrier_live_members_are_waited_for),
         unit_test_guarded(test_barrier_nobody_leaves_early_2members),
         unit_test_guarded(test_barrier_nobody_leaves_early_4members),
         unit_test_guarded(test_barrier_fits_in_a_page),

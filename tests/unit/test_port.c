@@ -23,6 +23,7 @@
 
 #include "msg.h"
 #include "port.h"
+#include "wait.h"
 #include "portrma.h"
 #include "unit.h"
 
@@ -640,11 +641,24 @@ static void test_port_hold_unhold_counts(void **state)
     assert_int_equal(atomic_load(&reply.mp_held), 0);
 }
 
+/* Waiter callbacks: drive the port given as arg; give up when told. */
+static void drive_port(void *arg)
+{
+    struct prma_port *port = arg;
+
+    port->mp_ops->progress(port);
+}
+
+static int give_up(void *arg)
+{
+    return PRMA_ERR_PEER_LOST;
+}
+
 static void test_port_drain_waits_for_held_operations(void **state)
 {
     struct holder_port target;
     struct prma_port reply;
-    struct prma_port *targets[2];
+    struct prma_waiter wait = { .progress = drive_port };
 
     holder_port_init(&target, 2);
     prma__port_init_reply(&reply);
@@ -654,10 +668,8 @@ static void test_port_drain_waits_for_held_operations(void **state)
     assert_int_equal(atomic_load(&reply.mp_held), 3);
     assert_all_bytes(target.memory, MEMSIZE, SENTINEL);
 
-    /* NULL entries in the target list are allowed. */
-    targets[0] = NULL;
-    targets[1] = &target.base;
-    prma_port_drain(&reply, targets, 2);
+    wait.arg = &target.base;
+    assert_int_equal(prma_port_drain(&reply, &wait), PRMA_OK);
 
     /* One release every second call: drain had to wait through six calls,
      * seeing the count go 3, 3, 2, 2, 1, 1, and no more. */
@@ -675,8 +687,31 @@ static void test_port_drain_waits_for_held_operations(void **state)
     assert_all_bytes(target.memory + 16, 4, 0x33);
 
     /* Nothing held: drain returns without driving progress. */
-    prma_port_drain(&reply, targets, 2);
+    assert_int_equal(prma_port_drain(&reply, &wait), PRMA_OK);
     assert_int_equal(target.progress_calls, 6);
+}
+
+static void test_port_drain_reports_first_failure_once(void **state)
+{
+    struct prma_port reply;
+
+    prma__port_init_reply(&reply);
+    prma_port_fail(&reply, PRMA_ERR_PEER_LOST);
+    prma_port_fail(&reply, PRMA_ERR_UCX_IO);
+    assert_int_equal(prma_port_drain(&reply, NULL), PRMA_ERR_PEER_LOST);
+    assert_int_equal(prma_port_drain(&reply, NULL), PRMA_OK);
+}
+
+static void test_port_drain_ends_when_the_waiter_gives_up(void **state)
+{
+    struct prma_port reply;
+    struct prma_waiter wait = { .check = give_up };
+
+    prma__port_init_reply(&reply);
+    prma_port_hold(&reply);
+    assert_int_equal(prma_port_drain(&reply, &wait), PRMA_ERR_PEER_LOST);
+    assert_int_equal(atomic_load(&reply.mp_held), 1);
+    assert_true(wait.turns > 0);
 }
 
 /* ---- a reply from another thread ---- */
@@ -833,6 +868,8 @@ int main(void)
         unit_test_guarded(test_port_stub_replyport_parks_the_reply),
         unit_test_guarded(test_port_hold_unhold_counts),
         unit_test_guarded(test_port_drain_waits_for_held_operations),
+        unit_test_guarded(test_port_drain_reports_first_failure_once),
+        unit_test_guarded(test_port_drain_ends_when_the_waiter_gives_up),
         unit_test_guarded(test_port_reply_from_other_thread_wakes_waiter),
         unit_test_guarded(test_port_reply_from_other_thread_queued_before_done),
         unit_test_guarded(test_port_resend_resets_flags),

@@ -1,0 +1,35 @@
+/*
+ * wait.c - the wait loop's turn.
+ */
+#include "wait.h"
+
+#include <sched.h>
+#include "portrma.h"
+
+#define SPINS       64    /* turns that only relax the CPU before yielding */
+#define CHECK_EVERY 4096  /* yielding turns between two checks */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+int prma__wait_turn(struct prma_waiter *w)
+{
+    unsigned turn = w != NULL ? w->turns++ : SPINS;
+
+    if (w != NULL && w->progress != NULL)
+        w->progress(w->arg);
+    if (turn < SPINS) {
+        cpu_relax();
+        return PRMA_OK;
+    }
+    sched_yield();
+    if (w != NULL && w->check != NULL && (turn - SPINS) % CHECK_EVERY == CHECK_EVERY - 1)
+        return w->check(w->arg);
+    return PRMA_OK;
+}

@@ -1,0 +1,21 @@
+/*
+ * wait.h - one turn of a wait loop, shared by every place portrma waits
+ * (a drain, a flush, a barrier): spin briefly, then yield the CPU (jobs
+ * often run more ranks than cores), drive progress, and now and then ask
+ * whether waiting still makes sense (is every peer alive?).
+ */
+#ifndef PRMA_WAIT_H
+#define PRMA_WAIT_H
+
+struct prma_waiter {
+    void   (*progress)(void *arg);  /* driven every turn; may be NULL */
+    int    (*check)(void *arg);     /* every so often; non-OK ends the wait; may be NULL */
+    void    *arg;
+    unsigned turns;                 /* turns taken so far (zero it to start) */
+};
+
+/* Take one turn. Returns PRMA_OK to go on waiting, or the check's failure.
+ * A NULL waiter just relaxes and yields. */
+int prma__wait_turn(struct prma_waiter *w);
+
+#endif /* PRMA_WAIT_H */
