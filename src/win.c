@@ -191,6 +191,10 @@ int prma__win_barrier(struct prma_win *win)
         win_waiter(win, &wait);
         return prma__shm_barrier(win->barrier, (uint32_t)win->size, &wait);
     }
+    /* A collective of the MPI library cannot be left once entered: make
+     * sure first that no member on this host is gone. */
+    if (win->pids != NULL && win_check_members(win) != PRMA_OK)
+        return win->failed;
     if (win->coll.barrier(win->coll.arg) != 0) {
         prma_error("window barrier failed");
         return PRMA_ERR_BOOTSTRAP;

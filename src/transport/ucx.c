@@ -56,6 +56,7 @@ int prma__ucx_status(ucs_status_t status)
     case UCS_ERR_INVALID_ADDR:
         return PRMA_ERR_UCX_INVALID;
     case UCS_ERR_UNSUPPORTED:
+    case UCS_ERR_NOT_IMPLEMENTED:
         return PRMA_ERR_NOTSUP;
     default:
         return PRMA_ERR_UCX;
@@ -63,8 +64,6 @@ int prma__ucx_status(ucs_status_t status)
 }
 
 /* ---- the process's UCX state ---------------------------------------- */
-
-static int ucx_closing;  /* finalizing: a peer's disconnection is expected */
 
 /* Create context and worker; on failure everything is released. */
 static int ucx_open(struct prma_ucx *ucx, const prma_bootstrap_t *boot)
@@ -223,7 +222,6 @@ void prma__ucx_fini(struct prma_context *ctx)
 
     if (ucx == NULL)
         return;
-    ucx_closing = 1;
     closing = calloc((size_t)ucx->size, sizeof(*closing));
     memset(&param, 0, sizeof(param));
     for (int i = 0; i < ucx->size; i++) {
@@ -231,6 +229,7 @@ void prma__ucx_fini(struct prma_context *ctx)
 
         if (ucx->peers[i].ep == NULL)
             continue;
+        ucx->peers[i].closing = 1;
         /* Flush-mode close; a peer that is gone is closed by force. */
         param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
         param.flags        = ucx->peers[i].status == PRMA_OK ? 0 : UCP_EP_CLOSE_FLAG_FORCE;
@@ -270,8 +269,8 @@ static void ep_failed(void *arg, ucp_ep_h ep, ucs_status_t st)
     int status = prma__ucx_status(st);
 
     /* A peer is gone: every later operation to it fails at once. */
-    peer->status = status == PRMA_OK ? PRMA_ERR_PEER_LOST : status;
-    if (ucx_closing)
+    peer->status = status < 0 ? status : PRMA_ERR_PEER_LOST;
+    if (peer->closing)
         prma_debug("peer disconnected while closing: %s", ucs_status_string(st));
     else
         prma_error("peer connection failed: %s", ucs_status_string(st));
@@ -468,6 +467,10 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
     status = ucx_target(up, &ep);
     if (status != PRMA_OK)
         return status;
+    /* Count a transient operation before it starts: with several threads on
+     * the worker, its callback may run before ucp_*_nbx returns. */
+    if (transient)
+        prma_port_hold(msg->ms_reply);
     memset(&param, 0, sizeof(param));
     param.op_attr_mask = UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
     param.cb.send      = transient ? transient_done : message_done;
@@ -478,6 +481,8 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
     else
         req = ucp_get_nbx(ep, msg->ms_buf, msg->ms_len, up->remote + msg->ms_offset, up->rkey,
                           &param);
+    if (!UCS_PTR_IS_PTR(req) && transient)
+        prma_port_unhold(msg->ms_reply);
     if (req == NULL)
         return PRMA_OK;
     if (UCS_PTR_IS_ERR(req)) {
@@ -486,9 +491,6 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
                    ucs_status_string(UCS_PTR_STATUS(req)));
         return prma__ucx_status(UCS_PTR_STATUS(req));
     }
-    /* The callback runs from a later progress call, never before this. */
-    if (transient)
-        prma_port_hold(msg->ms_reply);
     return PRMA_EASYNC;
 }
 

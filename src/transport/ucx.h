@@ -21,6 +21,7 @@ struct prma_context;
 struct prma_ucx_peer {
     ucp_ep_h ep;      /* NULL until the first access */
     int      status;  /* PRMA_OK, or why the peer is gone */
+    int      closing; /* prma__ucx_fini() is closing it: a disconnection is expected */
 };
 
 struct prma_ucx {

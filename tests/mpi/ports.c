@@ -1,8 +1,8 @@
 /*
  * ports.c - locality decides the port: MPI_Win_get_info's "portrma_ports"
  * must say which port kind serves how many targets, as the transport mode
- * of the run asks (PORTRMA_TRANSPORT, PORTRMA_NODE_SIZE; all ranks of a
- * test run share one node). Each rank then puts to and gets from every
+ * of the run asks (PORTRMA_TRANSPORT, PORTRMA_NODE_SIZE) and where the
+ * ranks run (PRMA_TEST_HOSTS). Each rank then puts to and gets from every
  * other rank, so every port kind in use moves data.
  */
 #include <stdio.h>
@@ -12,18 +12,28 @@
 
 #define N 512
 
-/* What "portrma_ports" must be on rank `rank` of `size` ranks. */
+/* What "portrma_ports" must be on rank `rank` of `size` ranks. The run
+ * says where ranks are: all on one host, or PRMA_TEST_HOSTS=h hosts with
+ * ranks placed round-robin (mpirun --map-by node). */
 static void expected_ports(int rank, int size, char *buf, size_t len)
 {
     const char *transport = getenv("PORTRMA_TRANSPORT");
     const char *node_size = getenv("PORTRMA_NODE_SIZE");
+    const char *hosts = getenv("PRMA_TEST_HOSTS");
     int k = node_size != NULL ? atoi(node_size) : 0;
+    int h = hosts != NULL ? atoi(hosts) : 1;
     int shm = size - 1, ucx = 0;
 
+    if (h > 1) {
+        shm = 0;
+        for (int r = 0; r < size; r++)
+            shm += r != rank && r % h == rank % h;
+        ucx = size - 1 - shm;
+    }
     if (transport != NULL && strcmp(transport, "ucx") == 0) {
         ucx = size - 1;
         shm = 0;
-    } else if (k > 0) {
+    } else if (k > 0 && h == 1) {
         /* Pretend nodes of k consecutive ranks (one real node here). */
         int first = rank / k * k, last = first + k > size ? size : first + k;
 
