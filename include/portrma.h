@@ -266,6 +266,127 @@ PRMA_API int prma_win_put(prma_win_h win, const void *origin, size_t len, int ta
 PRMA_API int prma_win_get(prma_win_h win, void *origin, size_t len, int target,
                  uint64_t target_disp, uint64_t offset);
 
+/** Lock types of prma_win_lock(). */
+enum {
+    PRMA_LOCK_SHARED    = 1,
+    PRMA_LOCK_EXCLUSIVE = 2,
+};
+
+/**
+ * @brief Open a passive-target access epoch to target (MPI_Win_lock).
+ * @param [in] lock_type  PRMA_LOCK_SHARED or PRMA_LOCK_EXCLUSIVE
+ * @param [in] mode       0 or PRMA_MODE_NOCHECK
+ * @return PRMA_OK; PRMA_ERR_RMA_SYNC when another kind of access epoch is
+ *         open, target is locked already or the window has no_locks;
+ *         PRMA_ERR_RANK; PRMA_ERR_ASSERT; PRMA_ERR_ARG for a bad lock type;
+ *         a peer or UCX failure
+ */
+PRMA_API int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode);
+
+/**
+ * @brief Complete every operation to target at target and release its lock.
+ * @return PRMA_OK, PRMA_ERR_RMA_SYNC when target is not locked, PRMA_ERR_RANK
+ */
+PRMA_API int prma_win_unlock(prma_win_h win, int target);
+
+/**
+ * @brief Open a shared access epoch to every rank (MPI_Win_lock_all). Each
+ *        target's lock is taken on its first access, so the cost does not
+ *        grow with ranks the epoch never touches.
+ * @param [in] mode  0 or PRMA_MODE_NOCHECK
+ * @return PRMA_OK, PRMA_ERR_RMA_SYNC, PRMA_ERR_ASSERT
+ */
+PRMA_API int prma_win_lock_all(prma_win_h win, unsigned mode);
+
+/** @brief Close a lock_all epoch. @return PRMA_OK, PRMA_ERR_RMA_SYNC, a failure */
+PRMA_API int prma_win_unlock_all(prma_win_h win);
+
+/**
+ * @brief Complete every operation to target at target (remote completion).
+ * @return PRMA_OK, PRMA_ERR_RMA_SYNC outside a passive epoch (or target not
+ *         locked), PRMA_ERR_RANK, a failure
+ */
+PRMA_API int prma_win_flush(prma_win_h win, int target);
+
+/** @brief prma_win_flush() to every target. @return as prma_win_flush() */
+PRMA_API int prma_win_flush_all(prma_win_h win);
+
+/**
+ * @brief Complete every operation to target at the origin only: its
+ *        buffers may be reused, nothing is known of the target.
+ * @return as prma_win_flush()
+ */
+PRMA_API int prma_win_flush_local(prma_win_h win, int target);
+
+/** @brief prma_win_flush_local() to every target. @return as prma_win_flush() */
+PRMA_API int prma_win_flush_local_all(prma_win_h win);
+
+/** @brief Order this process's loads and stores to its window memory with
+ *         RMA (MPI_Win_sync). @return PRMA_OK */
+PRMA_API int prma_win_sync(prma_win_h win);
+
+/** @brief Promise that the window is never locked (info no_locks); locking
+ *         it is then PRMA_ERR_RMA_SYNC. @return PRMA_OK */
+PRMA_API int prma_win_set_no_locks(prma_win_h win, int no_locks);
+
+/** @return 1 when the window has no_locks, else 0 */
+PRMA_API int prma_win_no_locks(prma_win_h win);
+
+/**
+ * @brief Expose the window to the origins in ranks (MPI_Win_post).
+ * @param [in] ranks  n ranks of the window's group
+ * @param [in] mode   PRMA_MODE_{NOCHECK,NOSTORE,NOPUT} bits
+ * @return PRMA_OK, PRMA_ERR_RMA_SYNC, PRMA_ERR_ASSERT, PRMA_ERR_RANK, a failure
+ */
+PRMA_API int prma_win_post(prma_win_h win, const int *ranks, int n, unsigned mode);
+
+/**
+ * @brief Open an access epoch to the targets in ranks (MPI_Win_start).
+ *        Returns at once: operations to a target whose post has not
+ *        arrived wait in that target's port.
+ * @param [in] mode  0 or PRMA_MODE_NOCHECK
+ * @return PRMA_OK, PRMA_ERR_RMA_SYNC, PRMA_ERR_ASSERT, PRMA_ERR_RANK
+ */
+PRMA_API int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode);
+
+/** @brief Close the start epoch: complete its operations at the targets and
+ *         tell them. @return PRMA_OK, PRMA_ERR_RMA_SYNC, a failure */
+PRMA_API int prma_win_complete(prma_win_h win);
+
+/** @brief Wait for every origin of the post epoch to complete.
+ *  @return PRMA_OK, PRMA_ERR_RMA_SYNC, a failure */
+PRMA_API int prma_win_wait(prma_win_h win);
+
+/** @brief prma_win_wait() without waiting: *flag_p is 1 when it closed the
+ *         epoch, 0 when origins are still at work. @return as prma_win_wait() */
+PRMA_API int prma_win_test(prma_win_h win, int *flag_p);
+
+/** Reductions of prma_win_fetch_op(). */
+typedef enum prma_op {
+    PRMA_OP_SUM = 0, PRMA_OP_PROD, PRMA_OP_MAX, PRMA_OP_MIN, PRMA_OP_BAND, PRMA_OP_BOR,
+    PRMA_OP_BXOR, PRMA_OP_LAND, PRMA_OP_LOR, PRMA_OP_LXOR, PRMA_OP_REPLACE, PRMA_OP_NO_OP,
+} prma_op_t;
+
+/**
+ * @brief Atomically apply op with *origin to the integer of size bytes (1,
+ *        2, 4 or 8; is_signed for MAX/MIN) at target_disp in target's window,
+ *        and return the old value in *result (MPI_Fetch_and_op).
+ * @return as prma_win_put(), plus PRMA_ERR_ARG for a bad size or op or a
+ *         misaligned target
+ */
+PRMA_API int prma_win_fetch_op(prma_win_h win, prma_op_t op, size_t size, int is_signed,
+                               const void *origin, void *result, int target,
+                               uint64_t target_disp);
+
+/**
+ * @brief Atomically replace the integer at target_disp by *origin when it
+ *        equals *compare; the old value goes to *result.
+ * @return as prma_win_fetch_op()
+ */
+PRMA_API int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin,
+                                   const void *compare, void *result, int target,
+                                   uint64_t target_disp);
+
 /**
  * @brief Is an access epoch open that allows operations now?
  * @return PRMA_OK or PRMA_ERR_RMA_SYNC

@@ -115,3 +115,115 @@ SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin
     return rma(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
                target_disp, target_count, target_datatype, win);
 }
+
+
+/* The integer types an atomic read-modify-write takes (MPI's C integer,
+ * byte and multi-language integer types): size and signedness. An error
+ * class for other types. */
+static int int_type(MPI_Datatype type, size_t *size_p, int *signed_p)
+{
+    const struct { MPI_Datatype type; int is_signed; } ints[] = {
+        { MPI_INT, 1 }, { MPI_LONG, 1 }, { MPI_SHORT, 1 }, { MPI_LONG_LONG, 1 },
+        { MPI_LONG_LONG_INT, 1 }, { MPI_SIGNED_CHAR, 1 }, { MPI_INT8_T, 1 },
+        { MPI_INT16_T, 1 }, { MPI_INT32_T, 1 }, { MPI_INT64_T, 1 }, { MPI_AINT, 1 },
+        { MPI_OFFSET, 1 }, { MPI_COUNT, 1 }, { MPI_UNSIGNED, 0 }, { MPI_UNSIGNED_LONG, 0 },
+        { MPI_UNSIGNED_SHORT, 0 }, { MPI_UNSIGNED_LONG_LONG, 0 }, { MPI_UNSIGNED_CHAR, 0 },
+        { MPI_UINT8_T, 0 }, { MPI_UINT16_T, 0 }, { MPI_UINT32_T, 0 }, { MPI_UINT64_T, 0 },
+        { MPI_BYTE, 0 }, { MPI_C_BOOL, 0 },
+    };
+    int size;
+
+    if (type == MPI_DATATYPE_NULL)
+        return MPI_ERR_TYPE;
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        if (ints[i].type == type && PMPI_Type_size(type, &size) == MPI_SUCCESS) {
+            *size_p   = (size_t)size;
+            *signed_p = ints[i].is_signed;
+            return MPI_SUCCESS;
+        }
+    }
+    /* Floating point and the other predefined types come with the rest of
+     * the accumulate family; derived types are never valid here. */
+    return shim_type_layout(type, &(struct shim_layout){ 0 }) == MPI_SUCCESS
+               ? MPI_ERR_UNSUPPORTED_OPERATION
+               : MPI_ERR_TYPE;
+}
+
+/* portrma's reduction for an MPI_Op; -1 for one it has no atomic form of. */
+static int prma_op_of(MPI_Op op)
+{
+    const struct { MPI_Op op; prma_op_t ours; } ops[] = {
+        { MPI_SUM, PRMA_OP_SUM }, { MPI_PROD, PRMA_OP_PROD }, { MPI_MAX, PRMA_OP_MAX },
+        { MPI_MIN, PRMA_OP_MIN }, { MPI_BAND, PRMA_OP_BAND }, { MPI_BOR, PRMA_OP_BOR },
+        { MPI_BXOR, PRMA_OP_BXOR }, { MPI_LAND, PRMA_OP_LAND }, { MPI_LOR, PRMA_OP_LOR },
+        { MPI_LXOR, PRMA_OP_LXOR }, { MPI_REPLACE, PRMA_OP_REPLACE },
+        { MPI_NO_OP, PRMA_OP_NO_OP },
+    };
+
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (ops[i].op == op)
+            return (int)ops[i].ours;
+    return -1;
+}
+
+/* Checks shared by the two atomics, in the order of the others: epoch,
+ * rank, datatype, displacement. MPI_SUCCESS, or an error class (with
+ * *done set for MPI_PROC_NULL, which is a no-op). */
+static int rmw_args(struct shim_win *w, int target, MPI_Datatype type, MPI_Aint disp,
+                    size_t *size_p, int *signed_p, int *done)
+{
+    int status = prma_win_check_epoch(w->core), rc;
+
+    *done = 0;
+    if (status != PRMA_OK)
+        return shim_class(status);
+    if (target == MPI_PROC_NULL) {
+        *done = 1;
+        return MPI_SUCCESS;
+    }
+    if (target < 0 || target >= w->coll.size)
+        return MPI_ERR_RANK;
+    if ((rc = int_type(type, size_p, signed_p)) != MPI_SUCCESS)
+        return rc;
+    if (disp < 0)
+        return MPI_ERR_RMA_RANGE;
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
+                                 MPI_Datatype datatype, int target_rank, MPI_Aint target_disp,
+                                 MPI_Op op, MPI_Win win)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    size_t size;
+    int is_signed, done, ours, rc, status;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    rc = rmw_args(w, target_rank, datatype, target_disp, &size, &is_signed, &done);
+    if (rc != MPI_SUCCESS || done)
+        return shim_win_raise(w, rc, __func__);
+    if ((ours = prma_op_of(op)) < 0)
+        return shim_win_raise(w, MPI_ERR_OP, __func__);
+    status = prma_win_fetch_op(w->core, (prma_op_t)ours, size, is_signed, origin_addr,
+                               result_addr, target_rank, (uint64_t)target_disp);
+    return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
+}
+
+SHIM_EXPORT int MPI_Compare_and_swap(const void *origin_addr, const void *compare_addr,
+                                     void *result_addr, MPI_Datatype datatype, int target_rank,
+                                     MPI_Aint target_disp, MPI_Win win)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    size_t size;
+    int is_signed, done, rc, status;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    rc = rmw_args(w, target_rank, datatype, target_disp, &size, &is_signed, &done);
+    if (rc != MPI_SUCCESS || done)
+        return shim_win_raise(w, rc, __func__);
+    status = prma_win_compare_swap(w->core, size, origin_addr, compare_addr, result_addr,
+                                   target_rank, (uint64_t)target_disp);
+    return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
+}

@@ -1,7 +1,7 @@
 /*
  * unsupported.c - the rest of the MPI one-sided interface, which portrma
- * does not serve yet (PSCW, passive target, the accumulate family,
- * request-based operations, shared and dynamic windows).
+ * does not serve yet (the accumulate family, request-based operations,
+ * shared and dynamic windows).
  *
  * They are intercepted all the same: a portrma window handed to the MPI
  * library would be a foreign object there. Each call is refused with
@@ -40,18 +40,6 @@ SHIM_EXPORT int MPI_Accumulate(const void *o, int oc, MPI_Datatype ot, int tr, M
 SHIM_EXPORT int MPI_Get_accumulate(const void *o, int oc, MPI_Datatype ot, void *r, int rc,
                                    MPI_Datatype rt, int tr, MPI_Aint td, int tc,
                                    MPI_Datatype tt, MPI_Op op, MPI_Win win)
-{
-    return refuse(win, __func__);
-}
-
-SHIM_EXPORT int MPI_Fetch_and_op(const void *o, void *r, MPI_Datatype t, int tr, MPI_Aint td,
-                                 MPI_Op op, MPI_Win win)
-{
-    return refuse(win, __func__);
-}
-
-SHIM_EXPORT int MPI_Compare_and_swap(const void *o, const void *c, void *r, MPI_Datatype t,
-                                     int tr, MPI_Aint td, MPI_Win win)
 {
     return refuse(win, __func__);
 }
@@ -113,48 +101,3 @@ SHIM_EXPORT int MPI_Win_detach(MPI_Win win, const void *base)
     return refuse(win, __func__);
 }
 
-SHIM_EXPORT int MPI_Win_post(MPI_Group group, int assert, MPI_Win win)
-{
-    return refuse(win, __func__);
-}
-
-SHIM_EXPORT int MPI_Win_start(MPI_Group group, int assert, MPI_Win win)
-{
-    return refuse(win, __func__);
-}
-
-#define REFUSE_WIN_ONLY(name)                        \
-    SHIM_EXPORT int name(MPI_Win win)                \
-    {                                                \
-        return refuse(win, __func__);                \
-    }
-#define REFUSE_RANK_WIN(name)                        \
-    SHIM_EXPORT int name(int rank, MPI_Win win)      \
-    {                                                \
-        return refuse(win, __func__);                \
-    }
-
-REFUSE_WIN_ONLY(MPI_Win_complete)
-REFUSE_WIN_ONLY(MPI_Win_wait)
-REFUSE_WIN_ONLY(MPI_Win_unlock_all)
-REFUSE_WIN_ONLY(MPI_Win_flush_all)
-REFUSE_WIN_ONLY(MPI_Win_flush_local_all)
-REFUSE_WIN_ONLY(MPI_Win_sync)
-REFUSE_RANK_WIN(MPI_Win_unlock)
-REFUSE_RANK_WIN(MPI_Win_flush)
-REFUSE_RANK_WIN(MPI_Win_flush_local)
-
-SHIM_EXPORT int MPI_Win_test(MPI_Win win, int *flag)
-{
-    return refuse(win, __func__);
-}
-
-SHIM_EXPORT int MPI_Win_lock(int lock_type, int rank, int assert, MPI_Win win)
-{
-    return refuse(win, __func__);
-}
-
-SHIM_EXPORT int MPI_Win_lock_all(int assert, MPI_Win win)
-{
-    return refuse(win, __func__);
-}

@@ -304,7 +304,7 @@ SHIM_EXPORT int MPI_Win_get_info(MPI_Win win, MPI_Info *info_used)
             used += (size_t)snprintf(ports + used, sizeof(ports) - used, "%s%s:%d",
                                      used ? "," : "", kinds[k], counts[k]);
     PMPI_Info_set(*info_used, "portrma_ports", ports);
-    PMPI_Info_set(*info_used, "no_locks", "false");
+    PMPI_Info_set(*info_used, "no_locks", prma_win_no_locks(w->core) ? "true" : "false");
     PMPI_Info_set(*info_used, "accumulate_ordering", "rar,raw,war,waw");
     PMPI_Info_set(*info_used, "accumulate_ops", "same_op_no_op");
     PMPI_Info_set(*info_used, "same_size", "false");

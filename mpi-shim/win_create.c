@@ -92,6 +92,18 @@ static void win_delete(struct shim_win *w)
     free(w);
 }
 
+/* Hints the core acts on, from the creation info. */
+static void win_hints(struct shim_win *w)
+{
+    char value[MPI_MAX_INFO_VAL + 1];
+    int flag = 0;
+
+    if (w->info != MPI_INFO_NULL &&
+        PMPI_Info_get(w->info, "no_locks", MPI_MAX_INFO_VAL, value, &flag) == MPI_SUCCESS &&
+        flag)
+        prma_win_set_no_locks(w->core, strcmp(value, "true") == 0);
+}
+
 /* Register a created window and hand out its handle. */
 static int win_publish(struct shim_win *w, MPI_Win *win)
 {
@@ -100,6 +112,7 @@ static int win_publish(struct shim_win *w, MPI_Win *win)
 
     prma_win_query(w->core, &attr);
     w->base = attr.base;
+    win_hints(w);
     handle  = shim_win_register(w);
     if (handle == MPI_WIN_NULL) {
         /* Collective to undo: every rank got this far, so all can free. */

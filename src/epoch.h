@@ -3,33 +3,76 @@
  *
  * An access epoch decides which targets an origin may reach now; an exposure
  * epoch which origins may reach this process. Fence opens both at once for
- * the whole group. Every transition is checked here: a call that the current
- * state does not allow is PRMA_ERR_RMA_SYNC, never a hang.
+ * the whole group; PSCW opens them per group (start/complete for access,
+ * post/wait for exposure); passive target opens access epochs per target
+ * (lock/unlock) or to all (lock_all/unlock_all). Every transition is checked
+ * here (the table is in epoch.c): a call the current state does not allow
+ * is PRMA_ERR_RMA_SYNC, never a hang.
  */
 #ifndef PRMA_EPOCH_H
 #define PRMA_EPOCH_H
 
+#include <stdint.h>
+
 struct prma_win;
 
-enum prma_epoch_kind {
-    PRMA_EPOCH_NONE = 0,  /* no epoch: RMA calls are refused */
-    PRMA_EPOCH_FENCE,     /* between two fences (the second without NOSUCCEED) */
+enum prma_access {
+    PRMA_ACCESS_NONE = 0,  /* RMA calls are refused */
+    PRMA_ACCESS_FENCE,     /* between two fences (the second without NOSUCCEED) */
+    PRMA_ACCESS_PSCW,      /* between start and complete: the start group */
+    PRMA_ACCESS_LOCK,      /* between lock and unlock: the locked targets */
+    PRMA_ACCESS_LOCK_ALL,  /* between lock_all and unlock_all: everyone */
+};
+
+enum prma_exposure {
+    PRMA_EXPOSURE_NONE = 0,
+    PRMA_EXPOSURE_FENCE,   /* between two fences */
+    PRMA_EXPOSURE_PSCW,    /* between post and wait */
+};
+
+/* Per-target passive state (epoch.locks[]). */
+enum prma_lockstate {
+    PRMA_LOCKED_NONE = 0,
+    PRMA_LOCKED_SHARED,     /* lock(SHARED), or lock_all after the first access */
+    PRMA_LOCKED_EXCLUSIVE,
+    PRMA_LOCKED_NOCHECK,    /* MPI_MODE_NOCHECK: access without the lock word */
 };
 
 struct prma_epoch {
-    enum prma_epoch_kind kind;
-    unsigned             mode;  /* asserts given when it opened */
-    unsigned long        nops;  /* operations issued in it */
+    enum prma_access   access;
+    enum prma_exposure exposure;
+    unsigned           mode;       /* asserts of the call that opened the access epoch */
+    unsigned long      nops;       /* operations issued in the access epoch */
+    /* passive target */
+    uint8_t           *locks;      /* [size] enum prma_lockstate, made on first use */
+    int                nlocked;
+    /* PSCW access: the start group, and what arrived of their posts */
+    int               *group;      /* [ngroup] target ranks */
+    int                ngroup;
+    uint8_t           *member;     /* [size] in the start group */
+    uint8_t           *posted;     /* [size] its post for this epoch has arrived */
+    uint64_t          *consumed;   /* [size] posts used up by past epochs */
+    /* PSCW exposure */
+    int                nexposed;   /* origins in the post group */
+    uint64_t           completes;  /* completions used up by past epochs */
+    int                no_locks;   /* the window promised never to lock */
 };
 
 /* Close the current fence epoch (completing its operations everywhere) and
  * open the next, as the asserts in mode allow. */
 int prma__epoch_fence(struct prma_win *win, unsigned mode);
 
-/* May an operation to target be issued now? */
+/* May an operation to target be issued now? target < 0: to any target. */
 int prma__epoch_check_access(const struct prma_win *win, int target);
 
 /* May the window be freed now? */
 int prma__epoch_check_free(const struct prma_win *win);
+
+/* Release what the epoch object holds. */
+void prma__epoch_fini(struct prma_epoch *ep);
+
+/* A fence epoch that saw no operation is no epoch at all (MPI: a fence
+ * starts an epoch only if RMA calls follow): other kinds may open. */
+void prma__epoch_leave_idle_fence(struct prma_win *win);
 
 #endif /* PRMA_EPOCH_H */

@@ -57,6 +57,26 @@ enum prma_msg_cmd {
     PRMA_CMD_NOP = 0,  /* completes at once; for tests and wake-ups */
     PRMA_CMD_PUT,      /* write ms_len bytes from ms_buf at ms_offset */
     PRMA_CMD_GET,      /* read ms_len bytes at ms_offset into ms_buf */
+    PRMA_CMD_ATOMIC,   /* ms_aop on the ms_len-byte integer at ms_offset of
+                          ms_region; the old value lands in ms_fetched */
+    PRMA_CMD_FLUSH,    /* complete every earlier operation to this target at
+                          the target (remote completion) */
+};
+
+/* Which memory of the target a message addresses (ms_region). */
+enum prma_region {
+    PRMA_REGION_DATA = 0,  /* the window */
+    PRMA_REGION_CTL  = 1,  /* the window's control block (lock word, PSCW counters) */
+};
+
+/* Atomic operations (ms_aop): each returns the old value. */
+enum prma_aop {
+    PRMA_AOP_ADD = 0,  /* += ms_operand */
+    PRMA_AOP_SWAP,     /* = ms_operand */
+    PRMA_AOP_CSWAP,    /* = ms_operand if it equals ms_compare */
+    PRMA_AOP_AND,      /* &= ms_operand */
+    PRMA_AOP_OR,       /* |= ms_operand */
+    PRMA_AOP_XOR,      /* ^= ms_operand */
 };
 
 struct prma_msg {
@@ -68,7 +88,12 @@ struct prma_msg {
     int                   ms_status;    /* final status once DONE */
     void                 *ms_buf;       /* origin buffer */
     size_t                ms_len;       /* bytes */
-    uint64_t              ms_offset;    /* byte offset in the target's window */
+    uint64_t              ms_offset;    /* byte offset in the target's region */
+    uint32_t              ms_region;    /* enum prma_region */
+    uint32_t              ms_aop;       /* ATOMIC: enum prma_aop */
+    uint64_t              ms_operand;   /* ATOMIC: the value */
+    uint64_t              ms_compare;   /* ATOMIC, CSWAP: the expected value */
+    uint64_t              ms_fetched;   /* ATOMIC: the old value, once DONE */
 };
 
 TAILQ_HEAD(prma_msgq, prma_msg);
@@ -84,6 +109,11 @@ static inline void prma_msg_init(struct prma_msg *msg, uint32_t cmd, uint32_t fl
     msg->ms_buf    = NULL;
     msg->ms_len    = 0;
     msg->ms_offset = 0;
+    msg->ms_region = PRMA_REGION_DATA;
+    msg->ms_aop    = PRMA_AOP_ADD;
+    msg->ms_operand = 0;
+    msg->ms_compare = 0;
+    msg->ms_fetched = 0;
 }
 
 static inline uint32_t prma_msg_flags(const struct prma_msg *msg)

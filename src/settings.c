@@ -15,6 +15,7 @@ struct prma_config prma__config = {
     .numa_bind = 1,
     .transport = PRMA_TRANSPORT_AUTO,
     .node_size = 0,
+    .progress  = PRMA_PROGRESS_THREAD,
 };
 
 struct setting {
@@ -29,6 +30,7 @@ static const char *const log_values[]  = { "error", "warn", "info", "debug", NUL
 static const char *const shm_values[]  = { "map", "cma", NULL };
 static const char *const bool_values[] = { "off", "on", NULL };
 static const char *const transport_values[] = { "auto", "ucx", NULL };
+static const char *const progress_values[] = { "off", "thread", NULL };
 
 static const struct setting settings[] = {
     { "PORTRMA_LOG", "warn", log_values, &prma__config.log_level,
@@ -41,6 +43,11 @@ static const struct setting settings[] = {
     { "PORTRMA_TRANSPORT", "auto", transport_values, &prma__config.transport,
       "auto reaches same-node peers through shm and other nodes through UCX; "
       "ucx sends every peer but this process through UCX" },
+    { "PORTRMA_PROGRESS", "thread", progress_values, &prma__config.progress,
+      "thread: a process that uses UCX runs a progress thread, asleep on the UCX "
+      "worker's event fd while idle, so that peers' operations that need this "
+      "process (locks and atomics UCX emulates, over tcp) complete while it "
+      "computes or waits in other MPI calls; off: only inside portrma calls" },
     { "PORTRMA_NODE_SIZE", "0", NULL, &prma__config.node_size,
       "a count k > 0 splits each node into pretend nodes of k consecutive local "
       "ranks, so that one machine mixes shm and ucx ports (for testing)" },

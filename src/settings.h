@@ -20,6 +20,12 @@ struct prma_config {
     int numa_bind;  /* bind window memory to the owner's NUMA node */
     int transport;  /* enum prma_transport_mode */
     int node_size;  /* > 0: pretend nodes of this many ranks */
+    int progress;   /* enum prma_progress_mode */
+};
+
+enum prma_progress_mode {
+    PRMA_PROGRESS_OFF    = 0,  /* UCX progresses inside portrma calls only */
+    PRMA_PROGRESS_THREAD = 1,  /* and in a thread asleep on the worker's event fd */
 };
 
 extern struct prma_config prma__config;

@@ -25,6 +25,8 @@ static void win_teardown(struct prma_win *win)
             prma__port_destroy(win->ports[i]);
     if (win->ctx->ucx != NULL && (win->memh != NULL || win->rkey != NULL))
         prma__ucx_mem_unmap(win->ctx->ucx, win->memh, win->rkey);
+    if (win->ctx->ucx != NULL && (win->ctl_memh != NULL || win->ctl_rkey != NULL))
+        prma__ucx_mem_unmap(win->ctx->ucx, win->ctl_memh, win->ctl_rkey);
     free(win->rkeys);
     free(win->pids);
     if (win->ctl_map != NULL)
@@ -35,6 +37,7 @@ static void win_teardown(struct prma_win *win)
     free(win->peers);
     if (win->mem != NULL)
         prma__mem_destroy(win->mem);
+    prma__epoch_fini(&win->epoch);
     win->magic = 0;
     free(win);
 }
@@ -55,7 +58,8 @@ static int win_connect(struct prma_win *win, int target, struct prma_port **port
         return prma__port_init_self(win, port_p);
     if (!win_forced(win, target) && win->peers[target].node_id == win->ctx->node_id)
         return prma__port_init_shm(win, target, port_p);
-    if (win->ctx->ucx == NULL || (win->peers[target].size > 0 && win->peers[target].rkey_len == 0))
+    if (win->ctx->ucx == NULL || win->peers[target].ctl_rkey_len == 0 ||
+        (win->peers[target].size > 0 && win->peers[target].rkey_len == 0))
         return prma__port_init_none(win, target, port_p);
     status = prma__port_init_ucx(win, target, port_p);
     if (status == PRMA_OK)
@@ -63,14 +67,16 @@ static int win_connect(struct prma_win *win, int target, struct prma_port **port
     return status;
 }
 
-/* Share every member's packed UCX key: slots as large as the largest. */
+/* Share every member's packed UCX keys (window, then control block): slots
+ * as large as the largest pair. */
 static int win_exchange_rkeys(struct prma_win *win, int status)
 {
+    const struct prma_peer *me = &win->peers[win->rank];
     char *mine;
 
     for (int i = 0; i < win->size; i++)
-        if (win->peers[i].rkey_len > win->rkey_slot)
-            win->rkey_slot = win->peers[i].rkey_len;
+        if (win->peers[i].rkey_len + win->peers[i].ctl_rkey_len > win->rkey_slot)
+            win->rkey_slot = win->peers[i].rkey_len + win->peers[i].ctl_rkey_len;
     if (win->rkey_slot == 0)
         return status;
     mine       = calloc(1, win->rkey_slot);
@@ -82,7 +88,9 @@ static int win_exchange_rkeys(struct prma_win *win, int status)
         status = PRMA_ERR_NOMEM;
     }
     if (mine != NULL && win->rkey != NULL)
-        memcpy(mine, win->rkey, win->peers[win->rank].rkey_len);
+        memcpy(mine, win->rkey, me->rkey_len);
+    if (mine != NULL && win->ctl_rkey != NULL)
+        memcpy(mine + me->rkey_len, win->ctl_rkey, me->ctl_rkey_len);
     if (win->rkeys != NULL &&
         win->coll.allgather(win->coll.arg, mine, win->rkeys, win->rkey_slot) != 0) {
         prma_error("exchanging UCX keys failed");
@@ -126,13 +134,13 @@ static int win_setup_barrier(struct prma_win *win)
     if (win->size == 1 || root->ctl_fd < 0)
         return PRMA_OK;
     if (win->rank == 0) {
-        win->barrier = win->ctl_mem->agent;
+        win->barrier = &win->ctl->barrier;
         return PRMA_OK;
     }
-    status = prma__mem_map_peer(root->pid, root->ctl_fd, 0, sizeof(*win->barrier), &base,
+    status = prma__mem_map_peer(root->pid, root->ctl_fd, 0, sizeof(struct prma_ctl), &base,
                                 &win->ctl_map, &win->ctl_maplen);
     if (status == PRMA_OK)
-        win->barrier = base;
+        win->barrier = &((struct prma_ctl *)base)->barrier;
     return status;
 }
 
@@ -158,8 +166,7 @@ static int win_check_members(void *arg)
     return win->failed;
 }
 
-/* How this window waits: drive UCX, watch the members on this host. */
-static void win_waiter(struct prma_win *win, struct prma_waiter *w)
+void prma__win_waiter(struct prma_win *win, struct prma_waiter *w)
 {
     w->progress = win->ctx->ucx != NULL ? win_progress : NULL;
     w->check    = win->pids != NULL ? win_check_members : NULL;
@@ -174,10 +181,50 @@ int prma__win_complete(struct prma_win *win)
 
     if (win->failed != PRMA_OK)
         return win->failed;
-    win_waiter(win, &wait);
+    prma__win_waiter(win, &wait);
     status = prma_port_drain(&win->reply, &wait);
     if (status == PRMA_OK && win->nucx > 0 && win->ctx->ucx != NULL)
         status = prma__ucx_flush(win->ctx->ucx, &wait);
+    return status;
+}
+
+int prma__win_complete_target(struct prma_win *win, int target)
+{
+    struct prma_waiter wait;
+    struct prma_msg msg;
+    int status;
+
+    if (win->failed != PRMA_OK)
+        return win->failed;
+    prma__win_waiter(win, &wait);
+    status = prma_port_drain(&win->reply, &wait);
+    if (status != PRMA_OK)
+        return status;
+    prma_msg_init(&msg, PRMA_CMD_FLUSH, 0);
+    msg.ms_reply = &win->reply;
+    return prma_domsg(win->ports[target], &msg);
+}
+
+int prma__win_atomic(struct prma_win *win, int target, uint32_t region, uint64_t offset,
+                     unsigned size, uint32_t aop, uint64_t operand, uint64_t compare,
+                     uint64_t *old_p)
+{
+    struct prma_msg msg;
+    int status;
+
+    if (win->failed != PRMA_OK)
+        return win->failed;
+    prma_msg_init(&msg, PRMA_CMD_ATOMIC, 0);
+    msg.ms_reply   = &win->reply;
+    msg.ms_region  = region;
+    msg.ms_offset  = offset;
+    msg.ms_len     = size;
+    msg.ms_aop     = aop;
+    msg.ms_operand = operand;
+    msg.ms_compare = compare;
+    status = prma_domsg(win->ports[target], &msg);
+    if (status == PRMA_OK)
+        *old_p = msg.ms_fetched;
     return status;
 }
 
@@ -188,7 +235,7 @@ int prma__win_barrier(struct prma_win *win)
     if (win->barrier != NULL) {
         struct prma_waiter wait;
 
-        win_waiter(win, &wait);
+        prma__win_waiter(win, &wait);
         return prma__shm_barrier(win->barrier, (uint32_t)win->size, &wait);
     }
     /* A collective of the MPI library cannot be left once entered: make
@@ -257,10 +304,13 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
     me.pid       = (int32_t)getpid();
     me.memfd     = -1;
     me.ctl_fd    = -1;
-    if (status == PRMA_OK && win->rank == 0 && win->size > 1) {
-        status = prma__mem_create(ctx, sizeof(struct prma_shm_barrier), &win->ctl_mem);
-        if (status == PRMA_OK)
-            me.ctl_fd = win->ctl_mem->fd;
+    if (status == PRMA_OK) {
+        status = prma__mem_create(ctx, prma_ctl_size(win->size), &win->ctl_mem);
+        if (status == PRMA_OK) {
+            win->ctl     = win->ctl_mem->agent;
+            me.ctl_fd    = win->ctl_mem->fd;
+            me.ctl_base  = (uint64_t)(uintptr_t)win->ctl;
+        }
     }
     mem = owned != NULL ? owned : (size > 0 ? prma__mem_lookup(ctx, base, size) : NULL);
     if (mem != NULL) {
@@ -272,13 +322,26 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
     if (status == PRMA_OK && ctx->ucx != NULL && size > 0) {
         size_t rkey_len = 0;
 
-        status = prma__ucx_mem_map(ctx->ucx, win->agent_base, size, (ucp_mem_h *)&win->memh,
-                                   &win->rkey, &rkey_len);
+        /* Memory portrma maps is registered whole (pages), so that a
+         * narrow atomic may work on its enclosing word. */
+        status = prma__ucx_mem_map(ctx->ucx, win->agent_base,
+                                   mem != NULL && owned != NULL ? mem->maplen : size,
+                                   (ucp_mem_h *)&win->memh, &win->rkey, &rkey_len);
         me.rkey_len = (uint32_t)rkey_len;
+    }
+    if (status == PRMA_OK && ctx->ucx != NULL) {
+        size_t rkey_len = 0;
+
+        status = prma__ucx_mem_map(ctx->ucx, win->ctl, win->ctl_mem->maplen,
+                                   (ucp_mem_h *)&win->ctl_memh, &win->ctl_rkey, &rkey_len);
+        me.ctl_rkey_len = (uint32_t)rkey_len;
     }
 
     /* Every rank takes part in every collective, even after a local
-     * failure: the outcome is agreed on at the end. */
+     * failure: the outcome is agreed on at the end. A description made
+     * after a failure is not valid: nobody connects to it. */
+    if (status == PRMA_OK)
+        me.flags |= PRMA_PEER_VALID;
     if (coll->allgather(coll->arg, &me, win->peers, sizeof(me)) != 0) {
         prma_error("exchanging window descriptions failed");
         status = PRMA_ERR_BOOTSTRAP;
@@ -286,6 +349,11 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
         /* Every rank sees the same descriptions, so all agree on this. */
         status = win_exchange_rkeys(win, status);
     }
+    /* A member whose description never came has failed: connect to no one
+     * on the strength of garbage. */
+    for (int i = 0; status == PRMA_OK && i < win->size; i++)
+        if (!(win->peers[i].flags & PRMA_PEER_VALID))
+            status = PRMA_ERR_PEER_FAILED;
     for (int i = 0; status == PRMA_OK && i < win->size; i++)
         status = win_connect(win, i, &win->ports[i]);
     if (status == PRMA_OK)
@@ -421,7 +489,42 @@ static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, in
     msg.ms_buf    = buf;
     msg.ms_len    = len;
     msg.ms_offset = target_disp * win->peers[target].disp_unit + offset;
-    status = prma_sendmsg(win->ports[target], &msg);
+    return prma__win_issue(win, target, &msg);
+}
+
+int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg)
+{
+    struct prma_msg *queued;
+    int status;
+
+    switch (win->epoch.access) {
+    case PRMA_ACCESS_LOCK_ALL:
+        status = prma__lock_touch(win, target);
+        if (status != PRMA_OK)
+            return status;
+        break;
+    case PRMA_ACCESS_PSCW:
+        status = prma__pscw_ready(win, target);
+        if (status == PRMA_EASYNC) {
+            /* The target has not posted yet: its port keeps the operation
+             * until it has (and only then is anything queued). */
+            queued = malloc(sizeof(*queued));
+            if (queued == NULL)
+                return PRMA_ERR_NOMEM;
+            *queued = *msg;
+            pthread_mutex_lock(&win->ports[target]->mp_lock);
+            TAILQ_INSERT_TAIL(&win->ports[target]->mp_msgq, queued, ms_link);
+            pthread_mutex_unlock(&win->ports[target]->mp_lock);
+            win->epoch.nops++;
+            return PRMA_OK;
+        }
+        if (status != PRMA_OK)
+            return status;
+        break;
+    default:
+        break;
+    }
+    status = prma_sendmsg(win->ports[target], msg);
     win->epoch.nops++;
     return status == PRMA_EASYNC ? PRMA_OK : status;
 }

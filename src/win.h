@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 #include "barrier.h"
+#include "ctl.h"
 #include "epoch.h"
 #include "port.h"
 #include "portrma.h"
@@ -24,14 +25,18 @@ struct prma_peer {
     uint64_t memfd_offset;  /* where base lies in the memfd */
     int32_t  pid;
     int32_t  memfd;         /* descriptor in the owner, -1 for user memory */
-    int32_t  ctl_fd;        /* rank 0: the control page's memfd, else -1 */
+    int32_t  ctl_fd;        /* the control block's memfd */
     int32_t  job_rank;      /* rank in the job (UCX endpoints are per job rank) */
     uint64_t agent_base;    /* where remote access lands (UCX-registered) */
     uint32_t rkey_len;      /* packed UCX key, 0 when not registered */
     uint32_t flags;         /* PRMA_PEER_* */
+    uint64_t ctl_base;      /* the control block (agent view), for UCX */
+    uint32_t ctl_rkey_len;  /* its packed UCX key (after the window's in the slot) */
+    uint32_t pad2;
 };
 
 #define PRMA_PEER_FORCE_UCX 0x1u  /* PORTRMA_TRANSPORT=ucx there */
+#define PRMA_PEER_VALID     0x2u  /* set by its sender: a slot without it never arrived */
 
 struct prma_mem;
 
@@ -51,12 +56,16 @@ struct prma_win {
     struct prma_port   **ports;       /* [size] */
     struct prma_port     reply;       /* completion port of transient operations */
     struct prma_epoch    epoch;
-    /* The group's own barrier, when every member is on this node. */
-    struct prma_mem         *ctl_mem;     /* rank 0: the control page it made */
+    /* Our control block (ctl.h), and the group's own barrier (in rank 0's
+     * control block) when every member is on this node. */
+    struct prma_mem         *ctl_mem;
+    struct prma_ctl         *ctl;         /* agent view of ctl_mem */
+    void                    *ctl_memh;    /* its UCX registration, or NULL */
+    void                    *ctl_rkey;    /* its packed key */
     struct prma_shm_barrier *barrier;     /* NULL: use coll.barrier */
     int                     *pids;        /* members on this host (-1 elsewhere), watched
                                              while waiting */
-    void                    *ctl_map;     /* others: their mapping of it */
+    void                    *ctl_map;     /* others: their mapping of rank 0's block */
     size_t                   ctl_maplen;
     /* UCX: our registration, and every member's packed key. */
     void                    *memh;        /* ucp_mem_h of local memory, or NULL */
@@ -71,6 +80,36 @@ struct prma_win {
  * target (local completion, then remote: a UCX flush). Returns the first
  * failure of any of them. */
 int prma__win_complete(struct prma_win *win);
+
+/* The same for one target: local completion of everything, then a flush
+ * message to that target's port. */
+int prma__win_complete_target(struct prma_win *win, int target);
+
+/* One atomic of size bytes on target's region at offset, waited for; the
+ * old value goes to *old_p. */
+int prma__win_atomic(struct prma_win *win, int target, uint32_t region, uint64_t offset,
+                     unsigned size, uint32_t aop, uint64_t operand, uint64_t compare,
+                     uint64_t *old_p);
+
+/* How this window waits (wait.h): drive UCX, watch the members on this host. */
+struct prma_waiter;
+void prma__win_waiter(struct prma_win *win, struct prma_waiter *w);
+
+/* Send one operation's message to target now, or queue it on the target's
+ * port when a PSCW target has not posted yet (pscw.c dispatches it later).
+ * The message is transient. */
+int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg);
+
+/* lock.c: take and give back target's lock word. */
+int prma__lock_take(struct prma_win *win, int target, int exclusive);
+int prma__lock_give(struct prma_win *win, int target, int exclusive);
+
+/* lock_all: lock target on its first access (a shared lock). */
+int prma__lock_touch(struct prma_win *win, int target);
+
+/* pscw.c: has target's post for this epoch arrived? Sends what was queued
+ * for it once it has. */
+int prma__pscw_ready(struct prma_win *win, int target);
 
 /* Barrier over the window's group: the shared one when the whole group is
  * on this node, the bootstrap's otherwise. Returns a status. */

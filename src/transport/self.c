@@ -4,6 +4,8 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include "../atomic.h"
 #include "../log.h"
 #include "../port.h"
 #include "../win.h"
@@ -11,6 +13,7 @@
 struct self_port {
     struct prma_port base;   /* first: a port is a self_port */
     char            *memory; /* agent view of the local window */
+    char            *ctl;    /* the local control block */
 };
 
 static int self_putport(struct prma_port *port, struct prma_msg *msg)
@@ -26,6 +29,13 @@ static int self_putport(struct prma_port *port, struct prma_msg *msg)
         return PRMA_OK;
     case PRMA_CMD_GET:
         memmove(msg->ms_buf, self->memory + msg->ms_offset, msg->ms_len);
+        return PRMA_OK;
+    case PRMA_CMD_ATOMIC:
+        return prma__cpu_atomic((msg->ms_region == PRMA_REGION_CTL ? self->ctl : self->memory) +
+                                    msg->ms_offset,
+                                msg);
+    case PRMA_CMD_FLUSH:
+        atomic_thread_fence(memory_order_seq_cst);
         return PRMA_OK;
     }
     return prma__port_stub_putport(port, msg);
@@ -52,6 +62,7 @@ int prma__port_init_self(struct prma_win *win, struct prma_port **port_p)
         return PRMA_ERR_NOMEM;
     prma__port_init(&self->base, &self_ops, win->rank);
     self->memory = win->agent_base;
+    self->ctl    = (char *)win->ctl;
     *port_p = &self->base;
     return PRMA_OK;
 }

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
+#include <stdatomic.h>
+#include "../atomic.h"
 #include "../log.h"
 #include "../mem.h"
 #include "../port.h"
@@ -25,6 +27,9 @@ struct shm_port {
     char            *memory;  /* mapped: the target's window here */
     void            *map;     /* mapped: what to munmap */
     size_t           maplen;
+    char            *ctl;     /* the target's control block, mapped here */
+    void            *ctl_map;
+    size_t           ctl_maplen;
     pid_t            pid;     /* cma: the target process */
     uint64_t         remote;  /* cma: the target's window base there */
 };
@@ -41,6 +46,13 @@ static int shm_map_putport(struct prma_port *port, struct prma_msg *msg)
         return PRMA_OK;
     case PRMA_CMD_GET:
         memcpy(msg->ms_buf, shm->memory + msg->ms_offset, msg->ms_len);
+        return PRMA_OK;
+    case PRMA_CMD_ATOMIC:
+        return prma__cpu_atomic((msg->ms_region == PRMA_REGION_CTL ? shm->ctl : shm->memory) +
+                                    msg->ms_offset,
+                                msg);
+    case PRMA_CMD_FLUSH:
+        atomic_thread_fence(memory_order_seq_cst);
         return PRMA_OK;
     }
     return prma__port_stub_putport(port, msg);
@@ -82,6 +94,16 @@ static int shm_cma_putport(struct prma_port *port, struct prma_msg *msg)
         return cma_transfer(shm, msg, 1);
     case PRMA_CMD_GET:
         return cma_transfer(shm, msg, 0);
+    case PRMA_CMD_ATOMIC:
+        /* The control block is mapped; the window itself is not, and
+         * process_vm_* are not atomic: the window layer does those by
+         * lock, get and put. */
+        if (msg->ms_region == PRMA_REGION_CTL)
+            return prma__cpu_atomic(shm->ctl + msg->ms_offset, msg);
+        return PRMA_ERR_NOTSUP;
+    case PRMA_CMD_FLUSH:
+        atomic_thread_fence(memory_order_seq_cst);
+        return PRMA_OK;
     }
     return prma__port_stub_putport(port, msg);
 }
@@ -92,6 +114,8 @@ static void shm_destroy(struct prma_port *port)
 
     if (shm->map != NULL)
         munmap(shm->map, shm->maplen);
+    if (shm->ctl_map != NULL)
+        munmap(shm->ctl_map, shm->ctl_maplen);
     free(shm);
 }
 
@@ -123,10 +147,18 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
         return PRMA_ERR_NOMEM;
     shm->pid    = peer->pid;
     shm->remote = peer->base;
+    status = prma__mem_map_peer(peer->pid, peer->ctl_fd, 0, prma_ctl_size(win->size), &base,
+                                &shm->ctl_map, &shm->ctl_maplen);
+    if (status != PRMA_OK) {
+        free(shm);
+        return status;
+    }
+    shm->ctl = base;
     if (peer->memfd >= 0 && peer->size > 0 && prma__config.shm_mode == PRMA_SHM_MAP) {
         status = prma__mem_map_peer(peer->pid, peer->memfd, peer->memfd_offset, peer->size,
                                     &base, &shm->map, &shm->maplen);
         if (status != PRMA_OK) {
+            munmap(shm->ctl_map, shm->ctl_maplen);
             free(shm);
             return status;
         }

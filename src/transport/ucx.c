@@ -15,12 +15,16 @@
  */
 #include "ucx.h"
 
+#include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "../context.h"
 #include "../log.h"
 #include "../port.h"
+#include "../progress.h"
+#include "../settings.h"
 #include "../wait.h"
 #include "../win.h"
 
@@ -81,6 +85,8 @@ static int ucx_open(struct prma_ucx *ucx, const prma_bootstrap_t *boot)
     memset(&params, 0, sizeof(params));
     params.field_mask        = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;
     params.features          = UCP_FEATURE_RMA | UCP_FEATURE_AMO32 | UCP_FEATURE_AMO64;
+    if (prma__config.progress == PRMA_PROGRESS_THREAD)
+        params.features |= UCP_FEATURE_WAKEUP;
     params.estimated_num_eps = (size_t)boot->size;
     st = ucp_init(&params, config, &ucx->context);
     ucp_config_release(config);
@@ -90,7 +96,9 @@ static int ucx_open(struct prma_ucx *ucx, const prma_bootstrap_t *boot)
     }
     memset(&wparams, 0, sizeof(wparams));
     wparams.field_mask  = UCP_WORKER_PARAM_FIELD_THREAD_MODE;
-    wparams.thread_mode = boot->threads ? UCS_THREAD_MODE_MULTI : UCS_THREAD_MODE_SINGLE;
+    wparams.thread_mode = boot->threads || prma__config.progress == PRMA_PROGRESS_THREAD
+                              ? UCS_THREAD_MODE_MULTI
+                              : UCS_THREAD_MODE_SINGLE;
     st = ucp_worker_create(ucx->context, &wparams, &ucx->worker);
     if (st != UCS_OK) {
         prma_error("creating the UCX worker failed: %s", ucs_status_string(st));
@@ -192,6 +200,10 @@ int prma__ucx_init(struct prma_context *ctx, int want)
         return PRMA_OK;
     }
     ctx->ucx = ucx;
+    if (prma__config.progress == PRMA_PROGRESS_THREAD &&
+        prma__progress_start(ucx->worker, &ucx->thread) != PRMA_OK)
+        prma_warn("no progress thread: peers' emulated operations complete only while this "
+                  "process is inside portrma");
     prma_debug("UCX ready: address slots of %zu bytes for %d ranks", ucx->slot, ucx->size);
     return PRMA_OK;
 
@@ -222,6 +234,8 @@ void prma__ucx_fini(struct prma_context *ctx)
 
     if (ucx == NULL)
         return;
+    prma__progress_stop(ucx->thread);
+    ucx->thread = NULL;
     closing = calloc((size_t)ucx->size, sizeof(*closing));
     memset(&param, 0, sizeof(param));
     for (int i = 0; i < ucx->size; i++) {
@@ -408,6 +422,10 @@ struct ucx_port {
     const void      *packed;  /* its packed key, owned by the window */
     ucp_rkey_h       rkey;    /* unpacked on first use, then cached */
     int              same_host;
+    uint64_t         ctl;        /* the target's control block there */
+    const void      *ctl_packed; /* its packed key, owned by the window */
+    ucp_rkey_h       ctl_rkey;   /* unpacked on first use */
+    int              pid;        /* same host: the process, watched while waiting */
 };
 
 /* A transient operation finished: uncount it on its reply port. */
@@ -432,23 +450,177 @@ static void message_done(void *request, ucs_status_t st, void *user_data)
     ucp_request_free(request);
 }
 
-/* The endpoint and remote key of the target, made on first use. */
-static int ucx_target(struct ucx_port *up, ucp_ep_h *ep_p)
+/* Unpack a packed key on first use. */
+static int ucx_rkey(struct ucx_port *up, ucp_ep_h ep, const void *packed, ucp_rkey_h *rkey)
 {
     ucs_status_t st;
-    int status;
 
-    status = prma__ucx_ep(up->ucx, up->rank, up->same_host, ep_p);
-    if (status != PRMA_OK || up->rkey != NULL)
-        return status;
-    st = ucp_ep_rkey_unpack(*ep_p, up->packed, &up->rkey);
+    if (*rkey != NULL)
+        return PRMA_OK;
+    st = ucp_ep_rkey_unpack(ep, packed, rkey);
     if (st != UCS_OK) {
         prma_error("unpacking the UCX key of rank %d failed: %s", up->rank,
                    ucs_status_string(st));
-        up->rkey = NULL;
+        *rkey = NULL;
         return prma__ucx_status(st);
     }
     return PRMA_OK;
+}
+
+/* The endpoint and remote key of the target's window, made on first use. */
+static int ucx_target(struct ucx_port *up, ucp_ep_h *ep_p)
+{
+    int status = prma__ucx_ep(up->ucx, up->rank, up->same_host, ep_p);
+
+    return status != PRMA_OK ? status : ucx_rkey(up, *ep_p, up->packed, &up->rkey);
+}
+
+/* Is the same-host target process still there? (UCX watches the others.) */
+static int ucx_target_alive(void *arg)
+{
+    struct ucx_port *up = arg;
+
+    if (up->pid > 0 && kill(up->pid, 0) != 0 && errno == ESRCH) {
+        prma_error("rank %d (process %d) is gone", up->rank, up->pid);
+        up->ucx->peers[up->rank].status = PRMA_ERR_PEER_LOST;
+        return PRMA_ERR_PEER_LOST;
+    }
+    return PRMA_OK;
+}
+
+/* Wait for a request that a synchronous step needs, driving the worker. */
+static int ucx_wait(struct ucx_port *up, ucs_status_ptr_t req, const char *what)
+{
+    struct prma_waiter wait = { .check = ucx_target_alive, .arg = up };
+    ucs_status_t st;
+    int status;
+
+    if (req == NULL)
+        return PRMA_OK;
+    if (UCS_PTR_IS_ERR(req)) {
+        st = UCS_PTR_STATUS(req);
+    } else {
+        while ((st = ucp_request_check_status(req)) == UCS_INPROGRESS) {
+            if (ucp_worker_progress(up->ucx->worker) != 0)
+                continue;
+            if ((status = prma__wait_turn(&wait)) != PRMA_OK) {
+                ucp_request_free(req);
+                return status;
+            }
+        }
+        ucp_request_free(req);
+    }
+    if (st != UCS_OK) {
+        prma_error("UCX %s on rank %d failed: %s", what, up->rank, ucs_status_string(st));
+        return prma__ucx_status(st);
+    }
+    return PRMA_OK;
+}
+
+static const ucp_atomic_op_t ucx_aops[] = {
+    [PRMA_AOP_ADD] = UCP_ATOMIC_OP_ADD, [PRMA_AOP_SWAP] = UCP_ATOMIC_OP_SWAP,
+    [PRMA_AOP_CSWAP] = UCP_ATOMIC_OP_CSWAP, [PRMA_AOP_AND] = UCP_ATOMIC_OP_AND,
+    [PRMA_AOP_OR] = UCP_ATOMIC_OP_OR, [PRMA_AOP_XOR] = UCP_ATOMIC_OP_XOR,
+};
+
+/* One fetching UCX atomic of 4 or 8 bytes at remote; waits for it. */
+static int ucx_amo(struct ucx_port *up, ucp_ep_h ep, ucp_rkey_h rkey, uint64_t remote,
+                   unsigned size, uint32_t aop, uint64_t operand, uint64_t compare,
+                   uint64_t *old_p)
+{
+    ucp_request_param_t param;
+    union { uint32_t u32; uint64_t u64; } value, reply;
+    int status;
+
+    memset(&param, 0, sizeof(param));
+    param.op_attr_mask = UCP_OP_ATTR_FIELD_DATATYPE | UCP_OP_ATTR_FIELD_REPLY_BUFFER;
+    param.datatype     = ucp_dt_make_contig(size);
+    param.reply_buffer = &reply;
+    /* CSWAP compares with `buffer` and swaps in what reply_buffer holds. */
+    if (size == 4) {
+        value.u32 = (uint32_t)(aop == PRMA_AOP_CSWAP ? compare : operand);
+        reply.u32 = (uint32_t)operand;
+    } else {
+        value.u64 = aop == PRMA_AOP_CSWAP ? compare : operand;
+        reply.u64 = operand;
+    }
+    status = ucx_wait(up, ucp_atomic_op_nbx(ep, ucx_aops[aop], &value, 1, remote, rkey, &param),
+                      "atomic");
+    if (status == PRMA_OK)
+        *old_p = size == 4 ? reply.u32 : reply.u64;
+    return status;
+}
+
+/* An atomic of 1 or 2 bytes: compare-and-swap loops on its aligned 4-byte
+ * word (portrma memory is registered whole, so the word is reachable). */
+static int ucx_narrow_amo(struct ucx_port *up, ucp_ep_h ep, ucp_rkey_h rkey,
+                          struct prma_msg *msg, uint64_t remote)
+{
+    uint64_t word_addr = remote & ~UINT64_C(3), word, seen, mask, shift, mine, next;
+    int status;
+
+    shift = (remote - word_addr) * 8;  /* little-endian lanes */
+    mask  = ((UINT64_C(1) << (msg->ms_len * 8)) - 1) << shift;
+    status = ucx_amo(up, ep, rkey, word_addr, 4, PRMA_AOP_ADD, 0, 0, &word);
+    for (; status == PRMA_OK;) {
+        mine = (word & mask) >> shift;
+        switch (msg->ms_aop) {
+        case PRMA_AOP_ADD: next = mine + msg->ms_operand; break;
+        case PRMA_AOP_SWAP: next = msg->ms_operand; break;
+        case PRMA_AOP_CSWAP: next = mine == (msg->ms_compare & (mask >> shift))
+                                        ? msg->ms_operand : mine; break;
+        case PRMA_AOP_AND: next = mine & msg->ms_operand; break;
+        case PRMA_AOP_OR: next = mine | msg->ms_operand; break;
+        default: next = mine ^ msg->ms_operand; break;
+        }
+        next = (word & ~mask) | ((next << shift) & mask);
+        status = ucx_amo(up, ep, rkey, word_addr, 4, PRMA_AOP_CSWAP, next, word, &seen);
+        if (status == PRMA_OK && seen == word) {
+            msg->ms_fetched = mine;
+            return PRMA_OK;
+        }
+        word = seen;
+    }
+    return status;
+}
+
+static int ucx_atomic(struct ucx_port *up, struct prma_msg *msg)
+{
+    int ctl = msg->ms_region == PRMA_REGION_CTL;
+    uint64_t remote = (ctl ? up->ctl : up->remote) + msg->ms_offset;
+    ucp_rkey_h rkey;
+    ucp_ep_h ep;
+    int status;
+
+    status = prma__ucx_ep(up->ucx, up->rank, up->same_host, &ep);
+    if (status == PRMA_OK)
+        status = ctl ? ucx_rkey(up, ep, up->ctl_packed, &up->ctl_rkey)
+                     : ucx_rkey(up, ep, up->packed, &up->rkey);
+    if (status != PRMA_OK)
+        return status;
+    rkey = ctl ? up->ctl_rkey : up->rkey;
+    if ((remote & (msg->ms_len - 1)) != 0 || msg->ms_aop >= sizeof(ucx_aops) / sizeof(ucx_aops[0]))
+        return PRMA_ERR_ARG;
+    if (msg->ms_len == 4 || msg->ms_len == 8)
+        return ucx_amo(up, ep, rkey, remote, (unsigned)msg->ms_len, msg->ms_aop,
+                       msg->ms_operand, msg->ms_compare, &msg->ms_fetched);
+    if (msg->ms_len == 1 || msg->ms_len == 2)
+        return ucx_narrow_amo(up, ep, rkey, msg, remote);
+    return PRMA_ERR_ARG;
+}
+
+static int ucx_flush_target(struct ucx_port *up)
+{
+    ucp_request_param_t param;
+    ucp_ep_h ep;
+
+    /* No endpoint yet: nothing was ever sent there. */
+    if (up->ucx->peers[up->rank].ep == NULL)
+        return up->ucx->peers[up->rank].status;
+    if (prma__ucx_ep(up->ucx, up->rank, up->same_host, &ep) != PRMA_OK)
+        return up->ucx->peers[up->rank].status;
+    memset(&param, 0, sizeof(param));
+    return ucx_wait(up, ucp_ep_flush_nbx(ep, &param), "flush");
 }
 
 static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
@@ -462,6 +634,12 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
 
     if (msg->ms_cmd == PRMA_CMD_NOP)
         return PRMA_OK;
+    /* Atomics and flushes are waited for here: their callers need the
+     * answer before going on. */
+    if (msg->ms_cmd == PRMA_CMD_ATOMIC)
+        return ucx_atomic(up, msg);
+    if (msg->ms_cmd == PRMA_CMD_FLUSH)
+        return ucx_flush_target(up);
     if (msg->ms_cmd != PRMA_CMD_PUT && msg->ms_cmd != PRMA_CMD_GET)
         return prma__port_stub_putport(port, msg);
     status = ucx_target(up, &ep);
@@ -505,6 +683,8 @@ static void ucx_destroy(struct prma_port *port)
 
     if (up->rkey != NULL)
         ucp_rkey_destroy(up->rkey);
+    if (up->ctl_rkey != NULL)
+        ucp_rkey_destroy(up->ctl_rkey);
     free(up);
 }
 
@@ -530,6 +710,9 @@ int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_
     up->remote = peer->agent_base;
     up->packed = win->rkeys + (size_t)rank * win->rkey_slot;
     up->same_host = peer->host_id == win->ctx->boot.node_id;
+    up->ctl        = peer->ctl_base;
+    up->pid        = up->same_host ? peer->pid : -1;
+    up->ctl_packed = (const char *)up->packed + peer->rkey_len;
     *port_p = &up->base;
     return PRMA_OK;
 }

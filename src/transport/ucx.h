@@ -17,6 +17,7 @@
 #include <ucp/api/ucp.h>
 
 struct prma_context;
+struct prma_progress;
 
 struct prma_ucx_peer {
     ucp_ep_h ep;      /* NULL until the first access */
@@ -32,6 +33,7 @@ struct prma_ucx {
     char                 *addrs;     /* [size * slot] worker addresses */
     uint32_t             *lens;      /* [size] address lengths; 0: no UCX there */
     struct prma_ucx_peer *peers;     /* [size] */
+    struct prma_progress *thread;    /* the progress thread, or NULL */
 };
 
 /* Bring UCX up if this process or any other wants it (want is this

@@ -17,7 +17,8 @@
 #include "settings.h"
 
 static const char *const names[] = { "PORTRMA_LOG", "PORTRMA_SHM", "PORTRMA_NUMA",
-                                     "PORTRMA_TRANSPORT", "PORTRMA_NODE_SIZE" };
+                                     "PORTRMA_TRANSPORT", "PORTRMA_NODE_SIZE",
+                                     "PORTRMA_PROGRESS" };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static int clear_env(void **state)
@@ -36,12 +37,14 @@ static void test_settings_defaults(void **state)
     prma__config.numa_bind = 0;
     prma__config.transport = PRMA_TRANSPORT_UCX;
     prma__config.node_size = 7;
+    prma__config.progress  = PRMA_PROGRESS_OFF;
     prma__config_load();
     assert_int_equal(prma__config.log_level, PRMA_LOG_WARN);
     assert_int_equal(prma__config.shm_mode, PRMA_SHM_MAP);
     assert_int_equal(prma__config.numa_bind, 1);
     assert_int_equal(prma__config.transport, PRMA_TRANSPORT_AUTO);
     assert_int_equal(prma__config.node_size, 0);
+    assert_int_equal(prma__config.progress, PRMA_PROGRESS_THREAD);
     assert_int_equal(prma__log_level, PRMA_LOG_WARN);
 }
 
@@ -62,6 +65,9 @@ static void test_settings_transport_and_node_size_are_read(void **state)
     assert_int_equal(setenv("PORTRMA_TRANSPORT", "verbs", 1), 0);
     prma__config_load();
     assert_int_equal(prma__config.transport, PRMA_TRANSPORT_AUTO);
+    assert_int_equal(setenv("PORTRMA_PROGRESS", "off", 1), 0);
+    prma__config_load();
+    assert_int_equal(prma__config.progress, PRMA_PROGRESS_OFF);
     clear_env(state);
 }
 

@@ -1,0 +1,48 @@
+/*
+ * ctl.h - a window's control block: the words that synchronization needs
+ * on each member, next to (not inside) its window memory.
+ *
+ * Every member makes one at window creation (an unnamed memfd, like window
+ * memory): same-host peers map it, UCX peers reach it through its own
+ * registration and key. Origins change it with the same atomic messages
+ * whatever their port (CPU atomics through a mapping, UCX atomics).
+ */
+#ifndef PRMA_CTL_H
+#define PRMA_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "barrier.h"
+
+/*
+ * The passive-target lock word:
+ *   bits  0..31  shared holders
+ *   bits 32..47  exclusive requests waiting (new shared requests yield to
+ *                them, so a stream of readers cannot starve a writer)
+ *   bit  63      held exclusively
+ */
+#define PRMA_LW_SHARED_ONE   UINT64_C(1)
+#define PRMA_LW_SHARED_MASK  UINT64_C(0x00000000ffffffff)
+#define PRMA_LW_WAITING_ONE  (UINT64_C(1) << 32)
+#define PRMA_LW_WAITING_MASK UINT64_C(0x0000ffff00000000)
+#define PRMA_LW_EXCLUSIVE      (UINT64_C(1) << 63)
+
+struct prma_ctl {
+    uint64_t                lock;       /* the lock word, above */
+    uint64_t                acc_lock;   /* serializes atomics done by lock, get, put */
+    uint64_t                completes;  /* PSCW: completions received as a target */
+    uint64_t                pad[5];
+    struct prma_shm_barrier barrier;    /* rank 0's serves the whole group */
+    uint64_t                posts[];    /* PSCW: posts received from each target rank */
+};
+
+#define PRMA_CTL_OFF(field) ((uint64_t)offsetof(struct prma_ctl, field))
+#define PRMA_CTL_POST_OFF(rank) \
+    ((uint64_t)offsetof(struct prma_ctl, posts) + (uint64_t)(rank) * sizeof(uint64_t))
+
+static inline size_t prma_ctl_size(int nranks)
+{
+    return sizeof(struct prma_ctl) + (size_t)nranks * sizeof(uint64_t);
+}
+
+#endif /* PRMA_CTL_H */

@@ -1,0 +1,310 @@
+/*
+ * lock.c - passive target: lock, unlock, lock_all, the flush family, sync.
+ *
+ * A target's lock is the lock word in its control block (ctl.h), changed
+ * only by atomic messages to the target's port: CPU atomics through a
+ * mapping on this host, UCX atomics elsewhere. Nothing here needs the
+ * target to act, so a lock completes while the target computes (over
+ * transports whose atomics UCX emulates, such as tcp, the target's worker
+ * must be driven: by its own portrma calls or its progress thread).
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include "ctl.h"
+#include "log.h"
+#include "wait.h"
+#include "win.h"
+
+static int lock_word(struct prma_win *win, int target, uint32_t aop, uint64_t operand,
+                     uint64_t compare, uint64_t *old_p)
+{
+    return prma__win_atomic(win, target, PRMA_REGION_CTL, PRMA_CTL_OFF(lock), 8, aop, operand,
+                            compare, old_p);
+}
+
+int prma__lock_take(struct prma_win *win, int target, int exclusive)
+{
+    struct prma_waiter wait;
+    uint64_t cur, seen;
+    int status;
+
+    prma__win_waiter(win, &wait);
+    if (exclusive) {
+        /* Announce the request first: new shared requests yield to it. */
+        status = lock_word(win, target, PRMA_AOP_ADD, PRMA_LW_WAITING_ONE, 0, &cur);
+        cur += PRMA_LW_WAITING_ONE;
+        while (status == PRMA_OK) {
+            if ((cur & (PRMA_LW_SHARED_MASK | PRMA_LW_EXCLUSIVE)) == 0) {
+                status = lock_word(win, target, PRMA_AOP_CSWAP,
+                                   (cur - PRMA_LW_WAITING_ONE) | PRMA_LW_EXCLUSIVE, cur,
+                                   &seen);
+                if (status == PRMA_OK && seen == cur)
+                    return PRMA_OK;
+                cur = seen;
+                continue;
+            }
+            status = prma__wait_turn(&wait);
+            if (status == PRMA_OK)
+                status = lock_word(win, target, PRMA_AOP_ADD, 0, 0, &cur);
+        }
+        return status;
+    }
+    for (;;) {
+        status = lock_word(win, target, PRMA_AOP_ADD, PRMA_LW_SHARED_ONE, 0, &cur);
+        if (status != PRMA_OK)
+            return status;
+        if ((cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK)) == 0)
+            return PRMA_OK;
+        /* A writer holds it or waits for it: step back until it is done. */
+        status = lock_word(win, target, PRMA_AOP_ADD, (uint64_t)-1, 0, &cur);
+        while (status == PRMA_OK && (cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK))) {
+            status = prma__wait_turn(&wait);
+            if (status == PRMA_OK)
+                status = lock_word(win, target, PRMA_AOP_ADD, 0, 0, &cur);
+        }
+        if (status != PRMA_OK)
+            return status;
+    }
+}
+
+int prma__lock_give(struct prma_win *win, int target, int exclusive)
+{
+    uint64_t old;
+    int status;
+
+    /* Everything done under the lock is complete at the target first. */
+    status = prma__win_complete_target(win, target);
+    if (status != PRMA_OK)
+        return status;
+    /* Adding 2^63 clears the (set) exclusive bit; adding -1 drops a reader. */
+    return lock_word(win, target, PRMA_AOP_ADD, exclusive ? PRMA_LW_EXCLUSIVE : (uint64_t)-1,
+                     0, &old);
+}
+
+/* The per-target state and the list of touched targets, made on first use. */
+static int locks_ready(struct prma_win *win)
+{
+    struct prma_epoch *ep = &win->epoch;
+
+    if (ep->locks != NULL)
+        return PRMA_OK;
+    ep->locks = calloc((size_t)win->size, sizeof(*ep->locks));
+    ep->group = calloc((size_t)win->size, sizeof(*ep->group));
+    if (ep->locks == NULL || ep->group == NULL)
+        return PRMA_ERR_NOMEM;
+    return PRMA_OK;
+}
+
+/* Remember target as locked (epoch.group doubles as the touched list of a
+ * passive epoch: unlock_all visits only those). */
+static void locks_note(struct prma_win *win, int target, enum prma_lockstate state)
+{
+    struct prma_epoch *ep = &win->epoch;
+
+    ep->locks[target]       = (uint8_t)state;
+    ep->group[ep->nlocked++] = target;
+}
+
+static void locks_forget(struct prma_win *win, int target)
+{
+    struct prma_epoch *ep = &win->epoch;
+
+    ep->locks[target] = PRMA_LOCKED_NONE;
+    for (int i = 0; i < ep->nlocked; i++) {
+        if (ep->group[i] == target) {
+            ep->group[i] = ep->group[--ep->nlocked];
+            break;
+        }
+    }
+}
+
+int prma__lock_touch(struct prma_win *win, int target)
+{
+    int status;
+
+    if (win->epoch.locks[target] != PRMA_LOCKED_NONE)
+        return PRMA_OK;
+    if (win->epoch.mode & PRMA_MODE_NOCHECK) {
+        locks_note(win, target, PRMA_LOCKED_NOCHECK);
+        return PRMA_OK;
+    }
+    status = prma__lock_take(win, target, 0);
+    if (status == PRMA_OK)
+        locks_note(win, target, PRMA_LOCKED_SHARED);
+    return status;
+}
+
+int prma_win_set_no_locks(prma_win_h win, int no_locks)
+{
+    win->epoch.no_locks = no_locks != 0;
+    return PRMA_OK;
+}
+
+int prma_win_no_locks(prma_win_h win)
+{
+    return win->epoch.no_locks;
+}
+
+int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
+{
+    struct prma_epoch *ep = &win->epoch;
+    int status;
+
+    if (lock_type != PRMA_LOCK_SHARED && lock_type != PRMA_LOCK_EXCLUSIVE)
+        return PRMA_ERR_ARG;
+    if (target < 0 || target >= win->size)
+        return PRMA_ERR_RANK;
+    if (mode & ~PRMA_MODE_NOCHECK)
+        return PRMA_ERR_ASSERT;
+    prma__epoch_leave_idle_fence(win);
+    if (ep->no_locks || (ep->access != PRMA_ACCESS_NONE && ep->access != PRMA_ACCESS_LOCK))
+        return PRMA_ERR_RMA_SYNC;
+    if ((status = locks_ready(win)) != PRMA_OK)
+        return status;
+    if (ep->locks[target] != PRMA_LOCKED_NONE)
+        return PRMA_ERR_RMA_SYNC;
+    if (!(mode & PRMA_MODE_NOCHECK)) {
+        status = prma__lock_take(win, target, lock_type == PRMA_LOCK_EXCLUSIVE);
+        if (status != PRMA_OK)
+            return status;
+    }
+    if (ep->access == PRMA_ACCESS_NONE) {
+        ep->access = PRMA_ACCESS_LOCK;
+        ep->nops   = 0;
+    }
+    locks_note(win, target, (mode & PRMA_MODE_NOCHECK)      ? PRMA_LOCKED_NOCHECK
+                            : lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_SHARED
+                                                            : PRMA_LOCKED_EXCLUSIVE);
+    return PRMA_OK;
+}
+
+/* Release target's lock as its state says, and forget it. */
+static int unlock_one(struct prma_win *win, int target)
+{
+    enum prma_lockstate state = win->epoch.locks[target];
+    int status;
+
+    if (state == PRMA_LOCKED_NOCHECK)
+        status = prma__win_complete_target(win, target);
+    else
+        status = prma__lock_give(win, target, state == PRMA_LOCKED_EXCLUSIVE);
+    locks_forget(win, target);
+    return status;
+}
+
+int prma_win_unlock(prma_win_h win, int target)
+{
+    struct prma_epoch *ep = &win->epoch;
+    int status;
+
+    if (target < 0 || target >= win->size)
+        return PRMA_ERR_RANK;
+    if (ep->access != PRMA_ACCESS_LOCK || ep->locks[target] == PRMA_LOCKED_NONE)
+        return PRMA_ERR_RMA_SYNC;
+    status = unlock_one(win, target);
+    if (ep->nlocked == 0)
+        ep->access = PRMA_ACCESS_NONE;
+    return status;
+}
+
+int prma_win_lock_all(prma_win_h win, unsigned mode)
+{
+    struct prma_epoch *ep = &win->epoch;
+    int status;
+
+    if (mode & ~PRMA_MODE_NOCHECK)
+        return PRMA_ERR_ASSERT;
+    prma__epoch_leave_idle_fence(win);
+    if (ep->no_locks || ep->access != PRMA_ACCESS_NONE)
+        return PRMA_ERR_RMA_SYNC;
+    if ((status = locks_ready(win)) != PRMA_OK)
+        return status;
+    ep->access = PRMA_ACCESS_LOCK_ALL;
+    ep->mode   = mode;
+    ep->nops   = 0;
+    return PRMA_OK;
+}
+
+int prma_win_unlock_all(prma_win_h win)
+{
+    struct prma_epoch *ep = &win->epoch;
+    int status = PRMA_OK, one;
+
+    if (ep->access != PRMA_ACCESS_LOCK_ALL)
+        return PRMA_ERR_RMA_SYNC;
+    /* Only the targets this epoch touched. */
+    while (ep->nlocked > 0) {
+        one = unlock_one(win, ep->group[ep->nlocked - 1]);
+        if (status == PRMA_OK)
+            status = one;
+    }
+    ep->access = PRMA_ACCESS_NONE;
+    return status;
+}
+
+/* May flush reach target now? (-1: every target) */
+static int flush_check(struct prma_win *win, int target)
+{
+    const struct prma_epoch *ep = &win->epoch;
+
+    if (target >= win->size || (target < 0 && target != -1))
+        return PRMA_ERR_RANK;
+    if (ep->access == PRMA_ACCESS_LOCK_ALL)
+        return PRMA_OK;
+    if (ep->access == PRMA_ACCESS_LOCK && (target == -1 || ep->locks[target] != PRMA_LOCKED_NONE))
+        return PRMA_OK;
+    return PRMA_ERR_RMA_SYNC;
+}
+
+int prma_win_flush(prma_win_h win, int target)
+{
+    int status = flush_check(win, target);
+
+    if (status != PRMA_OK)
+        return status;
+    /* A target never touched in a lock_all epoch has nothing to flush. */
+    if (win->epoch.locks[target] == PRMA_LOCKED_NONE)
+        return prma_win_flush_local(win, target);
+    return prma__win_complete_target(win, target);
+}
+
+int prma_win_flush_all(prma_win_h win)
+{
+    int status = flush_check(win, -1);
+
+    return status != PRMA_OK ? status : prma__win_complete(win);
+}
+
+int prma_win_flush_local(prma_win_h win, int target)
+{
+    struct prma_waiter wait;
+    int status = flush_check(win, target);
+
+    if (status != PRMA_OK)
+        return status;
+    if (win->failed != PRMA_OK)
+        return win->failed;
+    /* Local completion: every transient operation has handed its origin
+     * buffer back (shm and self ports complete on the spot). */
+    prma__win_waiter(win, &wait);
+    return prma_port_drain(&win->reply, &wait);
+}
+
+int prma_win_flush_local_all(prma_win_h win)
+{
+    struct prma_waiter wait;
+    int status = flush_check(win, -1);
+
+    if (status != PRMA_OK)
+        return status;
+    if (win->failed != PRMA_OK)
+        return win->failed;
+    prma__win_waiter(win, &wait);
+    return prma_port_drain(&win->reply, &wait);
+}
+
+int prma_win_sync(prma_win_h win)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    return PRMA_OK;
+}

@@ -1,0 +1,122 @@
+/*
+ * progress.c - the progress thread: drives the UCX worker while the process
+ * computes or waits inside calls that are not portrma's (an MPI_Barrier),
+ * so that what peers do to this process through UCX completes meanwhile.
+ *
+ * It sleeps in poll() on the worker's event fd (ucp_worker_arm) and on an
+ * eventfd that stops it; it never spins while idle. It is bound with hwloc
+ * to the cores the process is not bound to, when there are such cores.
+ */
+#include <errno.h>
+#include <hwloc.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "log.h"
+#include "progress.h"
+
+struct prma_progress {
+    pthread_t    thread;
+    ucp_worker_h worker;
+    int          efd;   /* the worker's */
+    int          stop;  /* eventfd: written to stop the thread */
+};
+
+/* Bind the calling thread away from the application's cores, if it can. */
+static void bind_away(void)
+{
+    hwloc_topology_t topo;
+    hwloc_bitmap_t mine, others;
+
+    if (hwloc_topology_init(&topo) != 0)
+        return;
+    if (hwloc_topology_load(topo) == 0) {
+        mine   = hwloc_bitmap_alloc();
+        others = hwloc_bitmap_alloc();
+        if (hwloc_get_cpubind(topo, mine, HWLOC_CPUBIND_PROCESS) == 0) {
+            hwloc_bitmap_andnot(others, hwloc_topology_get_allowed_cpuset(topo), mine);
+            if (!hwloc_bitmap_iszero(others) &&
+                hwloc_set_cpubind(topo, others, HWLOC_CPUBIND_THREAD) != 0)
+                prma_debug("binding the progress thread failed: %s", strerror(errno));
+        }
+        hwloc_bitmap_free(others);
+        hwloc_bitmap_free(mine);
+    }
+    hwloc_topology_destroy(topo);
+}
+
+static void *progress_main(void *arg)
+{
+    struct prma_progress *p = arg;
+    struct pollfd fds[2] = { { .fd = p->efd, .events = POLLIN }, { .fd = p->stop, .events = POLLIN } };
+    ucs_status_t st;
+
+    bind_away();
+    for (;;) {
+        while (ucp_worker_progress(p->worker) != 0)
+            ;
+        st = ucp_worker_arm(p->worker);
+        if (st == UCS_ERR_BUSY)
+            continue;  /* events came in meanwhile */
+        if (st != UCS_OK) {
+            prma_error("arming the UCX worker failed: %s; the progress thread stops",
+                       ucs_status_string(st));
+            return NULL;
+        }
+        if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+            prma_error("the progress thread's poll failed: %s", strerror(errno));
+            return NULL;
+        }
+        if (fds[1].revents & POLLIN)
+            return NULL;
+    }
+}
+
+int prma__progress_start(ucp_worker_h worker, struct prma_progress **p_p)
+{
+    struct prma_progress *p = calloc(1, sizeof(*p));
+    ucs_status_t st;
+    int rc;
+
+    if (p == NULL)
+        return PRMA_ERR_NOMEM;
+    p->worker = worker;
+    st = ucp_worker_get_efd(worker, &p->efd);
+    if (st != UCS_OK) {
+        prma_warn("the UCX worker has no event fd (%s): no progress thread",
+                  ucs_status_string(st));
+        free(p);
+        return PRMA_ERR_NOTSUP;
+    }
+    p->stop = eventfd(0, EFD_CLOEXEC);
+    if (p->stop < 0) {
+        prma_error("eventfd for the progress thread failed: %s", strerror(errno));
+        free(p);
+        return PRMA_ERR_IO;
+    }
+    rc = pthread_create(&p->thread, NULL, progress_main, p);
+    if (rc != 0) {
+        prma_error("starting the progress thread failed: %s", strerror(rc));
+        close(p->stop);
+        free(p);
+        return PRMA_ERR_IO;
+    }
+    *p_p = p;
+    return PRMA_OK;
+}
+
+void prma__progress_stop(struct prma_progress *p)
+{
+    uint64_t one = 1;
+
+    if (p == NULL)
+        return;
+    if (write(p->stop, &one, sizeof(one)) != (ssize_t)sizeof(one))
+        prma_error("stopping the progress thread failed: %s", strerror(errno));
+    pthread_join(p->thread, NULL);
+    close(p->stop);
+    free(p);
+}
