@@ -20,6 +20,9 @@
  *   bits 32..47  exclusive requests waiting (new shared requests yield to
  *                them, so a stream of readers cannot starve a writer)
  *   bit  63      held exclusively
+ * Exclusive requests also take a ticket (wticket/wserving below) and go in
+ * the order of their tickets, so a writer that lets go and asks again
+ * cannot overtake the writers already waiting.
  */
 #define PRMA_LW_SHARED_ONE   UINT64_C(1)
 #define PRMA_LW_SHARED_MASK  UINT64_C(0x00000000ffffffff)
@@ -31,7 +34,9 @@ struct prma_ctl {
     uint64_t                lock;       /* the lock word, above */
     uint64_t                acc_lock;   /* serializes atomics done by lock, get, put */
     uint64_t                completes;  /* PSCW: completions received as a target */
-    uint64_t                pad[5];
+    uint64_t                wticket;    /* exclusive requests: next ticket ... */
+    uint64_t                wserving;   /* ... and the one whose turn it is (FIFO) */
+    uint64_t                pad[3];
     struct prma_shm_barrier barrier;    /* rank 0's serves the whole group */
     uint64_t                posts[];    /* PSCW: posts received from each target rank */
 };

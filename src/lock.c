@@ -22,17 +22,33 @@ static int lock_word(struct prma_win *win, int target, uint32_t aop, uint64_t op
                             compare, old_p);
 }
 
+/* An atomic add on one of the control block's counters. */
+static int ctl_add(struct prma_win *win, int target, uint64_t offset, uint64_t v, uint64_t *old_p)
+{
+    return prma__win_atomic(win, target, PRMA_REGION_CTL, offset, 8, PRMA_AOP_ADD, v, 0, old_p);
+}
+
 int prma__lock_take(struct prma_win *win, int target, int exclusive)
 {
     struct prma_waiter wait;
-    uint64_t cur, seen;
+    uint64_t cur, seen, ticket, serving;
     int status;
 
     prma__win_waiter(win, &wait);
     if (exclusive) {
-        /* Announce the request first: new shared requests yield to it. */
+        /* Announce the request first: new shared requests yield to it.
+         * Then wait for this ticket's turn among the writers. */
         status = lock_word(win, target, PRMA_AOP_ADD, PRMA_LW_WAITING_ONE, 0, &cur);
-        cur += PRMA_LW_WAITING_ONE;
+        if (status == PRMA_OK)
+            status = ctl_add(win, target, PRMA_CTL_OFF(wticket), 1, &ticket);
+        while (status == PRMA_OK) {
+            status = ctl_add(win, target, PRMA_CTL_OFF(wserving), 0, &serving);
+            if (status != PRMA_OK || serving == ticket)
+                break;
+            status = prma__wait_turn(&wait);
+        }
+        if (status == PRMA_OK)
+            status = lock_word(win, target, PRMA_AOP_ADD, 0, 0, &cur);
         while (status == PRMA_OK) {
             if ((cur & (PRMA_LW_SHARED_MASK | PRMA_LW_EXCLUSIVE)) == 0) {
                 status = lock_word(win, target, PRMA_AOP_CSWAP,
@@ -76,9 +92,13 @@ int prma__lock_give(struct prma_win *win, int target, int exclusive)
     status = prma__win_complete_target(win, target);
     if (status != PRMA_OK)
         return status;
-    /* Adding 2^63 clears the (set) exclusive bit; adding -1 drops a reader. */
-    return lock_word(win, target, PRMA_AOP_ADD, exclusive ? PRMA_LW_EXCLUSIVE : (uint64_t)-1,
-                     0, &old);
+    /* Adding 2^63 clears the (set) exclusive bit; adding -1 drops a reader.
+     * A writer then hands the turn to the next ticket. */
+    status = lock_word(win, target, PRMA_AOP_ADD, exclusive ? PRMA_LW_EXCLUSIVE : (uint64_t)-1, 0,
+                       &old);
+    if (status == PRMA_OK && exclusive)
+        status = ctl_add(win, target, PRMA_CTL_OFF(wserving), 1, &old);
+    return status;
 }
 
 /* The per-target state and the list of touched targets, made on first use. */
