@@ -63,7 +63,9 @@ extern "C" {
     X(ERR_UCX_IO,     -22, "UCX reported an input/output error",          DYNAMIC_CLASS) \
     X(ERR_UCX_RESOURCE,-23, "UCX ran out of a resource",                  DYNAMIC_CLASS) \
     X(ERR_UCX_INVALID,-24, "UCX refused an argument",                     DYNAMIC_CLASS) \
-    X(ERR_UCX,        -25, "UCX failed (see the logged cause)",           DYNAMIC_CLASS)
+    X(ERR_UCX,        -25, "UCX failed (see the logged cause)",           DYNAMIC_CLASS) \
+    X(ERR_RMA_SHARED, -26, "the group cannot share memory (not one node)", ERR_RMA_SHARED) \
+    X(ERR_RMA_FLAVOR, -27, "the window's flavor does not allow this",     ERR_RMA_FLAVOR)
 
 /** Status codes of every prma_* call. */
 typedef enum prma_status {
@@ -134,6 +136,7 @@ enum {
 typedef enum prma_win_flavor {
     PRMA_WIN_FLAVOR_CREATE   = 1,  /**< user memory (prma_win_create) */
     PRMA_WIN_FLAVOR_ALLOCATE = 2,  /**< portrma memory (prma_win_allocate) */
+    PRMA_WIN_FLAVOR_SHARED   = 3,  /**< memory every member loads and stores (prma_win_allocate_shared) */
 } prma_win_flavor_t;
 
 /** What prma_win_query() reports about the local part of a window. */
@@ -224,6 +227,31 @@ PRMA_API int prma_win_create(prma_context_h ctx, const prma_coll_t *coll, void *
  */
 PRMA_API int prma_win_allocate(prma_context_h ctx, const prma_coll_t *coll, size_t size,
                       size_t disp_unit, void **base_p, prma_win_h *win_p);
+
+/**
+ * @brief Allocate memory that every member of the group (all on one node)
+ *        can load and store, and a window over it. Collective over coll.
+ * @param [in]  contiguous  nonzero: the members' parts follow each other in
+ *                          rank order in one segment (MPI's default);
+ *                          zero: each part is its own allocation
+ * @param [out] base_p      the user view of this member's part
+ * @return as prma_win_allocate(), plus PRMA_ERR_RMA_SHARED when the group
+ *         spans nodes (every member fails alike)
+ */
+PRMA_API int prma_win_allocate_shared(prma_context_h ctx, const prma_coll_t *coll, size_t size,
+                                      size_t disp_unit, int contiguous, void **base_p,
+                                      prma_win_h *win_p);
+
+/**
+ * @brief Where this process loads and stores target's part of a window
+ *        (MPI_Win_shared_query): its size, displacement unit and address
+ *        here. For a target whose memory this process cannot map, the size
+ *        is 0 and the address NULL.
+ * @return PRMA_OK, PRMA_ERR_RANK, PRMA_ERR_RMA_FLAVOR for a window over
+ *         user memory
+ */
+PRMA_API int prma_win_shared_query(prma_win_h win, int target, size_t *size_p,
+                                   size_t *disp_unit_p, void **base_p);
 
 /**
  * @brief Free a window. Collective; waits until no peer can still access it.

@@ -1,7 +1,7 @@
 /*
  * unsupported.c - the rest of the MPI one-sided interface, which portrma
  * does not serve yet (the accumulate family, request-based operations,
- * shared and dynamic windows).
+ * dynamic windows).
  *
  * They are intercepted all the same: a portrma window handed to the MPI
  * library would be a foreign object there. Each call is refused with
@@ -71,18 +71,6 @@ SHIM_EXPORT int MPI_Rget_accumulate(const void *o, int oc, MPI_Datatype ot, void
                                     MPI_Datatype tt, MPI_Op op, MPI_Win win, MPI_Request *req)
 {
     REQ_NULL(req);
-    return refuse(win, __func__);
-}
-
-SHIM_EXPORT int MPI_Win_allocate_shared(MPI_Aint size, int disp_unit, MPI_Info info,
-                                        MPI_Comm comm, void *baseptr, MPI_Win *win)
-{
-    return refuse_comm(comm, __func__);
-}
-
-SHIM_EXPORT int MPI_Win_shared_query(MPI_Win win, int rank, MPI_Aint *size, int *disp_unit,
-                                     void *baseptr)
-{
     return refuse(win, __func__);
 }
 

@@ -177,6 +177,65 @@ SHIM_EXPORT int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MP
     return shim_comm_raise(comm, rc, __func__);
 }
 
+SHIM_EXPORT int MPI_Win_allocate_shared(MPI_Aint size, int disp_unit, MPI_Info info,
+                                        MPI_Comm comm, void *baseptr, MPI_Win *win)
+{
+    char value[MPI_MAX_INFO_VAL + 1];
+    struct shim_win *w;
+    void *base = NULL;
+    int rc, status, flag = 0, contiguous = 1;
+
+    if ((rc = shim_ready(__func__)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    if ((rc = check_create(size, disp_unit, comm)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    if (win == NULL || baseptr == NULL)
+        return shim_comm_raise(comm, MPI_ERR_ARG, __func__);
+    if (info != MPI_INFO_NULL &&
+        PMPI_Info_get(info, "alloc_shared_noncontig", MPI_MAX_INFO_VAL, value, &flag) ==
+            MPI_SUCCESS &&
+        flag && strcmp(value, "true") == 0)
+        contiguous = 0;
+    if ((rc = win_new(comm, info, MPI_WIN_FLAVOR_SHARED, &w)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    w->size      = size;
+    w->disp_unit = disp_unit;
+    status = prma_win_allocate_shared(shim_ctx, &w->coll, (size_t)size, (size_t)disp_unit,
+                                      contiguous, &base, &w->core);
+    if (status != PRMA_OK) {
+        win_delete(w);
+        return shim_comm_raise(comm, shim_class(status), __func__);
+    }
+    rc = win_publish(w, win);
+    if (rc == MPI_SUCCESS)
+        memcpy(baseptr, &base, sizeof(base));
+    return shim_comm_raise(comm, rc, __func__);
+}
+
+SHIM_EXPORT int MPI_Win_shared_query(MPI_Win win, int rank, MPI_Aint *size, int *disp_unit,
+                                     void *baseptr)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    size_t bytes, unit;
+    void *base;
+    int status;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    if (size == NULL || disp_unit == NULL || baseptr == NULL)
+        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+    if (rank != MPI_PROC_NULL && (rank < 0 || rank >= w->coll.size))
+        return shim_win_raise(w, MPI_ERR_RANK, __func__);
+    status = prma_win_shared_query(w->core, rank == MPI_PROC_NULL ? -1 : rank, &bytes, &unit,
+                                   &base);
+    if (status != PRMA_OK)
+        return shim_win_raise(w, shim_class(status), __func__);
+    *size      = (MPI_Aint)bytes;
+    *disp_unit = (int)unit;
+    memcpy(baseptr, &base, sizeof(base));
+    return MPI_SUCCESS;
+}
+
 SHIM_EXPORT int MPI_Win_free(MPI_Win *win)
 {
     struct shim_win *w;

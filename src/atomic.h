@@ -1,11 +1,13 @@
 /*
- * atomic.h - an atomic message carried out with CPU atomics, for ports that
- * reach the target's memory directly (self, shm).
+ * atomic.h - messages carried out on memory the port reaches directly
+ * (self, mapped shm): copies, CPU atomics, fences.
  */
 #ifndef PRMA_ATOMIC_H
 #define PRMA_ATOMIC_H
 
+#include <stdatomic.h>
 #include <stdint.h>
+#include <string.h>
 #include "msg.h"
 #include "portrma.h"
 
@@ -44,6 +46,34 @@ static inline int prma__cpu_atomic(void *addr, struct prma_msg *msg)
     }
     msg->ms_fetched = old;
     return PRMA_OK;
+}
+
+/* A message to memory reached directly (this process, or a mapping of a
+ * same-node peer's): window at memory, control block at ctl. Returns the
+ * status, or PRMA_ERR_NOTSUP for a command it does not know (the port's
+ * stub then reports it). */
+static inline int prma__direct_msg(char *memory, char *ctl, struct prma_msg *msg)
+{
+    switch (msg->ms_cmd) {
+    case PRMA_CMD_NOP:
+        return PRMA_OK;
+    case PRMA_CMD_PUT:
+        /* memmove: MPI lets a put read from the window it writes. */
+        memmove(memory + msg->ms_offset, msg->ms_buf, msg->ms_len);
+        return PRMA_OK;
+    case PRMA_CMD_GET:
+        memmove(msg->ms_buf, memory + msg->ms_offset, msg->ms_len);
+        return PRMA_OK;
+    case PRMA_CMD_ATOMIC:
+        return prma__cpu_atomic((msg->ms_region == PRMA_REGION_CTL ? ctl : memory) +
+                                    msg->ms_offset,
+                                msg);
+    case PRMA_CMD_FLUSH:
+        /* Done on the spot; order it with what follows. */
+        atomic_thread_fence(memory_order_seq_cst);
+        return PRMA_OK;
+    }
+    return PRMA_ERR_NOTSUP;
 }
 
 #endif /* PRMA_ATOMIC_H */

@@ -295,7 +295,9 @@ int prma_win_flush_all(prma_win_h win)
     return status != PRMA_OK ? status : prma__win_complete(win);
 }
 
-int prma_win_flush_local(prma_win_h win, int target)
+/* Local completion: every transient operation has handed its origin
+ * buffer back (shm and self ports complete on the spot). */
+static int flush_local(struct prma_win *win, int target)
 {
     struct prma_waiter wait;
     int status = flush_check(win, target);
@@ -304,23 +306,18 @@ int prma_win_flush_local(prma_win_h win, int target)
         return status;
     if (win->failed != PRMA_OK)
         return win->failed;
-    /* Local completion: every transient operation has handed its origin
-     * buffer back (shm and self ports complete on the spot). */
     prma__win_waiter(win, &wait);
     return prma_port_drain(&win->reply, &wait);
 }
 
+int prma_win_flush_local(prma_win_h win, int target)
+{
+    return target < 0 ? PRMA_ERR_RANK : flush_local(win, target);
+}
+
 int prma_win_flush_local_all(prma_win_h win)
 {
-    struct prma_waiter wait;
-    int status = flush_check(win, -1);
-
-    if (status != PRMA_OK)
-        return status;
-    if (win->failed != PRMA_OK)
-        return win->failed;
-    prma__win_waiter(win, &wait);
-    return prma_port_drain(&win->reply, &wait);
+    return flush_local(win, -1);
 }
 
 int prma_win_sync(prma_win_h win)

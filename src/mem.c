@@ -24,6 +24,8 @@
 #define SYS_pidfd_getfd 438
 #endif
 
+static int dup_peer_fd(int pid, int fd);
+
 static size_t page_round(size_t size)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
@@ -89,6 +91,36 @@ err_close:
 err_free:
     free(mem);
     return status;
+}
+
+int prma__mem_adopt(struct prma_context *ctx, int fd, size_t size, struct prma_mem **mem_p)
+{
+    struct prma_mem *mem = calloc(1, sizeof(*mem));
+
+    if (mem == NULL)
+        return PRMA_ERR_NOMEM;
+    mem->fd     = fd;
+    mem->size   = size;
+    mem->maplen = page_round(size);
+    mem->agent  = mmap(NULL, mem->maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    mem->user   = mem->agent == MAP_FAILED
+                      ? MAP_FAILED
+                      : mmap(NULL, mem->maplen, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mem->agent == MAP_FAILED || mem->user == MAP_FAILED) {
+        prma_error("mapping %zu bytes of shared window memory failed: %s", mem->maplen,
+                   strerror(errno));
+        if (mem->agent != MAP_FAILED)
+            munmap(mem->agent, mem->maplen);
+        free(mem);
+        return PRMA_ERR_MAP;
+    }
+    *mem_p = mem;
+    return PRMA_OK;
+}
+
+int prma__mem_dup_peer_fd(int pid, int fd)
+{
+    return dup_peer_fd(pid, fd);
 }
 
 void prma__mem_destroy(struct prma_mem *mem)

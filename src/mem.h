@@ -26,6 +26,13 @@ struct prma_mem {
  * on this process's NUMA node. */
 int prma__mem_create(struct prma_context *ctx, size_t size, struct prma_mem **mem_p);
 
+/* Take over memfd fd of size bytes (mapped twice here, as
+ * prma__mem_create() does); on failure fd stays the caller's. */
+int prma__mem_adopt(struct prma_context *ctx, int fd, size_t size, struct prma_mem **mem_p);
+
+/* Duplicate descriptor fd of process pid into this process, or -1. */
+int prma__mem_dup_peer_fd(int pid, int fd);
+
 /* Unmap both views and close the memfd. */
 void prma__mem_destroy(struct prma_mem *mem);
 

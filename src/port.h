@@ -121,4 +121,7 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
 int prma__port_init_none(struct prma_win *win, int rank, struct prma_port **port_p);
 int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_p);
 
+/* Where a mapped shm port reaches its target's window here, else NULL. */
+void *prma__port_shm_memory(struct prma_port *port);
+
 #endif /* PRMA_PORT_H */

@@ -29,6 +29,10 @@ static void win_teardown(struct prma_win *win)
         prma__ucx_mem_unmap(win->ctx->ucx, win->ctl_memh, win->ctl_rkey);
     free(win->rkeys);
     free(win->pids);
+    for (int i = 0; win->qmaps != NULL && i < win->size; i++)
+        if (win->qmaps[i].map != NULL)
+            munmap(win->qmaps[i].map, win->qmaps[i].maplen);
+    free(win->qmaps);
     if (win->ctl_map != NULL)
         munmap(win->ctl_map, win->ctl_maplen);
     if (win->ctl_mem != NULL)
@@ -256,9 +260,9 @@ int prma__win_barrier(struct prma_win *win)
  * takes part in every collective, and the failure is agreed on at the end.
  * NOTE: owned (when set) is taken over: freed with the window or on error.
  */
-static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base,
-                     size_t size, size_t disp_unit, prma_win_flavor_t flavor,
-                     struct prma_mem *owned, int status, prma_win_h *win_p)
+int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base,
+                    size_t size, size_t disp_unit, prma_win_flavor_t flavor,
+                    struct prma_mem *owned, int status, prma_win_h *win_p)
 {
     struct prma_win *win;
     struct prma_peer me;
@@ -276,7 +280,8 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
     win->coll       = *coll;
     win->rank       = coll->rank;
     win->size       = coll->size;
-    win->flavor     = flavor;
+    win->flavor     = flavor & ~PRMA__FLAVOR_CONTIGUOUS;
+    win->contiguous = (flavor & PRMA__FLAVOR_CONTIGUOUS) != 0;
     win->base       = base;
     win->agent_base = base;
     win->len        = size;
@@ -390,7 +395,7 @@ int prma_win_create(prma_context_h ctx, const prma_coll_t *coll, void *base, siz
         return PRMA_ERR_DISP;
     if (size > 0 && base == NULL)
         return PRMA_ERR_ARG;
-    return win_setup(ctx, coll, base, size, disp_unit, PRMA_WIN_FLAVOR_CREATE, NULL, PRMA_OK,
+    return prma__win_setup(ctx, coll, base, size, disp_unit, PRMA_WIN_FLAVOR_CREATE, NULL, PRMA_OK,
                      win_p);
 }
 
@@ -409,7 +414,7 @@ int prma_win_allocate(prma_context_h ctx, const prma_coll_t *coll, size_t size,
      * agrees on it), so that no rank is left waiting. */
     if (size > 0)
         status = prma__mem_create(ctx, size, &mem);
-    status = win_setup(ctx, coll, mem ? mem->user : NULL, size, disp_unit,
+    status = prma__win_setup(ctx, coll, mem ? mem->user : NULL, size, disp_unit,
                        PRMA_WIN_FLAVOR_ALLOCATE, mem, status, win_p);
     if (status == PRMA_OK)
         *base_p = (*win_p)->base;

@@ -74,7 +74,26 @@ struct prma_win {
     size_t                   rkey_slot;
     int                      nucx;        /* targets served by ucx ports */
     int                      failed;      /* a member is gone: every call fails so */
+    int                      contiguous;  /* shared flavor: one segment for the group */
+    struct prma_qmap        *qmaps;       /* [size] shared_query's own mappings, made
+                                             on first query of a target no shm port maps */
 };
+
+struct prma_qmap {
+    void  *base;
+    void  *map;
+    size_t maplen;
+};
+
+/* The collective part of creation, shared by every flavor: publish our
+ * part, build one port per target, agree on the outcome. status is the
+ * caller's outcome so far (a failed rank still takes part); owned memory
+ * is taken over. A shared flavor may carry PRMA__FLAVOR_CONTIGUOUS: every
+ * member's part then lies in one memfd that owned maps whole. */
+#define PRMA__FLAVOR_CONTIGUOUS 0x100  /* or'ed into a shared flavor: one segment */
+int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base, size_t size,
+                    size_t disp_unit, prma_win_flavor_t flavor, struct prma_mem *owned,
+                    int status, prma_win_h *win_p);
 
 /* Complete every operation this process started on the window, at its
  * target (local completion, then remote: a UCX flush). Returns the first

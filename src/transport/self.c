@@ -19,26 +19,9 @@ struct self_port {
 static int self_putport(struct prma_port *port, struct prma_msg *msg)
 {
     struct self_port *self = (struct self_port *)port;
+    int status = prma__direct_msg(self->memory, self->ctl, msg);
 
-    switch (msg->ms_cmd) {
-    case PRMA_CMD_NOP:
-        return PRMA_OK;
-    case PRMA_CMD_PUT:
-        /* memmove: MPI lets a put read from the window it writes. */
-        memmove(self->memory + msg->ms_offset, msg->ms_buf, msg->ms_len);
-        return PRMA_OK;
-    case PRMA_CMD_GET:
-        memmove(msg->ms_buf, self->memory + msg->ms_offset, msg->ms_len);
-        return PRMA_OK;
-    case PRMA_CMD_ATOMIC:
-        return prma__cpu_atomic((msg->ms_region == PRMA_REGION_CTL ? self->ctl : self->memory) +
-                                    msg->ms_offset,
-                                msg);
-    case PRMA_CMD_FLUSH:
-        atomic_thread_fence(memory_order_seq_cst);
-        return PRMA_OK;
-    }
-    return prma__port_stub_putport(port, msg);
+    return status == PRMA_ERR_NOTSUP ? prma__port_stub_putport(port, msg) : status;
 }
 
 static void self_destroy(struct prma_port *port)

@@ -37,25 +37,9 @@ struct shm_port {
 static int shm_map_putport(struct prma_port *port, struct prma_msg *msg)
 {
     struct shm_port *shm = (struct shm_port *)port;
+    int status = prma__direct_msg(shm->memory, shm->ctl, msg);
 
-    switch (msg->ms_cmd) {
-    case PRMA_CMD_NOP:
-        return PRMA_OK;
-    case PRMA_CMD_PUT:
-        memcpy(shm->memory + msg->ms_offset, msg->ms_buf, msg->ms_len);
-        return PRMA_OK;
-    case PRMA_CMD_GET:
-        memcpy(msg->ms_buf, shm->memory + msg->ms_offset, msg->ms_len);
-        return PRMA_OK;
-    case PRMA_CMD_ATOMIC:
-        return prma__cpu_atomic((msg->ms_region == PRMA_REGION_CTL ? shm->ctl : shm->memory) +
-                                    msg->ms_offset,
-                                msg);
-    case PRMA_CMD_FLUSH:
-        atomic_thread_fence(memory_order_seq_cst);
-        return PRMA_OK;
-    }
-    return prma__port_stub_putport(port, msg);
+    return status == PRMA_ERR_NOTSUP ? prma__port_stub_putport(port, msg) : status;
 }
 
 /* Move the whole range with process_vm_writev/readv, which may stop short. */
@@ -154,7 +138,11 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
         return status;
     }
     shm->ctl = base;
-    if (peer->memfd >= 0 && peer->size > 0 && prma__config.shm_mode == PRMA_SHM_MAP) {
+    if (win->flavor == PRMA_WIN_FLAVOR_SHARED && win->contiguous) {
+        /* One segment for the whole group, mapped here already. */
+        shm->memory = (char *)win->mem->agent + peer->memfd_offset;
+        prma__port_init(&shm->base, &shm_map_ops, rank);
+    } else if (peer->memfd >= 0 && peer->size > 0 && prma__config.shm_mode == PRMA_SHM_MAP) {
         status = prma__mem_map_peer(peer->pid, peer->memfd, peer->memfd_offset, peer->size,
                                     &base, &shm->map, &shm->maplen);
         if (status != PRMA_OK) {
@@ -169,4 +157,11 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
     }
     *port_p = &shm->base;
     return PRMA_OK;
+}
+
+void *prma__port_shm_memory(struct prma_port *port)
+{
+    struct shm_port *shm = (struct shm_port *)port;
+
+    return port->mp_ops == &shm_map_ops ? shm->memory : NULL;
 }
