@@ -416,6 +416,13 @@ PRMA_API int prma_win_compare_swap(prma_win_h win, size_t size, const void *orig
                                    uint64_t target_disp);
 
 /**
+ * @brief Is a passive-target (lock or lock_all) access epoch open, as
+ *        request-based operations need?
+ * @return PRMA_OK or PRMA_ERR_RMA_SYNC
+ */
+PRMA_API int prma_win_check_passive(prma_win_h win);
+
+/**
  * @brief Is an access epoch open that allows operations now?
  * @return PRMA_OK or PRMA_ERR_RMA_SYNC
  */

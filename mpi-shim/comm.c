@@ -227,3 +227,77 @@ SHIM_EXPORT int MPI_Compare_and_swap(const void *origin_addr, const void *compar
                                    target_rank, (uint64_t)target_disp);
     return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
 }
+
+/*
+ * Request-based put and get. The MPI_Request is a generalized request of
+ * the MPI library's (MPI_Grequest_start), so that it completes through the
+ * library's own MPI_Wait, MPI_Test, MPI_Waitall, ... mixed with any other
+ * request, and nothing caps how many are outstanding. It is complete when
+ * returned: the call waits for the operation's local completion (the
+ * origin buffer reusable for a put, the data arrived for a get), which
+ * MPI allows; operations over shm and self complete on the spot anyway.
+ */
+static int greq_query(void *extra, MPI_Status *status)
+{
+    PMPI_Status_set_elements(status, MPI_BYTE, 0);
+    PMPI_Status_set_cancelled(status, 0);
+    status->MPI_SOURCE = MPI_UNDEFINED;
+    status->MPI_TAG    = MPI_UNDEFINED;
+    return MPI_SUCCESS;
+}
+
+static int greq_free(void *extra)
+{
+    return MPI_SUCCESS;
+}
+
+static int greq_cancel(void *extra, int complete)
+{
+    return MPI_SUCCESS;
+}
+
+static int rma_request(const char *func, int put, void *origin, int ocount, MPI_Datatype otype,
+                       int target, MPI_Aint tdisp, int tcount, MPI_Datatype ttype, MPI_Win win,
+                       MPI_Request *request)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    int rc, status;
+
+    if (w == NULL)
+        return shim_bad_win(win, func);
+    if (request == NULL)
+        return shim_win_raise(w, MPI_ERR_REQUEST, func);
+    *request = MPI_REQUEST_NULL;
+    /* Only inside passive-target epochs (MPI-3.1 11.3.5). */
+    status = prma_win_check_passive(w->core);
+    if (status != PRMA_OK)
+        return shim_win_raise(w, shim_class(status), func);
+    rc = rma(func, put, origin, ocount, otype, target, tdisp, tcount, ttype, win);
+    if (rc != MPI_SUCCESS)
+        return rc;
+    if (target != MPI_PROC_NULL) {
+        status = prma_win_flush_local(w->core, target);
+        if (status != PRMA_OK)
+            return shim_win_raise(w, shim_class(status), func);
+    }
+    rc = PMPI_Grequest_start(greq_query, greq_free, greq_cancel, NULL, request);
+    if (rc == MPI_SUCCESS)
+        rc = PMPI_Grequest_complete(*request);
+    return rc == MPI_SUCCESS ? rc : shim_win_raise(w, rc, func);
+}
+
+SHIM_EXPORT int MPI_Rput(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+                         int target_rank, MPI_Aint target_disp, int target_count,
+                         MPI_Datatype target_datatype, MPI_Win win, MPI_Request *request)
+{
+    return rma_request(__func__, 1, (void *)origin_addr, origin_count, origin_datatype,
+                       target_rank, target_disp, target_count, target_datatype, win, request);
+}
+
+SHIM_EXPORT int MPI_Rget(void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
+                         int target_rank, MPI_Aint target_disp, int target_count,
+                         MPI_Datatype target_datatype, MPI_Win win, MPI_Request *request)
+{
+    return rma_request(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
+                       target_disp, target_count, target_datatype, win, request);
+}

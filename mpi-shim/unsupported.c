@@ -1,6 +1,6 @@
 /*
  * unsupported.c - the rest of the MPI one-sided interface, which portrma
- * does not serve yet (the accumulate family, request-based operations,
+ * does not serve yet (the accumulate family and its request-based forms,
  * dynamic windows).
  *
  * They are intercepted all the same: a portrma window handed to the MPI
@@ -41,20 +41,6 @@ SHIM_EXPORT int MPI_Get_accumulate(const void *o, int oc, MPI_Datatype ot, void 
                                    MPI_Datatype rt, int tr, MPI_Aint td, int tc,
                                    MPI_Datatype tt, MPI_Op op, MPI_Win win)
 {
-    return refuse(win, __func__);
-}
-
-SHIM_EXPORT int MPI_Rput(const void *o, int oc, MPI_Datatype ot, int tr, MPI_Aint td, int tc,
-                         MPI_Datatype tt, MPI_Win win, MPI_Request *req)
-{
-    REQ_NULL(req);
-    return refuse(win, __func__);
-}
-
-SHIM_EXPORT int MPI_Rget(void *o, int oc, MPI_Datatype ot, int tr, MPI_Aint td, int tc,
-                         MPI_Datatype tt, MPI_Win win, MPI_Request *req)
-{
-    REQ_NULL(req);
     return refuse(win, __func__);
 }
 

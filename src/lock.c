@@ -320,6 +320,13 @@ int prma_win_flush_local_all(prma_win_h win)
     return flush_local(win, -1);
 }
 
+int prma_win_check_passive(prma_win_h win)
+{
+    enum prma_access a = win->epoch.access;
+
+    return a == PRMA_ACCESS_LOCK || a == PRMA_ACCESS_LOCK_ALL ? PRMA_OK : PRMA_ERR_RMA_SYNC;
+}
+
 int prma_win_sync(prma_win_h win)
 {
     atomic_thread_fence(memory_order_seq_cst);
