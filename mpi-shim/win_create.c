@@ -124,6 +124,23 @@ static int win_publish(struct shim_win *w, MPI_Win *win)
     return MPI_SUCCESS;
 }
 
+/* The end of every allocating creation: publish the window and hand out
+ * its memory, or undo the shim half after the core failed. */
+static int win_allocated(struct shim_win *w, int status, void *base, void *baseptr,
+                         MPI_Comm comm, MPI_Win *win, const char *func)
+{
+    int rc;
+
+    if (status != PRMA_OK) {
+        win_delete(w);
+        return shim_comm_raise(comm, shim_class(status), func);
+    }
+    rc = win_publish(w, win);
+    if (rc == MPI_SUCCESS)
+        memcpy(baseptr, &base, sizeof(base));
+    return shim_comm_raise(comm, rc, func);
+}
+
 SHIM_EXPORT int MPI_Win_create(void *base, MPI_Aint size, int disp_unit, MPI_Info info,
                                MPI_Comm comm, MPI_Win *win)
 {
@@ -167,14 +184,7 @@ SHIM_EXPORT int MPI_Win_allocate(MPI_Aint size, int disp_unit, MPI_Info info, MP
     w->disp_unit = disp_unit;
     status = prma_win_allocate(shim_ctx, &w->coll, (size_t)size, (size_t)disp_unit, &base,
                                &w->core);
-    if (status != PRMA_OK) {
-        win_delete(w);
-        return shim_comm_raise(comm, shim_class(status), __func__);
-    }
-    rc = win_publish(w, win);
-    if (rc == MPI_SUCCESS)
-        memcpy(baseptr, &base, sizeof(base));
-    return shim_comm_raise(comm, rc, __func__);
+    return win_allocated(w, status, base, baseptr, comm, win, __func__);
 }
 
 SHIM_EXPORT int MPI_Win_allocate_shared(MPI_Aint size, int disp_unit, MPI_Info info,
@@ -202,14 +212,7 @@ SHIM_EXPORT int MPI_Win_allocate_shared(MPI_Aint size, int disp_unit, MPI_Info i
     w->disp_unit = disp_unit;
     status = prma_win_allocate_shared(shim_ctx, &w->coll, (size_t)size, (size_t)disp_unit,
                                       contiguous, &base, &w->core);
-    if (status != PRMA_OK) {
-        win_delete(w);
-        return shim_comm_raise(comm, shim_class(status), __func__);
-    }
-    rc = win_publish(w, win);
-    if (rc == MPI_SUCCESS)
-        memcpy(baseptr, &base, sizeof(base));
-    return shim_comm_raise(comm, rc, __func__);
+    return win_allocated(w, status, base, baseptr, comm, win, __func__);
 }
 
 SHIM_EXPORT int MPI_Win_shared_query(MPI_Win win, int rank, MPI_Aint *size, int *disp_unit,

@@ -29,7 +29,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Sentinel for window memory that nobody should write. */
 #define PRMA_SENTINEL 0xA5u
@@ -289,6 +291,50 @@ prma_verify_const_at(const char *file, int line, const void *buf, size_t len,
                   "%s: byte %lld of %zu is 0x%02x, expected untouched 0x%02x",
                   what, bad, len, ((const uint8_t *)buf)[bad], value);
     }
+}
+
+/* The name of a predefined error class. */
+static inline const char *prma_class_name(int cls)
+{
+    switch (cls) {
+#define C(x) case x: return #x;
+    C(MPI_SUCCESS) C(MPI_ERR_BUFFER) C(MPI_ERR_COUNT) C(MPI_ERR_TYPE)
+    C(MPI_ERR_TAG) C(MPI_ERR_COMM) C(MPI_ERR_RANK) C(MPI_ERR_REQUEST)
+    C(MPI_ERR_ROOT) C(MPI_ERR_GROUP) C(MPI_ERR_OP) C(MPI_ERR_TOPOLOGY)
+    C(MPI_ERR_DIMS) C(MPI_ERR_ARG) C(MPI_ERR_UNKNOWN) C(MPI_ERR_TRUNCATE)
+    C(MPI_ERR_OTHER) C(MPI_ERR_INTERN) C(MPI_ERR_IN_STATUS)
+    C(MPI_ERR_PENDING) C(MPI_ERR_INFO) C(MPI_ERR_NO_MEM) C(MPI_ERR_BASE)
+    C(MPI_ERR_DISP) C(MPI_ERR_SIZE) C(MPI_ERR_WIN) C(MPI_ERR_ASSERT)
+    C(MPI_ERR_LOCKTYPE) C(MPI_ERR_RMA_CONFLICT) C(MPI_ERR_RMA_SYNC)
+    C(MPI_ERR_RMA_RANGE) C(MPI_ERR_RMA_ATTACH) C(MPI_ERR_RMA_SHARED)
+    C(MPI_ERR_RMA_FLAVOR) C(MPI_ERR_KEYVAL)
+#undef C
+    default: return "(other class)";
+    }
+}
+
+/* Fail the run from SIGALRM after a bound, so a hang is a failure (every
+ * wait loop calls MPI, but a broken implementation may not return). */
+static const char *prma_watchdog_name_;
+
+static inline void prma_watchdog_(int sig)
+{
+    static const char m1[] = "FAIL ", m2[] = ": watchdog timeout (hang?)\n";
+    ssize_t rc;
+
+    (void)sig;
+    rc = write(2, m1, sizeof m1 - 1);
+    rc = write(2, prma_watchdog_name_, strlen(prma_watchdog_name_));
+    rc = write(2, m2, sizeof m2 - 1);
+    (void)rc;
+    _exit(1);
+}
+
+static inline void prma_watchdog_arm(const char *name, unsigned seconds)
+{
+    prma_watchdog_name_ = name;
+    signal(SIGALRM, prma_watchdog_);
+    alarm(seconds);
 }
 
 /* Allocate or die. */

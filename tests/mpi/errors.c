@@ -40,25 +40,6 @@ static unsigned char good_obuf[GOOD_LEN];
 static unsigned char gbuf[WSIZE + GUARD];
 static int case_no;
 
-static const char *class_name(int cls)
-{
-    switch (cls) {
-#define C(x) case x: return #x;
-    C(MPI_SUCCESS) C(MPI_ERR_BUFFER) C(MPI_ERR_COUNT) C(MPI_ERR_TYPE)
-    C(MPI_ERR_TAG) C(MPI_ERR_COMM) C(MPI_ERR_RANK) C(MPI_ERR_REQUEST)
-    C(MPI_ERR_ROOT) C(MPI_ERR_GROUP) C(MPI_ERR_OP) C(MPI_ERR_TOPOLOGY)
-    C(MPI_ERR_DIMS) C(MPI_ERR_ARG) C(MPI_ERR_UNKNOWN) C(MPI_ERR_TRUNCATE)
-    C(MPI_ERR_OTHER) C(MPI_ERR_INTERN) C(MPI_ERR_IN_STATUS)
-    C(MPI_ERR_PENDING) C(MPI_ERR_INFO) C(MPI_ERR_NO_MEM) C(MPI_ERR_BASE)
-    C(MPI_ERR_DISP) C(MPI_ERR_SIZE) C(MPI_ERR_WIN) C(MPI_ERR_ASSERT)
-    C(MPI_ERR_LOCKTYPE) C(MPI_ERR_RMA_CONFLICT) C(MPI_ERR_RMA_SYNC)
-    C(MPI_ERR_RMA_RANGE) C(MPI_ERR_RMA_ATTACH) C(MPI_ERR_RMA_SHARED)
-    C(MPI_ERR_RMA_FLAVOR) C(MPI_ERR_KEYVAL)
-#undef C
-    default: return "(other class)";
-    }
-}
-
 /* Record a failure unless `rc` is of class `want`. */
 #define EXPECT_CLASS(rc, want, ...)                                            \
     expect_class_at(__FILE__, __LINE__, (rc), (want), __VA_ARGS__)
@@ -79,9 +60,9 @@ expect_class_at(const char *file, int line, int rc, int want, const char *fmt,
     va_end(ap);
     prma_soft_fail(file, line, "%s: returned %d, class %d %s (\"%s\"), "
                    "expected class %s",
-                   what, rc, cls, class_name(cls),
+                   what, rc, cls, prma_class_name(cls),
                    rc == MPI_SUCCESS ? "no error" : prma_err_string(rc),
-                   class_name(want));
+                   prma_class_name(want));
 }
 
 static uint64_t good_seed(int origin, int cno)
@@ -176,7 +157,7 @@ static void test_user_errhandler(void)
         MPI_Error_class(eh_code, &cls);
         SOFT_CHECKF(cls == MPI_ERR_RANK, "user error handler got code %d, "
                     "class %d %s, expected class MPI_ERR_RANK", eh_code, cls,
-                    class_name(cls));
+                    prma_class_name(cls));
     }
     end_case("MPI_Put to rank -5 with a user error handler");
 

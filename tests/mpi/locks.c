@@ -52,15 +52,6 @@
 
 static int rank, nranks, left, right;
 
-static void watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "FAIL locks: watchdog timeout (hang?)\n";
-    ssize_t rc = write(2, msg, sizeof msg - 1);
-    (void)rc;
-    _exit(1);
-}
-
 static void sleep_us(long us)
 {
     struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
@@ -948,8 +939,7 @@ static void test_atomics(void)
 
 int main(int argc, char **argv)
 {
-    signal(SIGALRM, watchdog);
-    alarm(WATCHDOG_S);
+    prma_watchdog_arm("locks", WATCHDOG_S);
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);

@@ -41,15 +41,6 @@
 
 static int rank, nranks;
 
-static void watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "FAIL progress: watchdog timeout (hang?)\n";
-    ssize_t rc = write(2, msg, sizeof msg - 1);
-    (void)rc;
-    _exit(1);
-}
-
 static double mono_now(void)
 {
     struct timespec ts;
@@ -104,8 +95,7 @@ static void clock_offset(double *offset, double *err)
 
 int main(int argc, char **argv)
 {
-    signal(SIGALRM, watchdog);
-    alarm(WATCHDOG_S);
+    prma_watchdog_arm("progress", WATCHDOG_S);
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);

@@ -57,15 +57,6 @@ static size_t region_b;     /* offset of region B */
 static unsigned char *obuf; /* nranks * SLOT origin buffers */
 static unsigned char *gbuf; /* 2 * nranks * SLOT get buffers */
 
-static void watchdog(int sig)
-{
-    (void)sig;
-    static const char msg[] = "FAIL pscw: watchdog timeout (hang?)\n";
-    ssize_t rc = write(2, msg, sizeof msg - 1);
-    (void)rc;
-    _exit(1);
-}
-
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -501,8 +492,7 @@ static void test_gets(void)
 
 int main(int argc, char **argv)
 {
-    signal(SIGALRM, watchdog);
-    alarm(WATCHDOG_S);
+    prma_watchdog_arm("pscw", WATCHDOG_S);
     MPI_Init(&argc, &argv);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     MPI_Comm_size(MPI_COMM_WORLD, &nranks);

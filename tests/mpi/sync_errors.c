@@ -66,25 +66,6 @@ static void watchdog(int sig)
     _exit(1);
 }
 
-static const char *class_name(int cls)
-{
-    switch (cls) {
-#define C(x) case x: return #x;
-    C(MPI_SUCCESS) C(MPI_ERR_BUFFER) C(MPI_ERR_COUNT) C(MPI_ERR_TYPE)
-    C(MPI_ERR_TAG) C(MPI_ERR_COMM) C(MPI_ERR_RANK) C(MPI_ERR_REQUEST)
-    C(MPI_ERR_ROOT) C(MPI_ERR_GROUP) C(MPI_ERR_OP) C(MPI_ERR_TOPOLOGY)
-    C(MPI_ERR_DIMS) C(MPI_ERR_ARG) C(MPI_ERR_UNKNOWN) C(MPI_ERR_TRUNCATE)
-    C(MPI_ERR_OTHER) C(MPI_ERR_INTERN) C(MPI_ERR_IN_STATUS)
-    C(MPI_ERR_PENDING) C(MPI_ERR_INFO) C(MPI_ERR_NO_MEM) C(MPI_ERR_BASE)
-    C(MPI_ERR_DISP) C(MPI_ERR_SIZE) C(MPI_ERR_WIN) C(MPI_ERR_ASSERT)
-    C(MPI_ERR_LOCKTYPE) C(MPI_ERR_RMA_CONFLICT) C(MPI_ERR_RMA_SYNC)
-    C(MPI_ERR_RMA_RANGE) C(MPI_ERR_RMA_ATTACH) C(MPI_ERR_RMA_SHARED)
-    C(MPI_ERR_RMA_FLAVOR) C(MPI_ERR_KEYVAL)
-#undef C
-    default: return "(other class)";
-    }
-}
-
 static int class_of(int rc)
 {
     int cls = rc;
@@ -111,9 +92,9 @@ expect_at(const char *file, int line, int rc, int want, const char *fmt, ...)
     va_end(ap);
     prma_soft_fail(file, line, "%s: returned %d, class %d %s (\"%s\"), "
                    "expected class %s",
-                   what, rc, cls, class_name(cls),
+                   what, rc, cls, prma_class_name(cls),
                    rc == MPI_SUCCESS ? "no error" : prma_err_string(rc),
-                   class_name(want));
+                   prma_class_name(want));
     return rc;
 }
 
