@@ -4,7 +4,9 @@
  * so that what peers do to this process through UCX completes meanwhile.
  *
  * It sleeps in poll() on the worker's event fd (ucp_worker_arm) and on an
- * eventfd that stops it; it never spins while idle. It is bound with hwloc
+ * eventfd that stops it; it never spins while idle. While the process's own
+ * threads are driving the worker (inside portrma), it naps instead of
+ * contending with them for the worker. It is bound with hwloc
  * to the cores the process is not bound to, when there are such cores.
  */
 #include <errno.h>
@@ -18,9 +20,12 @@
 #include "log.h"
 #include "progress.h"
 
+#define NAP_MS 1  /* while the process drives the worker itself */
+
 struct prma_progress {
-    pthread_t    thread;
-    ucp_worker_h worker;
+    pthread_t              thread;
+    ucp_worker_h           worker;
+    _Atomic unsigned long *main_turns;
     int          efd;   /* the worker's */
     int          stop;  /* eventfd: written to stop the thread */
 };
@@ -52,10 +57,20 @@ static void *progress_main(void *arg)
 {
     struct prma_progress *p = arg;
     struct pollfd fds[2] = { { .fd = p->efd, .events = POLLIN }, { .fd = p->stop, .events = POLLIN } };
+    unsigned long seen = atomic_load(p->main_turns), now;
     ucs_status_t st;
 
     bind_away();
     for (;;) {
+        /* The process is driving the worker itself: keep out of its way
+         * (the worker's lock), look again in a moment. */
+        now = atomic_load_explicit(p->main_turns, memory_order_relaxed);
+        if (now != seen) {
+            seen = now;
+            if (poll(&fds[1], 1, NAP_MS) > 0)
+                return NULL;
+            continue;
+        }
         while (ucp_worker_progress(p->worker) != 0)
             ;
         st = ucp_worker_arm(p->worker);
@@ -75,7 +90,8 @@ static void *progress_main(void *arg)
     }
 }
 
-int prma__progress_start(ucp_worker_h worker, struct prma_progress **p_p)
+int prma__progress_start(ucp_worker_h worker, _Atomic unsigned long *main_turns,
+                         struct prma_progress **p_p)
 {
     struct prma_progress *p = calloc(1, sizeof(*p));
     ucs_status_t st;
@@ -83,7 +99,8 @@ int prma__progress_start(ucp_worker_h worker, struct prma_progress **p_p)
 
     if (p == NULL)
         return PRMA_ERR_NOMEM;
-    p->worker = worker;
+    p->worker     = worker;
+    p->main_turns = main_turns;
     st = ucp_worker_get_efd(worker, &p->efd);
     if (st != UCS_OK) {
         prma_warn("the UCX worker has no event fd (%s): no progress thread",

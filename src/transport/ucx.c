@@ -201,7 +201,7 @@ int prma__ucx_init(struct prma_context *ctx, int want)
     }
     ctx->ucx = ucx;
     if (prma__config.progress == PRMA_PROGRESS_THREAD &&
-        prma__progress_start(ucx->worker, &ucx->thread) != PRMA_OK)
+        prma__progress_start(ucx->worker, &ucx->main_turns, &ucx->thread) != PRMA_OK)
         prma_warn("no progress thread: peers' emulated operations complete only while this "
                   "process is inside portrma");
     prma_debug("UCX ready: address slots of %zu bytes for %d ranks", ucx->slot, ucx->size);
@@ -373,9 +373,15 @@ void prma__ucx_mem_unmap(struct prma_ucx *ucx, ucp_mem_h memh, void *rkey)
         ucp_mem_unmap(ucx->context, memh);
 }
 
+unsigned prma__ucx_drive(struct prma_ucx *ucx)
+{
+    atomic_fetch_add_explicit(&ucx->main_turns, 1, memory_order_relaxed);
+    return ucp_worker_progress(ucx->worker);
+}
+
 void prma__ucx_progress(struct prma_ucx *ucx)
 {
-    ucp_worker_progress(ucx->worker);
+    prma__ucx_drive(ucx);
 }
 
 int prma__ucx_flush(struct prma_ucx *ucx, struct prma_waiter *wait)
@@ -396,7 +402,7 @@ int prma__ucx_flush(struct prma_ucx *ucx, struct prma_waiter *wait)
     while ((st = ucp_request_check_status(req)) == UCS_INPROGRESS) {
         int status;
 
-        if (ucp_worker_progress(ucx->worker) != 0)
+        if (prma__ucx_drive(ucx) != 0)
             continue;
         if ((status = prma__wait_turn(wait)) != PRMA_OK) {
             /* Given up (a peer is gone): UCX keeps the request. */
@@ -501,7 +507,7 @@ static int ucx_wait(struct ucx_port *up, ucs_status_ptr_t req, const char *what)
         st = UCS_PTR_STATUS(req);
     } else {
         while ((st = ucp_request_check_status(req)) == UCS_INPROGRESS) {
-            if (ucp_worker_progress(up->ucx->worker) != 0)
+            if (prma__ucx_drive(up->ucx) != 0)
                 continue;
             if ((status = prma__wait_turn(&wait)) != PRMA_OK) {
                 ucp_request_free(req);

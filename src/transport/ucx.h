@@ -13,6 +13,7 @@
 #ifndef PRMA_UCX_H
 #define PRMA_UCX_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <ucp/api/ucp.h>
 
@@ -34,7 +35,14 @@ struct prma_ucx {
     uint32_t             *lens;      /* [size] address lengths; 0: no UCX there */
     struct prma_ucx_peer *peers;     /* [size] */
     struct prma_progress *thread;    /* the progress thread, or NULL */
+    _Atomic unsigned long main_turns; /* progress calls by the process's own threads: the
+                                        progress thread stays out of their way while
+                                        this keeps moving */
 };
+
+/* Drive the worker from one of the process's own threads (not the progress
+ * thread); returns what ucp_worker_progress returned. */
+unsigned prma__ucx_drive(struct prma_ucx *ucx);
 
 /* Bring UCX up if this process or any other wants it (want is this
  * process's wish). Collective over the job through boot->allgather.
