@@ -65,13 +65,24 @@ SHIM_EXPORT int MPI_Win_create_dynamic(MPI_Info info, MPI_Comm comm, MPI_Win *wi
     return refuse_comm(comm, __func__);
 }
 
+/* No dynamic window can exist yet, so every window that reaches these is
+ * of another flavor: the class MPI gives that. */
+static int not_dynamic(MPI_Win win, const char *func)
+{
+    struct shim_win *w = shim_win_lookup(win);
+
+    if (w == NULL)
+        return shim_bad_win(win, func);
+    return shim_win_raise(w, MPI_ERR_RMA_FLAVOR, func);
+}
+
 SHIM_EXPORT int MPI_Win_attach(MPI_Win win, void *base, MPI_Aint size)
 {
-    return refuse(win, __func__);
+    return not_dynamic(win, __func__);
 }
 
 SHIM_EXPORT int MPI_Win_detach(MPI_Win win, const void *base)
 {
-    return refuse(win, __func__);
+    return not_dynamic(win, __func__);
 }
 

@@ -21,6 +21,7 @@
  * MPI_ERR_RMA_RANGE; target rank n or -5 -> MPI_ERR_RANK (MPI_PROC_NULL is a
  * valid no-op); negative count -> MPI_ERR_COUNT; MPI_DATATYPE_NULL or an
  * uncommitted type -> MPI_ERR_TYPE; invalid fence assert -> MPI_ERR_ASSERT;
+ * attach/detach on a window that is not dynamic -> MPI_ERR_RMA_FLAVOR;
  * MPI_WIN_NULL -> MPI_ERR_WIN (raised on MPI_COMM_WORLD, whose handler is
  * set to MPI_ERRORS_RETURN too).
  */
@@ -267,6 +268,16 @@ int main(int argc, char **argv)
     EXPECT_CLASS(MPI_Win_fence(-1, win), MPI_ERR_ASSERT, "MPI_Win_fence(-1)");
     MPI_CHECK(MPI_Win_fence(0, win));
     end_case("MPI_Win_fence(-1)");
+
+    /* attach and detach belong to dynamic windows only */
+    EXPECT_CLASS(MPI_Win_attach(win, gbuf, 64), MPI_ERR_RMA_FLAVOR,
+                 "MPI_Win_attach on an MPI_Win_allocate window");
+    MPI_CHECK(MPI_Win_fence(0, win));
+    end_case("MPI_Win_attach on an allocate window");
+    EXPECT_CLASS(MPI_Win_detach(win, gbuf), MPI_ERR_RMA_FLAVOR,
+                 "MPI_Win_detach on an MPI_Win_allocate window");
+    MPI_CHECK(MPI_Win_fence(0, win));
+    end_case("MPI_Win_detach on an allocate window");
 
     /* The cases below are the ones an implementation that does not check
      * its arguments is most likely to crash on (wild target address, peer
