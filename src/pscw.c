@@ -87,6 +87,18 @@ int prma__pscw_ready(struct prma_win *win, int target)
     return pscw_dispatch(win, target);
 }
 
+int prma__pscw_wait_ready(struct prma_win *win, int target)
+{
+    struct prma_waiter wait;
+    int status;
+
+    prma__win_waiter(win, &wait);
+    while ((status = prma__pscw_ready(win, target)) == PRMA_EASYNC)
+        if ((status = prma__wait_turn(&wait)) != PRMA_OK)
+            break;
+    return status;
+}
+
 int prma_win_post(prma_win_h win, const int *ranks, int n, unsigned mode)
 {
     struct prma_epoch *ep = &win->epoch;
@@ -144,19 +156,14 @@ int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode)
 int prma_win_complete(prma_win_h win)
 {
     struct prma_epoch *ep = &win->epoch;
-    struct prma_waiter wait;
     uint64_t old;
     int status = PRMA_OK;
 
     if (ep->access != PRMA_ACCESS_PSCW)
         return PRMA_ERR_RMA_SYNC;
     /* Every target's post, and what waited for it. */
-    prma__win_waiter(win, &wait);
-    for (int i = 0; status == PRMA_OK && i < ep->ngroup; i++) {
-        while ((status = prma__pscw_ready(win, ep->group[i])) == PRMA_EASYNC)
-            if ((status = prma__wait_turn(&wait)) != PRMA_OK)
-                break;
-    }
+    for (int i = 0; status == PRMA_OK && i < ep->ngroup; i++)
+        status = prma__pscw_wait_ready(win, ep->group[i]);
     /* Completed at the targets before they hear of it. */
     if (status == PRMA_OK)
         status = prma__win_complete(win);

@@ -172,14 +172,8 @@ static int rmw_check(struct prma_win *win, size_t size, int target, uint64_t dis
      * target's post) apply as to any operation. */
     if (win->epoch.access == PRMA_ACCESS_LOCK_ALL)
         status = prma__lock_touch(win, target);
-    else if (win->epoch.access == PRMA_ACCESS_PSCW) {
-        struct prma_waiter wait;
-
-        prma__win_waiter(win, &wait);
-        while ((status = prma__pscw_ready(win, target)) == PRMA_EASYNC)
-            if ((status = prma__wait_turn(&wait)) != PRMA_OK)
-                break;
-    }
+    else if (win->epoch.access == PRMA_ACCESS_PSCW)
+        status = prma__pscw_wait_ready(win, target);
     win->epoch.nops++;
     return status;
 }

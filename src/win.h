@@ -130,6 +130,9 @@ int prma__lock_touch(struct prma_win *win, int target);
  * for it once it has. */
 int prma__pscw_ready(struct prma_win *win, int target);
 
+/* The same, waiting (taking turns) until the post has arrived. */
+int prma__pscw_wait_ready(struct prma_win *win, int target);
+
 /* Barrier over the window's group: the shared one when the whole group is
  * on this node, the bootstrap's otherwise. Returns a status. */
 int prma__win_barrier(struct prma_win *win);

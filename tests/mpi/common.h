@@ -313,6 +313,35 @@ static inline const char *prma_class_name(int cls)
     }
 }
 
+/* The class of an MPI return code (-1 when the library cannot tell). */
+static inline int prma_class_of(int rc)
+{
+    int cls = rc;
+
+    if (rc != MPI_SUCCESS && MPI_Error_class(rc, &cls) != MPI_SUCCESS)
+        cls = -1;
+    return cls;
+}
+
+/* Record a soft failure unless rc is of class want; returns rc. */
+__attribute__((format(printf, 5, 6))) static inline int
+prma_expect_class_at(const char *file, int line, int rc, int want, const char *fmt, ...)
+{
+    const int cls = prma_class_of(rc);
+    char what[512];
+    va_list ap;
+
+    if (cls == want)
+        return rc;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    prma_soft_fail(file, line, "%s: returned %d, class %d %s (\"%s\"), expected class %s", what,
+                   rc, cls, prma_class_name(cls),
+                   rc == MPI_SUCCESS ? "no error" : prma_err_string(rc), prma_class_name(want));
+    return rc;
+}
+
 /* Fail the run from SIGALRM after a bound, so a hang is a failure (every
  * wait loop calls MPI, but a broken implementation may not return). */
 static const char *prma_watchdog_name_;

@@ -43,28 +43,7 @@ static int case_no;
 
 /* Record a failure unless `rc` is of class `want`. */
 #define EXPECT_CLASS(rc, want, ...)                                            \
-    expect_class_at(__FILE__, __LINE__, (rc), (want), __VA_ARGS__)
-
-__attribute__((format(printf, 5, 6))) static void
-expect_class_at(const char *file, int line, int rc, int want, const char *fmt,
-                ...)
-{
-    int cls = rc;
-    if (rc != MPI_SUCCESS && MPI_Error_class(rc, &cls) != MPI_SUCCESS)
-        cls = -1;
-    if (cls == want)
-        return;
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    prma_soft_fail(file, line, "%s: returned %d, class %d %s (\"%s\"), "
-                   "expected class %s",
-                   what, rc, cls, prma_class_name(cls),
-                   rc == MPI_SUCCESS ? "no error" : prma_err_string(rc),
-                   prma_class_name(want));
-}
+    prma_expect_class_at(__FILE__, __LINE__, (rc), (want), __VA_ARGS__)
 
 static uint64_t good_seed(int origin, int cno)
 {

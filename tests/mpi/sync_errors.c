@@ -66,37 +66,9 @@ static void watchdog(int sig)
     _exit(1);
 }
 
-static int class_of(int rc)
-{
-    int cls = rc;
-    if (rc != MPI_SUCCESS && MPI_Error_class(rc, &cls) != MPI_SUCCESS)
-        cls = -1;
-    return cls;
-}
-
 /* Record a failure unless `rc` is of class `want`.  Returns rc. */
 #define EXPECT(rc, want, ...)                                                  \
-    expect_at(__FILE__, __LINE__, (rc), (want), __VA_ARGS__)
-
-__attribute__((format(printf, 5, 6))) static int
-expect_at(const char *file, int line, int rc, int want, const char *fmt, ...)
-{
-    n_checks++;
-    const int cls = class_of(rc);
-    if (cls == want)
-        return rc;
-    char what[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
-    va_end(ap);
-    prma_soft_fail(file, line, "%s: returned %d, class %d %s (\"%s\"), "
-                   "expected class %s",
-                   what, rc, cls, prma_class_name(cls),
-                   rc == MPI_SUCCESS ? "no error" : prma_err_string(rc),
-                   prma_class_name(want));
-    return rc;
-}
+    (n_checks++, prma_expect_class_at(__FILE__, __LINE__, (rc), (want), __VA_ARGS__))
 
 /* ---- windows ------------------------------------------------------------ */
 
