@@ -65,7 +65,8 @@ extern "C" {
     X(ERR_UCX_INVALID,-24, "UCX refused an argument",                     DYNAMIC_CLASS) \
     X(ERR_UCX,        -25, "UCX failed (see the logged cause)",           DYNAMIC_CLASS) \
     X(ERR_RMA_SHARED, -26, "the group cannot share memory (not one node)", ERR_RMA_SHARED) \
-    X(ERR_RMA_FLAVOR, -27, "the window's flavor does not allow this",     ERR_RMA_FLAVOR)
+    X(ERR_RMA_FLAVOR, -27, "the window's flavor does not allow this",     ERR_RMA_FLAVOR) \
+    X(ERR_OP,         -28, "reduction not defined on this datatype",      ERR_OP)
 
 /** Status codes of every prma_* call. */
 typedef enum prma_status {
@@ -389,11 +390,37 @@ PRMA_API int prma_win_wait(prma_win_h win);
  *         epoch, 0 when origins are still at work. @return as prma_win_wait() */
 PRMA_API int prma_win_test(prma_win_h win, int *flag_p);
 
-/** Reductions of prma_win_fetch_op(). */
+/** Reductions of the accumulate family (MPI's predefined ones). */
 typedef enum prma_op {
     PRMA_OP_SUM = 0, PRMA_OP_PROD, PRMA_OP_MAX, PRMA_OP_MIN, PRMA_OP_BAND, PRMA_OP_BOR,
     PRMA_OP_BXOR, PRMA_OP_LAND, PRMA_OP_LOR, PRMA_OP_LXOR, PRMA_OP_REPLACE, PRMA_OP_NO_OP,
+    PRMA_OP_MAXLOC, PRMA_OP_MINLOC,
+    PRMA_OP_COUNT_  /**< not an op: how many there are */
 } prma_op_t;
+
+/**
+ * The element types the accumulate family reduces: C's, by size and kind.
+ * An element occupies prma_type_extent() bytes (the C type's sizeof; for
+ * the pair types, the sizeof of struct { value; int index; }).
+ */
+typedef enum prma_type {
+    PRMA_TYPE_INT8 = 0, PRMA_TYPE_UINT8, PRMA_TYPE_INT16, PRMA_TYPE_UINT16,
+    PRMA_TYPE_INT32, PRMA_TYPE_UINT32, PRMA_TYPE_INT64, PRMA_TYPE_UINT64,
+    PRMA_TYPE_BYTE,           /**< bits only: BAND, BOR, BXOR, REPLACE, NO_OP */
+    PRMA_TYPE_CHAR,           /**< text: REPLACE and NO_OP only */
+    PRMA_TYPE_BOOL,           /**< C _Bool: the logical ops */
+    PRMA_TYPE_FLOAT, PRMA_TYPE_DOUBLE, PRMA_TYPE_LONG_DOUBLE,
+    PRMA_TYPE_FLOAT_COMPLEX, PRMA_TYPE_DOUBLE_COMPLEX, PRMA_TYPE_LONG_DOUBLE_COMPLEX,
+    PRMA_TYPE_FLOAT_INT, PRMA_TYPE_DOUBLE_INT, PRMA_TYPE_LONG_INT, PRMA_TYPE_2INT,
+    PRMA_TYPE_SHORT_INT, PRMA_TYPE_LONG_DOUBLE_INT,
+    PRMA_TYPE_COUNT_          /**< not a type: how many there are */
+} prma_type_t;
+
+/** @brief Bytes one element of type occupies (0 for a bad type). */
+PRMA_API size_t prma_type_extent(prma_type_t type);
+
+/** @brief Is op defined on type (MPI's rules)? @return PRMA_OK or PRMA_ERR_OP */
+PRMA_API int prma_op_check(prma_type_t type, prma_op_t op);
 
 /**
  * @brief Atomically apply op with *origin to the integer of size bytes (1,

@@ -79,6 +79,7 @@ static uint64_t apply(prma_op_t op, uint64_t cur, uint64_t v, size_t size, int i
     case PRMA_OP_LXOR:    return (cur != 0) != (v != 0);
     case PRMA_OP_REPLACE: return v;
     case PRMA_OP_NO_OP:   return cur;
+    default:              break;  /* MAXLOC, MINLOC: pair types, never here */
     case PRMA_OP_MAX:
     case PRMA_OP_MIN:
         less = is_signed ? as_signed(cur, size) < as_signed(v, size) : cur < v;
@@ -184,7 +185,7 @@ int prma_win_fetch_op(prma_win_h win, prma_op_t op, size_t size, int is_signed,
     uint64_t offset, v, cur, next, seen;
     int aop, status;
 
-    if ((unsigned)op > PRMA_OP_NO_OP)
+    if ((unsigned)op > PRMA_OP_NO_OP)  /* integers: not the pair ops */
         return PRMA_ERR_ARG;
     status = rmw_check(win, size, target, target_disp, &offset);
     if (status != PRMA_OK)
