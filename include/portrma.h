@@ -416,10 +416,27 @@ typedef enum prma_type {
     PRMA_TYPE_COUNT_          /**< not a type: how many there are */
 } prma_type_t;
 
-/** @brief Bytes one element of type occupies (0 for a bad type). */
+/**
+ * @brief Bytes one element of type occupies: the C type's sizeof, or for a
+ *        pair type the sizeof of struct { value; int index; }, padding
+ *        included.
+ * @param [in] type  element type
+ * @return the extent; 0 for a value that is not a prma_type_t
+ */
 PRMA_API size_t prma_type_extent(prma_type_t type);
 
-/** @brief Is op defined on type (MPI's rules)? @return PRMA_OK or PRMA_ERR_OP */
+/**
+ * @brief Is op defined on type? MPI-3.1 section 5.9.2's rules: SUM and PROD
+ *        on integers, floating and complex types; MAX and MIN on integers
+ *        and floating types; LAND, LOR and LXOR on integers and BOOL; BAND,
+ *        BOR and BXOR on integers and BYTE; MAXLOC and MINLOC on the pair
+ *        types only. REPLACE and NO_OP, the accumulate family's own, on
+ *        every type (and all that CHAR takes).
+ * @param [in] type  element type
+ * @param [in] op    reduction
+ * @return PRMA_OK when op is defined on type;
+ *         PRMA_ERR_OP when it is not, and for a type or op out of range
+ */
 PRMA_API int prma_op_check(prma_type_t type, prma_op_t op);
 
 /**
