@@ -417,6 +417,30 @@ typedef enum prma_type {
 } prma_type_t;
 
 /**
+ * @brief Reduce count elements of type at origin into target's window at
+ *        target_disp units + offset bytes with op, each element atomically
+ *        (MPI_Accumulate); with result not NULL, the old values land there
+ *        first (MPI_Get_accumulate, MPI_Fetch_and_op). origin may be NULL
+ *        for PRMA_OP_NO_OP. The data at result is there once the operation
+ *        completes locally (a flush_local or synchronization; today, at
+ *        return).
+ * @return as prma_win_put(), plus PRMA_ERR_OP for an op not defined on
+ *         type and PRMA_ERR_TYPE for a bad type
+ */
+PRMA_API int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type,
+                                 const void *origin, size_t count, void *result, int target,
+                                 uint64_t target_disp, uint64_t offset);
+
+/** Accumulate hints (info keys accumulate_ordering and accumulate_ops). */
+#define PRMA_ACC_ORDER_NONE    0x1u  /**< accumulate_ordering=none */
+#define PRMA_ACC_SAME_OP       0x2u  /**< accumulate_ops=same_op */
+#define PRMA_ACC_SAME_OP_NO_OP 0x4u  /**< accumulate_ops=same_op_no_op */
+
+/** @brief Set the window's accumulate hints (PRMA_ACC_*), as every member
+ *         does alike. @return PRMA_OK, PRMA_ERR_WIN */
+PRMA_API int prma_win_set_acc_hints(prma_win_h win, unsigned hints);
+
+/**
  * @brief Bytes one element of type occupies: the C type's sizeof, or for a
  *        pair type the sizeof of struct { value; int index; }, padding
  *        included.

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
+#include "acc.h"
 #include "msg.h"
 #include "portrma.h"
 
@@ -72,6 +73,8 @@ static inline int prma__direct_msg(char *memory, char *ctl, struct prma_msg *msg
         /* Done on the spot; order it with what follows. */
         atomic_thread_fence(memory_order_seq_cst);
         return PRMA_OK;
+    case PRMA_CMD_ACC:
+        return prma__acc_direct(memory, ctl, msg);
     }
     return PRMA_ERR_NOTSUP;
 }

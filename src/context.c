@@ -65,6 +65,7 @@ void prma_finalize(prma_context_h ctx)
     /* Memory from prma_mem_alloc() may still be in the program's hands:
      * leave it mapped; the descriptors close with the process. */
     pthread_mutex_destroy(&ctx->lock);
+    free(ctx->wins);
     free(ctx);
 }
 

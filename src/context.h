@@ -21,6 +21,9 @@ struct prma_context {
     pthread_mutex_t      lock;      /* guards mems and topo */
     struct prma_mem_list mems;      /* from prma_mem_alloc() */
     void                *topo;      /* hwloc_topology_t, loaded on first need */
+    struct prma_win    **wins;      /* registry by window id (guarded by lock); agents
+                                       find the window an active message is for */
+    uint32_t             nwins;     /* slots in wins; ids are never reused */
     int                  topo_failed;
 };
 

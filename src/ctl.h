@@ -30,18 +30,32 @@
 #define PRMA_LW_WAITING_MASK UINT64_C(0x0000ffff00000000)
 #define PRMA_LW_EXCLUSIVE      (UINT64_C(1) << 63)
 
+/*
+ * Accumulate stripe locks: an element that no CPU or UCX atomic can update
+ * in one step (more than 8 bytes, misaligned, or memory reached by copies)
+ * is updated under the lock of its stripe, the 4 KiB page of its window
+ * offset modulo PRMA_ACC_STRIPES. Updates of different pages rarely share
+ * a lock; a range takes its stripes in increasing order.
+ */
+#define PRMA_ACC_STRIPES     64
+#define PRMA_ACC_STRIPE_SHIFT 12
+#define PRMA_ACC_STRIPE(offset) \
+    ((unsigned)(((offset) >> PRMA_ACC_STRIPE_SHIFT) % PRMA_ACC_STRIPES))
+
 struct prma_ctl {
     uint64_t                lock;       /* the lock word, above */
-    uint64_t                acc_lock;   /* serializes atomics done by lock, get, put */
     uint64_t                completes;  /* PSCW: completions received as a target */
     uint64_t                wticket;    /* exclusive requests: next ticket ... */
     uint64_t                wserving;   /* ... and the one whose turn it is (FIFO) */
     uint64_t                pad[3];
     struct prma_shm_barrier barrier;    /* rank 0's serves the whole group */
+    uint64_t                stripes[PRMA_ACC_STRIPES];  /* accumulate stripe locks */
     uint64_t                posts[];    /* PSCW: posts received from each target rank */
 };
 
 #define PRMA_CTL_OFF(field) ((uint64_t)offsetof(struct prma_ctl, field))
+#define PRMA_CTL_STRIPE_OFF(i) \
+    ((uint64_t)offsetof(struct prma_ctl, stripes) + (uint64_t)(i) * sizeof(uint64_t))
 #define PRMA_CTL_POST_OFF(rank) \
     ((uint64_t)offsetof(struct prma_ctl, posts) + (uint64_t)(rank) * sizeof(uint64_t))
 

@@ -61,7 +61,15 @@ enum prma_msg_cmd {
                           ms_region; the old value lands in ms_fetched */
     PRMA_CMD_FLUSH,    /* complete every earlier operation to this target at
                           the target (remote completion) */
+    PRMA_CMD_ACC,      /* reduce ms_len bytes of ms_type elements from ms_buf
+                          into the window at ms_offset with ms_aop (a
+                          prma_op_t), each element atomically; the old
+                          values first go to ms_result when it is not NULL */
 };
+
+/* Accumulate flags (ms_accflags). */
+#define PRMA_ACCF_LOCKED 0x1u  /* the target's memory is also reached by copies
+                                  (process_vm_*): apply under its stripe locks */
 
 /* Which memory of the target a message addresses (ms_region). */
 enum prma_region {
@@ -94,6 +102,9 @@ struct prma_msg {
     uint64_t              ms_operand;   /* ATOMIC: the value */
     uint64_t              ms_compare;   /* ATOMIC, CSWAP: the expected value */
     uint64_t              ms_fetched;   /* ATOMIC: the old value, once DONE */
+    uint32_t              ms_type;      /* ACC: prma_type_t */
+    uint32_t              ms_accflags;  /* ACC: PRMA_ACCF_* */
+    void                 *ms_result;    /* ACC: where the old values go, or NULL */
 };
 
 TAILQ_HEAD(prma_msgq, prma_msg);
@@ -114,6 +125,9 @@ static inline void prma_msg_init(struct prma_msg *msg, uint32_t cmd, uint32_t fl
     msg->ms_operand = 0;
     msg->ms_compare = 0;
     msg->ms_fetched = 0;
+    msg->ms_type    = 0;
+    msg->ms_accflags = 0;
+    msg->ms_result  = NULL;
 }
 
 static inline uint32_t prma_msg_flags(const struct prma_msg *msg)

@@ -4,6 +4,7 @@
  */
 #include "win.h"
 
+#include "acc.h"
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -17,9 +18,61 @@
 #include "transport/ucx.h"
 #include "wait.h"
 
+/* ---- the registry: window ids for the agents' active messages ----- */
+
+int prma__win_register(struct prma_win *win)
+{
+    struct prma_context *ctx = win->ctx;
+    struct prma_win **wins;
+    int status = PRMA_OK;
+
+    pthread_mutex_lock(&ctx->lock);
+    /* Ids are handed out in order and never reused (slot 0 is unused), so
+     * a late message can never find another window under an old id. */
+    if ((ctx->nwins & (ctx->nwins - 1)) == 0 || ctx->nwins == 0) {
+        wins = realloc(ctx->wins, (ctx->nwins == 0 ? 2 : 2 * (size_t)ctx->nwins) * sizeof(*wins));
+        if (wins == NULL)
+            status = PRMA_ERR_NOMEM;
+        else
+            ctx->wins = wins;
+    }
+    if (status == PRMA_OK) {
+        if (ctx->nwins == 0)
+            ctx->wins[ctx->nwins++] = NULL;
+        win->id = ctx->nwins;
+        ctx->wins[ctx->nwins++] = win;
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return status;
+}
+
+void prma__win_unregister(struct prma_win *win)
+{
+    struct prma_context *ctx = win->ctx;
+
+    if (win->id == 0)
+        return;
+    pthread_mutex_lock(&ctx->lock);
+    ctx->wins[win->id] = NULL;
+    pthread_mutex_unlock(&ctx->lock);
+    win->id = 0;
+}
+
+struct prma_win *prma__win_lookup(struct prma_context *ctx, uint32_t id)
+{
+    struct prma_win *win = NULL;
+
+    pthread_mutex_lock(&ctx->lock);
+    if (id > 0 && id < ctx->nwins)
+        win = ctx->wins[id];
+    pthread_mutex_unlock(&ctx->lock);
+    return win;
+}
+
 /* Free what win_setup() built, in reverse. */
 static void win_teardown(struct prma_win *win)
 {
+    prma__win_unregister(win);
     if (win->ports != NULL)
         for (int i = 0; i < win->size; i++)
             prma__port_destroy(win->ports[i]);
@@ -309,6 +362,9 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
     me.pid       = (int32_t)getpid();
     me.memfd     = -1;
     me.ctl_fd    = -1;
+    if (status == PRMA_OK)
+        status = prma__win_register(win);
+    me.win_id    = win->id;
     if (status == PRMA_OK) {
         status = prma__mem_create(ctx, prma_ctl_size(win->size), &win->ctl_mem);
         if (status == PRMA_OK) {

@@ -32,7 +32,7 @@ struct prma_peer {
     uint32_t flags;         /* PRMA_PEER_* */
     uint64_t ctl_base;      /* the control block (agent view), for UCX */
     uint32_t ctl_rkey_len;  /* its packed UCX key (after the window's in the slot) */
-    uint32_t pad2;
+    uint32_t win_id;        /* the window in its owner's registry (agents find it so) */
 };
 
 #define PRMA_PEER_FORCE_UCX 0x1u  /* PORTRMA_TRANSPORT=ucx there */
@@ -75,6 +75,8 @@ struct prma_win {
     int                      nucx;        /* targets served by ucx ports */
     int                      failed;      /* a member is gone: every call fails so */
     int                      contiguous;  /* shared flavor: one segment for the group */
+    uint32_t                 id;          /* in the context's registry, 0: not there */
+    unsigned                 acc_hints;   /* PRMA_ACC_* (accumulate_ordering / _ops) */
     struct prma_qmap        *qmaps;       /* [size] shared_query's own mappings, made
                                              on first query of a target no shm port maps */
 };

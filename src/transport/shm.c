@@ -88,6 +88,10 @@ static int shm_cma_putport(struct prma_port *port, struct prma_msg *msg)
     case PRMA_CMD_FLUSH:
         atomic_thread_fence(memory_order_seq_cst);
         return PRMA_OK;
+    case PRMA_CMD_ACC:
+        /* Copies are not atomic: the window layer does it under the
+         * target's stripe locks. */
+        return PRMA_ERR_NOTSUP;
     }
     return prma__port_stub_putport(port, msg);
 }

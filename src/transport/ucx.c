@@ -9,6 +9,13 @@
  * port (and uncounted there), a persistent one is replied to. Remote
  * completion, which fence needs, is a flush of the worker.
  *
+ * Accumulates that no UCX atomic can do go to the target's agent as one
+ * active message (PRMA_AM_ACC); the agent applies them to its memory
+ * (acc.c) and answers with PRMA_AM_ACC_REPLY, carrying the old values for
+ * a fetching one. UCX runs its atomics in the CPU's domain
+ * (UCX_ATOMIC_MODE=cpu unless the user chose otherwise), so they are
+ * atomic with the CPU atomics of same-host peers and of the agent.
+ *
  * Failures keep their cause: each UCX status becomes its own portrma status
  * (prma__ucx_status), and a peer that dies is noticed through UCX's peer
  * error handling, after which every operation to it fails at once.
@@ -20,6 +27,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include "../acc.h"
 #include "../context.h"
 #include "../log.h"
 #include "../port.h"
@@ -84,7 +92,12 @@ static int ucx_open(struct prma_ucx *ucx, const prma_bootstrap_t *boot)
     }
     memset(&params, 0, sizeof(params));
     params.field_mask        = UCP_PARAM_FIELD_FEATURES | UCP_PARAM_FIELD_ESTIMATED_NUM_EPS;
-    params.features          = UCP_FEATURE_RMA | UCP_FEATURE_AMO32 | UCP_FEATURE_AMO64;
+    params.features          = UCP_FEATURE_RMA | UCP_FEATURE_AMO32 | UCP_FEATURE_AMO64 |
+                               UCP_FEATURE_AM;
+    /* One atomicity domain: UCX's atomics must be atomic with the CPU's. */
+    if (getenv("UCX_ATOMIC_MODE") == NULL &&
+        (st = ucp_config_modify(config, "ATOMIC_MODE", "cpu")) != UCS_OK)
+        prma_warn("asking UCX for CPU-coherent atomics failed: %s", ucs_status_string(st));
     if (prma__config.progress == PRMA_PROGRESS_THREAD)
         params.features |= UCP_FEATURE_WAKEUP;
     params.estimated_num_eps = (size_t)boot->size;
@@ -104,6 +117,144 @@ static int ucx_open(struct prma_ucx *ucx, const prma_bootstrap_t *boot)
         prma_error("creating the UCX worker failed: %s", ucs_status_string(st));
         ucp_cleanup(ucx->context);
         return prma__ucx_status(st);
+    }
+    return PRMA_OK;
+}
+
+/* ---- the accumulate agent --------------------------------------------- */
+
+enum { PRMA_AM_ACC = 1, PRMA_AM_ACC_REPLY = 2 };
+
+/* An origin's accumulate waiting for its reply. A transient one (nobody
+ * waits) also owns a copy of the header and data, and is freed by the last
+ * of its two events: the send's completion and the reply. */
+struct acc_req {
+    _Atomic int       done;     /* the reply came (or the send failed) */
+    int               status;
+    void             *result;   /* the old values go here */
+    size_t            len;
+    struct prma_port *reply;    /* transient: counted there */
+    _Atomic int       refs;     /* transient: events still to come */
+    struct prma_acc_hdr hdr;
+    char              data[];   /* transient: the data */
+};
+
+static void acc_req_put(struct acc_req *req)
+{
+    if (atomic_fetch_sub(&req->refs, 1) == 1)
+        free(req);
+}
+
+/* Settle a request once: the reply, or a failed send. */
+static void acc_req_settle(struct acc_req *req, int status, const void *data, size_t len)
+{
+    int expect = 0;
+
+    if (req->reply != NULL) {
+        if (!atomic_compare_exchange_strong(&req->done, &expect, 1))
+            return;
+        if (status != PRMA_OK)
+            prma_port_fail(req->reply, status);
+        prma_port_unhold(req->reply);
+        acc_req_put(req);
+        return;
+    }
+    req->status = status;
+    if (status == PRMA_OK && req->result != NULL && data != NULL && len == req->len)
+        memcpy(req->result, data, len);
+    atomic_store_explicit(&req->done, 1, memory_order_release);
+}
+
+static void acc_reply_sent(void *request, ucs_status_t st, void *user_data)
+{
+    if (st != UCS_OK)
+        prma_error("answering an accumulate failed: %s", ucs_status_string(st));
+    free(user_data);
+    ucp_request_free(request);
+}
+
+/* The agent: apply what arrived, answer on the endpoint it came by. */
+static ucs_status_t am_acc(void *arg, const void *header, size_t header_length, void *data,
+                           size_t length, const ucp_am_recv_param_t *param)
+{
+    struct prma_acc_hdr h;
+    struct prma_acc_reply *r;
+    ucp_request_param_t sparam;
+    ucs_status_ptr_t req;
+    size_t rlen;
+
+    if (header_length != sizeof(h) || !(param->recv_attr & UCP_AM_RECV_ATTR_FIELD_REPLY_EP)) {
+        prma_error("a malformed accumulate arrived; dropped");
+        return UCS_OK;
+    }
+    memcpy(&h, header, sizeof(h));
+    rlen = h.fetch ? h.len : 0;
+    r = malloc(sizeof(*r) + rlen);
+    if (r == NULL) {
+        prma_error("no memory to answer an accumulate");
+        return UCS_OK;
+    }
+    r->req = h.req;
+    r->pad = 0;
+    if (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV)
+        r->status = PRMA_ERR_UCX;  /* origins send eagerly; never expected */
+    else
+        r->status = prma__acc_agent(arg, &h, data, length, r + 1);
+    if (r->status != PRMA_OK)
+        rlen = 0;
+    memset(&sparam, 0, sizeof(sparam));
+    sparam.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS | UCP_OP_ATTR_FIELD_CALLBACK |
+                          UCP_OP_ATTR_FIELD_USER_DATA;
+    sparam.flags        = UCP_AM_SEND_FLAG_EAGER;
+    sparam.cb.send      = acc_reply_sent;
+    sparam.user_data    = r;
+    req = ucp_am_send_nbx(param->reply_ep, PRMA_AM_ACC_REPLY, r, sizeof(*r), r + 1, rlen,
+                          &sparam);
+    if (UCS_PTR_IS_ERR(req))
+        prma_error("answering an accumulate failed: %s",
+                   ucs_status_string(UCS_PTR_STATUS(req)));
+    if (!UCS_PTR_IS_PTR(req))
+        free(r);
+    return UCS_OK;
+}
+
+/* The origin: the answer to one of its accumulates. */
+static ucs_status_t am_acc_reply(void *arg, const void *header, size_t header_length,
+                                 void *data, size_t length, const ucp_am_recv_param_t *param)
+{
+    struct prma_acc_reply r;
+
+    if (header_length != sizeof(r) || (param->recv_attr & UCP_AM_RECV_ATTR_FLAG_RNDV)) {
+        prma_error("a malformed accumulate answer arrived; dropped");
+        return UCS_OK;
+    }
+    memcpy(&r, header, sizeof(r));
+    acc_req_settle((struct acc_req *)(uintptr_t)r.req, r.status, data, length);
+    return UCS_OK;
+}
+
+static int ucx_am_handlers(struct prma_context *ctx)
+{
+    const struct { unsigned id; ucp_am_recv_callback_t cb; } hs[] = {
+        { PRMA_AM_ACC, am_acc }, { PRMA_AM_ACC_REPLY, am_acc_reply },
+    };
+    ucp_am_handler_param_t param;
+    ucs_status_t st;
+
+    for (size_t i = 0; i < sizeof(hs) / sizeof(hs[0]); i++) {
+        memset(&param, 0, sizeof(param));
+        param.field_mask = UCP_AM_HANDLER_PARAM_FIELD_ID | UCP_AM_HANDLER_PARAM_FIELD_CB |
+                           UCP_AM_HANDLER_PARAM_FIELD_ARG | UCP_AM_HANDLER_PARAM_FIELD_FLAGS;
+        param.id         = hs[i].id;
+        param.cb         = hs[i].cb;
+        param.arg        = ctx;
+        param.flags      = UCP_AM_FLAG_WHOLE_MSG;
+        st = ucp_worker_set_am_recv_handler(ctx->ucx->worker, &param);
+        if (st != UCS_OK) {
+            prma_error("setting a UCX active message handler failed: %s",
+                       ucs_status_string(st));
+            return prma__ucx_status(st);
+        }
     }
     return PRMA_OK;
 }
@@ -200,6 +351,9 @@ int prma__ucx_init(struct prma_context *ctx, int want)
         return PRMA_OK;
     }
     ctx->ucx = ucx;
+    if ((status = ucx_am_handlers(ctx)) != PRMA_OK)
+        prma_warn("no accumulate agent: accumulates that need one fail");
+    status = PRMA_OK;
     if (prma__config.progress == PRMA_PROGRESS_THREAD &&
         prma__progress_start(ucx->worker, &ucx->main_turns, &ucx->thread) != PRMA_OK)
         prma_warn("no progress thread: peers' emulated operations complete only while this "
@@ -432,6 +586,7 @@ struct ucx_port {
     const void      *ctl_packed; /* its packed key, owned by the window */
     ucp_rkey_h       ctl_rkey;   /* unpacked on first use */
     int              pid;        /* same host: the process, watched while waiting */
+    uint32_t         win_id;     /* the target's window, for its agent */
 };
 
 /* A transient operation finished: uncount it on its reply port. */
@@ -615,6 +770,89 @@ static int ucx_atomic(struct ucx_port *up, struct prma_msg *msg)
     return PRMA_ERR_ARG;
 }
 
+static void acc_sent(void *request, ucs_status_t st, void *user_data)
+{
+    struct acc_req *req = user_data;
+
+    if (st != UCS_OK) {
+        prma_error("UCX accumulate failed: %s", ucs_status_string(st));
+        acc_req_settle(req, prma__ucx_status(st), NULL, 0);
+    }
+    ucp_request_free(request);
+    acc_req_put(req);
+}
+
+/* An accumulate for the target's agent: one active message. A SYNC
+ * message is waited for here (its answer, and the send); a transient one
+ * goes with a copy of its data and is counted on its reply port. */
+static int ucx_acc(struct ucx_port *up, struct prma_msg *msg)
+{
+    int transient = (prma_msg_flags(msg) & PRMA_MSGF_TRANSIENT) != 0;
+    size_t dlen = msg->ms_aop == PRMA_OP_NO_OP ? 0 : msg->ms_len;
+    struct prma_waiter wait = { .check = ucx_target_alive, .arg = up };
+    struct acc_req sreq, *req = &sreq;
+    ucp_request_param_t param;
+    ucs_status_ptr_t sent;
+    const void *data = msg->ms_buf;
+    ucp_ep_h ep;
+    int status;
+
+    status = prma__ucx_ep(up->ucx, up->rank, up->same_host, &ep);
+    if (status != PRMA_OK)
+        return status;
+    if (transient) {
+        req = malloc(sizeof(*req) + dlen);
+        if (req == NULL)
+            return PRMA_ERR_NOMEM;
+        memcpy(req->data, msg->ms_buf, dlen);
+        data = req->data;
+    }
+    atomic_init(&req->done, 0);
+    atomic_init(&req->refs, 2);
+    req->status = PRMA_OK;
+    req->result = msg->ms_result;
+    req->len    = msg->ms_len;
+    req->reply  = transient ? msg->ms_reply : NULL;
+    req->hdr = (struct prma_acc_hdr){ .offset = msg->ms_offset, .len = msg->ms_len,
+                                      .req = (uint64_t)(uintptr_t)req, .win_id = up->win_id,
+                                      .type = (uint16_t)msg->ms_type,
+                                      .op = (uint8_t)msg->ms_aop,
+                                      .fetch = msg->ms_result != NULL };
+    if (transient)
+        prma_port_hold(msg->ms_reply);
+    memset(&param, 0, sizeof(param));
+    param.op_attr_mask = UCP_OP_ATTR_FIELD_FLAGS;
+    param.flags        = UCP_AM_SEND_FLAG_REPLY | UCP_AM_SEND_FLAG_EAGER;
+    if (transient) {
+        param.op_attr_mask |= UCP_OP_ATTR_FIELD_CALLBACK | UCP_OP_ATTR_FIELD_USER_DATA;
+        param.cb.send   = acc_sent;
+        param.user_data = req;
+    }
+    sent = ucp_am_send_nbx(ep, PRMA_AM_ACC, &req->hdr, sizeof(req->hdr), data, dlen, &param);
+    if (transient) {
+        if (UCS_PTR_IS_ERR(sent)) {
+            prma_error("UCX accumulate to rank %d failed: %s", up->rank,
+                       ucs_status_string(UCS_PTR_STATUS(sent)));
+            prma_port_unhold(msg->ms_reply);
+            free(req);
+            return prma__ucx_status(UCS_PTR_STATUS(sent));
+        }
+        if (sent == NULL)
+            acc_req_put(req);  /* sent already: no callback comes */
+        return PRMA_EASYNC;
+    }
+    /* Synchronous: the send, then the answer. */
+    status = ucx_wait(up, sent, "accumulate");
+    while (status == PRMA_OK && !atomic_load_explicit(&req->done, memory_order_acquire)) {
+        if (up->ucx->peers[up->rank].status != PRMA_OK)
+            return up->ucx->peers[up->rank].status;
+        if (prma__ucx_drive(up->ucx) != 0)
+            continue;
+        status = prma__wait_turn(&wait);
+    }
+    return status == PRMA_OK ? req->status : status;
+}
+
 static int ucx_flush_target(struct ucx_port *up)
 {
     ucp_request_param_t param;
@@ -646,6 +884,8 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
         return ucx_atomic(up, msg);
     if (msg->ms_cmd == PRMA_CMD_FLUSH)
         return ucx_flush_target(up);
+    if (msg->ms_cmd == PRMA_CMD_ACC)
+        return ucx_acc(up, msg);
     if (msg->ms_cmd != PRMA_CMD_PUT && msg->ms_cmd != PRMA_CMD_GET)
         return prma__port_stub_putport(port, msg);
     status = ucx_target(up, &ep);
@@ -719,6 +959,7 @@ int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_
     up->ctl        = peer->ctl_base;
     up->pid        = up->same_host ? peer->pid : -1;
     up->ctl_packed = (const char *)up->packed + peer->rkey_len;
+    up->win_id     = peer->win_id;
     *port_p = &up->base;
     return PRMA_OK;
 }

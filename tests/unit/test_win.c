@@ -1022,6 +1022,115 @@ static void test_win_barrier_failure_is_err_bootstrap(void **state)
     JOB_RUN(&job, ranks);
 }
 
+/* ---- accumulates: atomic per element, from every rank at once ---- */
+
+#define ACC_WSIZE 8192
+#define ACC_ITERS 300
+#define ACC_EDGE  (4096 - 64)  /* 4 wide elements across a page (two stripes) */
+
+struct acc_pair { double v; int i; };
+
+static enum mem_kind acc_kind;
+
+static void acc_body(struct rank *r)
+{
+    int n = r->job->n, me = r->rank;
+    int64_t one = 1, old = 0, cnt = 0, pattern_old[ACC_ITERS];
+    int32_t three[3] = { 1, 2, 3 };
+    double half = 0.5, dbl = 0;
+    long double _Complex z[4] = { 1.0L + 2.0iL, 3.0L, -1.0iL, 0.25L }, zs[4];
+    struct acc_pair mine = { (double)(me % 2), me }, best;
+    struct wmem m;
+    prma_win_h win;
+    int status;
+
+    status = win_make(r, acc_kind, ACC_WSIZE, 1, &m, &win);
+    if (status != PRMA_OK) {
+        rank_fail(r, __LINE__, "window creation: %s", prma_status_string(status));
+        return;
+    }
+    memset(m.base, 0, ACC_WSIZE);
+    RCHECK_STATUS(r, prma_win_fence(win, 0), PRMA_OK);
+    for (int i = 0; i < ACC_ITERS; i++) {
+        /* One counter: an accumulate and a fetch-and-op, mixed. */
+        RCHECK_STATUS(r, prma_win_accumulate(win, PRMA_OP_SUM, PRMA_TYPE_INT64, &one, 1, NULL,
+                                             0, 0, 0), PRMA_OK);
+        RCHECK_STATUS(r, prma_win_fetch_op(win, PRMA_OP_SUM, 8, 1, &one, &old, 0, 0), PRMA_OK);
+        /* A compare-and-swap loop (double), stripe locks (long double
+         * complex, across a page), runs of ints at a place of our own. */
+        RCHECK_STATUS(r, prma_win_accumulate(win, PRMA_OP_SUM, PRMA_TYPE_DOUBLE, &half, 1, NULL,
+                                             0, 16, 0), PRMA_OK);
+        RCHECK_STATUS(r, prma_win_accumulate(win, PRMA_OP_SUM, PRMA_TYPE_LONG_DOUBLE_COMPLEX, z,
+                                             4, NULL, 0, ACC_EDGE, 0), PRMA_OK);
+        RCHECK_STATUS(r, prma_win_accumulate(win, PRMA_OP_SUM, PRMA_TYPE_INT32, three, 3, NULL,
+                                             0, 128, (uint64_t)(12 * me)), PRMA_OK);
+        /* Our own slot: every old value comes back in order. */
+        cnt = i + 1;
+        RCHECK_STATUS(r, prma_win_accumulate(win, PRMA_OP_REPLACE, PRMA_TYPE_INT64, &cnt, 1,
+                                             &pattern_old[i], 0, 256, (uint64_t)(8 * me)),
+                      PRMA_OK);
+    }
+    RCHECK_STATUS(r, prma_win_accumulate(win, PRMA_OP_MAXLOC, PRMA_TYPE_DOUBLE_INT, &mine, 1,
+                                         NULL, 0, 64, 0), PRMA_OK);
+    /* Refused: nothing written. */
+    RCHECK_STATUS(r, prma_win_accumulate(win, PRMA_OP_BAND, PRMA_TYPE_DOUBLE, &half, 1, NULL, 0,
+                                         16, 0), PRMA_ERR_OP);
+    RCHECK_STATUS(r, prma_win_accumulate(win, PRMA_OP_SUM, PRMA_TYPE_INT64, &one, 1, NULL, 0,
+                                         ACC_WSIZE - 4, 0), PRMA_ERR_RMA_RANGE);
+    RCHECK_STATUS(r, prma_win_fence(win, 0), PRMA_OK);
+    for (int i = 0; i < ACC_ITERS; i++)
+        RCHECK_INT(r, pattern_old[i], i);
+    if (me == 0) {
+        memcpy(&cnt, m.base, 8);
+        RCHECK_INT(r, cnt, 2 * ACC_ITERS * n);
+        memcpy(&dbl, m.base + 16, 8);
+        RCHECK(r, dbl == 0.5 * ACC_ITERS * n);
+        memcpy(zs, m.base + ACC_EDGE, sizeof(zs));
+        for (int k = 0; k < 4; k++)
+            RCHECK(r, zs[k] == z[k] * (long double)(ACC_ITERS * n));
+        for (int k = 0; k < n; k++) {
+            int32_t got[3];
+
+            memcpy(got, m.base + 128 + 12 * k, sizeof(got));
+            for (int j = 0; j < 3; j++)
+                RCHECK_INT(r, got[j], three[j] * ACC_ITERS);
+        }
+        memcpy(&best, m.base + 64, sizeof(best));
+        RCHECK(r, best.v == (n > 1 ? 1.0 : 0.0));
+        RCHECK_INT(r, best.i, n > 1 ? 1 : 0);
+    }
+    RCHECK_STATUS(r, prma_win_fence(win, 0), PRMA_OK);
+    RCHECK_STATUS(r, prma_win_free(win), PRMA_OK);
+    win_mem_release(r, &m);
+}
+
+static void run_acc(const char *name, enum mem_kind kind)
+{
+    struct rank ranks[MAXRANKS];
+    struct job job;
+
+    acc_kind = kind;
+    for (int n = 1; n <= MAXRANKS; n *= 2) {
+        job_init(&job, n, acc_body);
+        job_run(name, &job, ranks);
+    }
+}
+
+static void test_win_accumulate_shm(void **state)
+{
+    run_acc(__func__, MEM_ALLOCATE);
+}
+
+static void test_win_accumulate_shm_cma_takes_stripe_locks(void **state)
+{
+    run_acc(__func__, MEM_MALLOC);
+}
+
+static void test_win_accumulate_interior_memfd(void **state)
+{
+    run_acc(__func__, MEM_MEMALLOC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1043,6 +1152,9 @@ int main(void)
         unit_test_guarded(test_win_refused_operation_writes_nothing),
         unit_test_guarded(test_win_create_failure_is_agreed),
         unit_test_guarded(test_win_barrier_failure_is_err_bootstrap),
+        unit_test_guarded(test_win_accumulate_shm),
+        unit_test_guarded(test_win_accumulate_shm_cma_takes_stripe_locks),
+        unit_test_guarded(test_win_accumulate_interior_memfd),
     };
 
     /* The port kinds checked here are those of the defaults. */

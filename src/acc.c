@@ -1,0 +1,457 @@
+/*
+ * acc.c - MPI_Accumulate, MPI_Get_accumulate and MPI_Fetch_and_op: the
+ * reduction of origin elements into a target's window, atomic per element.
+ *
+ * Paths, chosen per target by its port (the fastest that is correct):
+ *  - an integer op that is one atomic instruction (sum, the bitwise ops,
+ *    replace, no-op) on a single 4- or 8-byte element: one atomic message,
+ *    i.e. a CPU atomic through a mapping or a UCX atomic;
+ *  - memory this process reaches directly (self, mapped shm): the ACC
+ *    message is applied on the spot, each element by its atomic (or a
+ *    compare-and-swap loop around the reduction kernel), elements wider
+ *    than 8 bytes or misaligned under their page's stripe lock;
+ *  - a target on another node (ucx): the message goes to the target's agent
+ *    as one active message and is applied there the same way, in one round
+ *    trip (not lock + get + compute + put);
+ *  - memory reached only by copies (shm-cma: a same-host window portrma did
+ *    not allocate): the stripe locks of the range, get, reduce, put. Every
+ *    update of such a target, whoever makes it, then takes the stripe
+ *    locks (prma__acc_locked()), since copies are not atomic with the CPU's
+ *    atomics.
+ *
+ * Ordering: by default an accumulate to a ucx target is waited for before
+ * the next one goes, which keeps MPI's default ordering (rar, raw, war,
+ * waw). With accumulate_ordering=none a non-fetching accumulate goes
+ * without waiting and completes at the next flush or synchronization.
+ * accumulate_ops=same_op(_no_op) lets a ucx target's replace (no-op) of
+ * naturally aligned elements of up to 8 bytes travel as a plain put (get).
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include "acc.h"
+#include "context.h"
+#include "ctl.h"
+#include "log.h"
+#include "reduce.h"
+#include "settings.h"
+#include "wait.h"
+#include "win.h"
+
+#define ACC_CHUNK (64 * 1024)  /* bytes per message at most */
+
+static int type_is_int(prma_type_t t)
+{
+    return t <= PRMA_TYPE_UINT64 || t == PRMA_TYPE_BYTE || t == PRMA_TYPE_CHAR ||
+           t == PRMA_TYPE_BOOL;
+}
+
+/* The atomic message for an integer op a port applies in one step, or -1. */
+static int native_aop(prma_op_t op)
+{
+    switch (op) {
+    case PRMA_OP_SUM:     return PRMA_AOP_ADD;
+    case PRMA_OP_NO_OP:   return PRMA_AOP_ADD;  /* adds 0 */
+    case PRMA_OP_REPLACE: return PRMA_AOP_SWAP;
+    case PRMA_OP_BAND:    return PRMA_AOP_AND;
+    case PRMA_OP_BOR:     return PRMA_AOP_OR;
+    case PRMA_OP_BXOR:    return PRMA_AOP_XOR;
+    default:              return -1;
+    }
+}
+
+/* ---- stripe locks on memory reached directly ------------------------- */
+
+static _Atomic uint64_t *stripe_word(char *ctl, unsigned i)
+{
+    return (_Atomic uint64_t *)(ctl + PRMA_CTL_STRIPE_OFF(i));
+}
+
+/* The stripes of [offset, offset + len) in increasing order; returns how many. */
+static unsigned stripes_of(uint64_t offset, uint64_t len, unsigned *out)
+{
+    uint64_t first = offset >> PRMA_ACC_STRIPE_SHIFT;
+    uint64_t last  = (offset + (len > 0 ? len - 1 : 0)) >> PRMA_ACC_STRIPE_SHIFT;
+    unsigned char seen[PRMA_ACC_STRIPES] = { 0 };
+    unsigned n = 0;
+
+    if (last - first + 1 >= PRMA_ACC_STRIPES)
+        last = first + PRMA_ACC_STRIPES - 1;
+    for (uint64_t p = first; p <= last; p++)
+        seen[p % PRMA_ACC_STRIPES] = 1;
+    for (unsigned i = 0; i < PRMA_ACC_STRIPES; i++)
+        if (seen[i])
+            out[n++] = i;
+    return n;
+}
+
+/* Holders keep a stripe for a copy's time and never wait while holding
+ * one, so a short spin that yields is enough. */
+static void stripe_lock_direct(char *ctl, unsigned i)
+{
+    _Atomic uint64_t *w = stripe_word(ctl, i);
+    uint64_t expect;
+
+    for (unsigned spins = 0;; spins++) {
+        expect = 0;
+        if (atomic_compare_exchange_weak(w, &expect, 1))
+            return;
+        if (spins > 64)
+            sched_yield();
+    }
+}
+
+static void stripe_unlock_direct(char *ctl, unsigned i)
+{
+    atomic_store(stripe_word(ctl, i), 0);
+}
+
+/* ---- one element through a CPU atomic ------------------------------- */
+
+#define CAS_LOOP(T)                                                                      \
+    do {                                                                                 \
+        T *p_ = (T *)dst, old_, next_;                                                   \
+        old_ = __atomic_load_n(p_, __ATOMIC_SEQ_CST);                                    \
+        do {                                                                             \
+            next_ = old_;                                                                \
+            prma__reduce(type, op, &next_, src, 1);                                      \
+        } while (!__atomic_compare_exchange_n(p_, &old_, next_, 1, __ATOMIC_SEQ_CST,     \
+                                              __ATOMIC_SEQ_CST));                        \
+        if (res != NULL)                                                                 \
+            memcpy(res, &old_, sizeof(T));                                               \
+    } while (0)
+
+#define NATIVE(T)                                                                        \
+    do {                                                                                 \
+        T *p_ = (T *)dst, v_, old_;                                                      \
+        memcpy(&v_, src, sizeof(T));                                                     \
+        switch (op) {                                                                    \
+        case PRMA_OP_SUM:     old_ = __atomic_fetch_add(p_, v_, __ATOMIC_SEQ_CST); break; \
+        case PRMA_OP_BAND:    old_ = __atomic_fetch_and(p_, v_, __ATOMIC_SEQ_CST); break; \
+        case PRMA_OP_BOR:     old_ = __atomic_fetch_or(p_, v_, __ATOMIC_SEQ_CST); break;  \
+        case PRMA_OP_BXOR:    old_ = __atomic_fetch_xor(p_, v_, __ATOMIC_SEQ_CST); break; \
+        case PRMA_OP_REPLACE: old_ = __atomic_exchange_n(p_, v_, __ATOMIC_SEQ_CST); break; \
+        default:              old_ = __atomic_load_n(p_, __ATOMIC_SEQ_CST); break;       \
+        }                                                                                \
+        if (res != NULL)                                                                 \
+            memcpy(res, &old_, sizeof(T));                                               \
+    } while (0)
+
+/* Can an element of ext bytes at p be updated by one CPU atomic? */
+static int atomic_fits(const void *p, size_t ext)
+{
+    return (ext == 1 || ext == 2 || ext == 4 || ext == 8) && ((uintptr_t)p & (ext - 1)) == 0;
+}
+
+static void element_atomic(prma_type_t type, prma_op_t op, char *dst, const char *src,
+                           char *res, size_t ext)
+{
+    /* Replace and no-op move bits, whatever the type. */
+    int native = op == PRMA_OP_NO_OP || op == PRMA_OP_REPLACE ||
+                 (type_is_int(type) && native_aop(op) >= 0);
+
+    if (op == PRMA_OP_NO_OP)
+        src = dst;  /* not read by NATIVE's default, but keep it valid */
+    switch (ext) {
+    case 1: if (native) NATIVE(uint8_t);  else CAS_LOOP(uint8_t);  break;
+    case 2: if (native) NATIVE(uint16_t); else CAS_LOOP(uint16_t); break;
+    case 4: if (native) NATIVE(uint32_t); else CAS_LOOP(uint32_t); break;
+    default: if (native) NATIVE(uint64_t); else CAS_LOOP(uint64_t); break;
+    }
+}
+
+int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
+{
+    prma_type_t type = (prma_type_t)msg->ms_type;
+    prma_op_t op = (prma_op_t)msg->ms_aop;
+    size_t ext = prma_type_extent(type), n;
+    char *dst = memory + msg->ms_offset, *res = msg->ms_result;
+    const char *src = msg->ms_buf;
+    unsigned stripes[PRMA_ACC_STRIPES], ns;
+
+    if (ext == 0 || prma_op_check(type, op) != PRMA_OK || msg->ms_len % ext != 0)
+        return PRMA_ERR_ARG;
+    n = msg->ms_len / ext;
+    if (msg->ms_accflags & PRMA_ACCF_LOCKED) {
+        ns = stripes_of(msg->ms_offset, msg->ms_len, stripes);
+        for (unsigned i = 0; i < ns; i++)
+            stripe_lock_direct(ctl, stripes[i]);
+        if (res != NULL)
+            memmove(res, dst, msg->ms_len);
+        if (op != PRMA_OP_NO_OP)
+            prma__reduce(type, op, dst, src, n);
+        atomic_thread_fence(memory_order_seq_cst);
+        for (unsigned i = ns; i-- > 0;)
+            stripe_unlock_direct(ctl, stripes[i]);
+        return PRMA_OK;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *d = dst + i * ext, *r = res != NULL ? res + i * ext : NULL;
+        const char *s = src != NULL ? src + i * ext : d;
+
+        if (atomic_fits(d, ext)) {
+            element_atomic(type, op, d, s, r, ext);
+        } else {
+            unsigned st[2], k = stripes_of(msg->ms_offset + i * ext, ext, st);
+
+            for (unsigned j = 0; j < k; j++)
+                stripe_lock_direct(ctl, st[j]);
+            if (r != NULL)
+                memmove(r, d, ext);
+            if (op != PRMA_OP_NO_OP)
+                prma__reduce(type, op, d, s, 1);
+            atomic_thread_fence(memory_order_seq_cst);
+            for (unsigned j = k; j-- > 0;)
+                stripe_unlock_direct(ctl, st[j]);
+        }
+    }
+    return PRMA_OK;
+}
+
+int prma__acc_locked(const struct prma_win *win, int target)
+{
+    const struct prma_peer *t = &win->peers[target];
+
+    if (t->size == 0 || (win->flavor == PRMA_WIN_FLAVOR_SHARED && win->contiguous))
+        return 0;
+    if (t->memfd >= 0 && prma__config.shm_mode == PRMA_SHM_MAP)
+        return 0;
+    /* Copies reach it only from another process on its host. */
+    for (int i = 0; i < win->size; i++)
+        if (i != target && win->peers[i].host_id == t->host_id)
+            return 1;
+    return 0;
+}
+
+/* ---- through the target's port, by copies under the stripe locks ----- */
+
+static int stripe_take(struct prma_win *win, int target, unsigned i, struct prma_waiter *wait)
+{
+    uint64_t seen;
+    int status;
+
+    for (;;) {
+        status = prma__win_atomic(win, target, PRMA_REGION_CTL, PRMA_CTL_STRIPE_OFF(i), 8,
+                                  PRMA_AOP_CSWAP, 1, 0, &seen);
+        if (status != PRMA_OK || seen == 0)
+            return status;
+        if ((status = prma__wait_turn(wait)) != PRMA_OK)
+            return status;
+    }
+}
+
+static int sync_copy(struct prma_win *win, int target, uint32_t cmd, void *buf, size_t len,
+                     uint64_t offset)
+{
+    struct prma_msg msg;
+
+    prma_msg_init(&msg, cmd, PRMA_MSGF_SYNC);
+    msg.ms_reply  = &win->reply;
+    msg.ms_buf    = buf;
+    msg.ms_len    = len;
+    msg.ms_offset = offset;
+    return prma_domsg(win->ports[target], &msg);
+}
+
+/* Under the stripe locks of the range: get, keep the old bytes in result,
+ * combine, put, complete at the target; then let go. */
+int prma__acc_by_copy(struct prma_win *win, int target, uint64_t offset, size_t len,
+                      const void *origin, void *result, prma_combine_fn combine, const void *arg)
+{
+    unsigned stripes[PRMA_ACC_STRIPES], ns = stripes_of(offset, len, stripes), taken = 0;
+    struct prma_waiter wait;
+    uint64_t seen;
+    char *cur;
+    int status = PRMA_OK;
+
+    cur = malloc(len > 0 ? len : 1);
+    if (cur == NULL)
+        return PRMA_ERR_NOMEM;
+    prma__win_waiter(win, &wait);
+    for (; taken < ns && status == PRMA_OK; taken++)
+        status = stripe_take(win, target, stripes[taken], &wait);
+    if (status == PRMA_OK)
+        status = sync_copy(win, target, PRMA_CMD_GET, cur, len, offset);
+    if (status == PRMA_OK) {
+        if (result != NULL)
+            memcpy(result, cur, len);
+        combine(cur, origin, len, arg);
+        status = sync_copy(win, target, PRMA_CMD_PUT, cur, len, offset);
+    }
+    if (status == PRMA_OK)
+        status = prma__win_complete_target(win, target);
+    /* Released even after a failure, so that others can go on. */
+    while (taken-- > 0)
+        prma__win_atomic(win, target, PRMA_REGION_CTL, PRMA_CTL_STRIPE_OFF(stripes[taken]), 8,
+                         PRMA_AOP_SWAP, 0, 0, &seen);
+    free(cur);
+    return status;
+}
+
+struct reduce_arg {
+    prma_type_t type;
+    prma_op_t   op;
+};
+
+static void combine_reduce(void *cur, const void *origin, size_t len, const void *arg)
+{
+    const struct reduce_arg *ra = arg;
+
+    if (ra->op != PRMA_OP_NO_OP)
+        prma__reduce(ra->type, ra->op, cur, origin, len / prma_type_extent(ra->type));
+}
+
+/* ---- the entry point ------------------------------------------------- */
+
+int prma_win_set_acc_hints(prma_win_h win, unsigned hints)
+{
+    if (win == NULL || win->magic != PRMA_WIN_MAGIC)
+        return PRMA_ERR_WIN;
+    win->acc_hints = hints;
+    return PRMA_OK;
+}
+
+/* The access rules of the epoch (lock_all's first touch, a PSCW target's
+ * post) apply as to any operation; accumulates wait for a PSCW post where
+ * puts would queue, as the atomics do. */
+int prma__acc_admit(struct prma_win *win, int target)
+{
+    int status = PRMA_OK;
+
+    if (win->epoch.access == PRMA_ACCESS_LOCK_ALL)
+        status = prma__lock_touch(win, target);
+    else if (win->epoch.access == PRMA_ACCESS_PSCW)
+        status = prma__pscw_wait_ready(win, target);
+    win->epoch.nops++;
+    return status;
+}
+
+/* One integer element by one atomic message (any port). */
+static int acc_one_atomic(struct prma_win *win, int target, prma_op_t op, size_t ext,
+                          const void *origin, void *result, uint64_t offset)
+{
+    uint64_t v = 0, old;
+    uint32_t u32;
+    int status;
+
+    if (op != PRMA_OP_NO_OP) {
+        if (ext == 4) {
+            memcpy(&u32, origin, 4);
+            v = u32;
+        } else {
+            memcpy(&v, origin, 8);
+        }
+    }
+    status = prma__win_atomic(win, target, PRMA_REGION_DATA, offset, (unsigned)ext,
+                              (uint32_t)native_aop(op), v, 0, &old);
+    if (status == PRMA_OK && result != NULL) {
+        if (ext == 4) {
+            u32 = (uint32_t)old;
+            memcpy(result, &u32, 4);
+        } else {
+            memcpy(result, &old, 8);
+        }
+    }
+    return status;
+}
+
+int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const void *origin,
+                        size_t count, void *result, int target, uint64_t target_disp,
+                        uint64_t offset)
+{
+    struct reduce_arg ra = { type, op };
+    const char *ucx = NULL;
+    size_t ext = prma_type_extent(type), len, done;
+    uint64_t at;
+    int status, locked, transient;
+
+    if (win == NULL || win->magic != PRMA_WIN_MAGIC)
+        return PRMA_ERR_WIN;
+    if (ext == 0)
+        return PRMA_ERR_TYPE;
+    if ((unsigned)op >= PRMA_OP_COUNT_ || prma_op_check(type, op) != PRMA_OK)
+        return PRMA_ERR_OP;
+    if (count > SIZE_MAX / ext)
+        return PRMA_ERR_COUNT;
+    len = count * ext;
+    status = prma_win_check_access(win, target, target_disp, offset, len);
+    if (status != PRMA_OK || len == 0)
+        return status;
+    if ((origin == NULL && op != PRMA_OP_NO_OP))
+        return PRMA_ERR_ARG;
+    if (win->failed != PRMA_OK)
+        return win->failed;
+    if ((status = prma__acc_admit(win, target)) != PRMA_OK)
+        return status;
+    at     = target_disp * win->peers[target].disp_unit + offset;
+    locked = prma__acc_locked(win, target);
+    ucx    = win->ports[target]->mp_ops->name;
+    if (strcmp(ucx, "ucx") != 0)
+        ucx = NULL;
+
+    /* One integer element an atomic instruction does. */
+    if (!locked && count == 1 && type_is_int(type) && native_aop(op) >= 0 &&
+        (ext == 4 || ext == 8) && (win->peers[target].base + at) % ext == 0)
+        return acc_one_atomic(win, target, op, ext, origin, result, at);
+    /* The hints' plain copies, for a target reached through UCX. */
+    if (ucx != NULL && !locked && ext <= 8 && (ext & (ext - 1)) == 0 &&
+        (win->peers[target].agent_base + at) % ext == 0) {
+        if (op == PRMA_OP_REPLACE && result == NULL &&
+            (win->acc_hints & (PRMA_ACC_SAME_OP | PRMA_ACC_SAME_OP_NO_OP)))
+            return prma_win_put(win, origin, len, target, target_disp, offset);
+        if (op == PRMA_OP_NO_OP && result != NULL && (win->acc_hints & PRMA_ACC_SAME_OP_NO_OP))
+            return prma_win_get(win, result, len, target, target_disp, offset);
+    }
+
+    transient = result == NULL && (win->acc_hints & PRMA_ACC_ORDER_NONE);
+    for (done = 0; done < len && status == PRMA_OK; done += ACC_CHUNK - ACC_CHUNK % ext) {
+        size_t n = len - done < ACC_CHUNK - ACC_CHUNK % ext ? len - done
+                                                           : ACC_CHUNK - ACC_CHUNK % ext;
+        struct prma_msg msg;
+
+        prma_msg_init(&msg, PRMA_CMD_ACC, transient ? PRMA_MSGF_TRANSIENT : PRMA_MSGF_SYNC);
+        msg.ms_reply    = &win->reply;
+        msg.ms_buf      = origin != NULL ? (char *)origin + done : NULL;
+        msg.ms_len      = n;
+        msg.ms_offset   = at + done;
+        msg.ms_aop      = (uint32_t)op;
+        msg.ms_type     = (uint32_t)type;
+        msg.ms_accflags = locked ? PRMA_ACCF_LOCKED : 0;
+        msg.ms_result   = result != NULL ? (char *)result + done : NULL;
+        status = transient ? prma_sendmsg(win->ports[target], &msg)
+                           : prma_domsg(win->ports[target], &msg);
+        if (status == PRMA_EASYNC)
+            status = PRMA_OK;
+        if (status == PRMA_ERR_NOTSUP)
+            status = prma__acc_by_copy(win, target, at + done, n,
+                                       msg.ms_buf, msg.ms_result, combine_reduce, &ra);
+    }
+    return status;
+}
+
+/* ---- the agent ------------------------------------------------------- */
+
+int prma__acc_agent(struct prma_context *ctx, const struct prma_acc_hdr *h, const void *data,
+                    size_t len, void *result)
+{
+    struct prma_win *win = prma__win_lookup(ctx, h->win_id);
+    struct prma_msg msg;
+
+    if (win == NULL) {
+        prma_error("an accumulate arrived for window %u, which is not here", h->win_id);
+        return PRMA_ERR_WIN;
+    }
+    if (h->op != PRMA_OP_NO_OP && len != h->len)
+        return PRMA_ERR_ARG;
+    if (h->offset > win->len || h->len > win->len - h->offset)
+        return PRMA_ERR_RMA_RANGE;
+    prma_msg_init(&msg, PRMA_CMD_ACC, PRMA_MSGF_SYNC);
+    msg.ms_buf      = (void *)data;
+    msg.ms_len      = h->len;
+    msg.ms_offset   = h->offset;
+    msg.ms_aop      = h->op;
+    msg.ms_type     = h->type;
+    msg.ms_accflags = prma__acc_locked(win, win->rank) ? PRMA_ACCF_LOCKED : 0;
+    msg.ms_result   = h->fetch ? result : NULL;
+    return prma__acc_direct(win->agent_base, (char *)win->ctl, &msg);
+}

@@ -1,0 +1,73 @@
+/*
+ * acc.h - the accumulate family inside the core: applying a reduction to
+ * window memory element by element, atomically, whoever does it (an
+ * origin through a mapping, this process on its own window, or the
+ * target's agent for an origin on another node).
+ *
+ * One atomicity domain per window: every update of an element goes either
+ * through a CPU atomic on the element (UCX atomics being in the CPU's
+ * domain, see ucx.c) or, for an element no single atomic can update,
+ * under the stripe lock of its page in the target's control block (ctl.h)
+ * — and every process decides which from the same published facts, so two
+ * updates of one element never take paths that are not atomic with each
+ * other.
+ */
+#ifndef PRMA_ACC_H
+#define PRMA_ACC_H
+
+#include <stdint.h>
+#include "msg.h"
+
+struct prma_win;
+struct prma_context;
+
+/* An ACC message on memory reached directly: the window at memory, its
+ * control block at ctl. Completes on the spot. */
+int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg);
+
+/* Must updates of target's window take the stripe locks for every element
+ * (some same-host peer reaches it by copies, which no CPU atomic orders)? */
+int prma__acc_locked(const struct prma_win *win, int target);
+
+/* Admit an atomic or accumulate to target in the current epoch: lock_all's
+ * first touch, or waiting for a PSCW target's post (where a put would be
+ * queued instead). Counts the operation. */
+int prma__acc_admit(struct prma_win *win, int target);
+
+/* An update by copies under the target's stripe locks (for a port that
+ * cannot apply it atomically): get [offset, offset + len), keep the old
+ * bytes in result (may be NULL), combine(cur, origin, len, arg), put it
+ * back, complete it at the target. */
+typedef void (*prma_combine_fn)(void *cur, const void *origin, size_t len, const void *arg);
+int prma__acc_by_copy(struct prma_win *win, int target, uint64_t offset, size_t len,
+                      const void *origin, void *result, prma_combine_fn combine, const void *arg);
+
+/* What an origin sends the target's agent (ucx.c), and what comes back. */
+struct prma_acc_hdr {
+    uint64_t offset;   /* in the target's window */
+    uint64_t len;      /* bytes of data (elements × extent) */
+    uint64_t req;      /* the origin's request, echoed in the reply */
+    uint32_t win_id;   /* the target's window (prma_peer.win_id) */
+    uint16_t type;     /* prma_type_t */
+    uint8_t  op;       /* prma_op_t */
+    uint8_t  fetch;    /* reply with the old values */
+};
+
+struct prma_acc_reply {
+    uint64_t req;
+    int32_t  status;
+    uint32_t pad;
+};
+
+/* The agent's part: apply an accumulate that arrived for this process's
+ * window h->win_id; the old values go to result when h->fetch. Returns a
+ * status for the reply. */
+int prma__acc_agent(struct prma_context *ctx, const struct prma_acc_hdr *h, const void *data,
+                    size_t len, void *result);
+
+/* The window registry that agents find windows by (win.c). */
+int              prma__win_register(struct prma_win *win);
+void             prma__win_unregister(struct prma_win *win);
+struct prma_win *prma__win_lookup(struct prma_context *ctx, uint32_t id);
+
+#endif /* PRMA_ACC_H */
