@@ -507,6 +507,16 @@ PRMA_API int prma_win_check_access(prma_win_h win, int target, uint64_t target_d
                           size_t len);
 
 /**
+ * @brief The displacement unit target gave for its part of the window (each
+ *        member gives its own). Callers that address bytes below a
+ *        displacement (a datatype with a negative lower bound) need it to
+ *        turn the displacement into a byte offset.
+ * @param [out] disp_unit_p  bytes per displacement unit at target
+ * @return PRMA_OK, PRMA_ERR_RANK
+ */
+PRMA_API int prma_win_disp_unit(prma_win_h win, int target, size_t *disp_unit_p);
+
+/**
  * @brief Describe the local part of a window.
  * @param [out] attr_p  filled in
  * @return PRMA_OK

@@ -3,42 +3,112 @@
  *
  * Arguments are checked in the order epoch, rank, count, datatype, range,
  * and the whole target span is checked before the first byte moves, so that
- * a refused operation writes nothing. Contiguous data on both sides is one
- * message; data with gaps (pair types, padded derived types) is walked block
- * by block on both sides at once.
+ * a refused operation writes nothing. The type signatures of the two sides
+ * must match (shim_type_match). Data that is one contiguous piece on both
+ * sides is one message; otherwise the byte blocks of the origin's and the
+ * target's layouts are walked at once, in type-map order, and every piece
+ * common to an origin block and a target block is one message.
  */
 #include "shim.h"
 
 #include <stdint.h>
 
-/* One side of a transfer: count elements of a layout, walked block by block. */
+/* One side of a transfer: count elements of a layout, walked block by
+ * block. A layout of one block per element whose copies abut (contiguous
+ * data, or one padded block at an offset) is walked as a single block. */
 struct cursor {
-    const struct shim_layout *l;
-    MPI_Aint                  elem;  /* element index */
-    int                       blk;   /* block within the element */
-    size_t                    pos;   /* bytes done of that block */
+    const struct shim_block *blk;
+    int                      nblk;
+    MPI_Aint                 extent;
+    struct shim_block        whole;  /* the single block, when the copies abut */
+    MPI_Aint                 elem;   /* element index */
+    int                      b;      /* block within the element */
+    size_t                   pos;    /* bytes done of that block */
 };
 
+static void cursor_init(struct cursor *c, const struct shim_layout *l, size_t count)
+{
+    *c = (struct cursor){ .blk = l->blk, .nblk = l->nblk, .extent = l->extent };
+    if (l->nblk == 1 && (MPI_Aint)l->blk[0].len == l->extent) {
+        c->whole = (struct shim_block){ l->blk[0].off, l->blk[0].len * count };
+        c->blk   = &c->whole;
+    }
+}
+
+/* Bytes from the origin address, or from the target displacement. */
 static MPI_Aint cursor_offset(const struct cursor *c)
 {
-    return c->elem * c->l->extent + c->l->off[c->blk] + (MPI_Aint)c->pos;
+    return c->elem * c->extent + c->blk[c->b].off + (MPI_Aint)c->pos;
 }
 
 static size_t cursor_left(const struct cursor *c)
 {
-    return c->l->len[c->blk] - c->pos;
+    return c->blk[c->b].len - c->pos;
 }
 
 static void cursor_advance(struct cursor *c, size_t n)
 {
     c->pos += n;
-    if (c->pos == c->l->len[c->blk]) {
+    if (c->pos == c->blk[c->b].len) {
         c->pos = 0;
-        if (++c->blk == c->l->nblk) {
-            c->blk = 0;
+        if (++c->b == c->nblk) {
+            c->b = 0;
             c->elem++;
         }
     }
+}
+
+/* Where the target's bytes are: every offset from the target displacement
+ * plus shift is >= 0 bytes after disp units. */
+struct span {
+    uint64_t disp;   /* in the target's units */
+    uint64_t shift;  /* bytes added to every offset from the original disp */
+    uint64_t lo;     /* first byte, from disp */
+    size_t   len;    /* bytes from the first to one past the last */
+};
+
+/* The range check's answer when the span cannot be expressed: the epoch's
+ * verdict on target first (as prma_win_check_access() gives it), then
+ * MPI_ERR_RMA_RANGE. */
+static int range_error(struct shim_win *w, int target)
+{
+    int status = prma_win_check_access(w->core, target, 0, 0, 0);
+
+    return status != PRMA_OK ? status : PRMA_ERR_RMA_RANGE;
+}
+
+/* The bytes that tcount elements of l at tdisp (>= 0) touch: from
+ * true_lb + min(0, (tcount - 1) * extent) to true_ub + max(0, ...) after
+ * the displacement. Offsets below the displacement (a negative lower
+ * bound) are reached by starting as many of the target's units earlier as
+ * they need. PRMA_OK or a status. */
+static int target_span(struct shim_win *w, int target, MPI_Aint tdisp,
+                       const struct shim_layout *l, MPI_Aint tcount, struct span *s)
+{
+    MPI_Aint last, lo, hi;
+    size_t unit;
+    uint64_t k;
+    int status;
+
+    if (__builtin_mul_overflow(tcount - 1, l->extent, &last) ||
+        __builtin_add_overflow(l->true_lb, last < 0 ? last : 0, &lo) ||
+        __builtin_add_overflow(l->true_ub, last > 0 ? last : 0, &hi))
+        return range_error(w, target);
+    s->disp  = (uint64_t)tdisp;
+    s->shift = 0;
+    if (lo < 0) {
+        status = prma_win_disp_unit(w->core, target, &unit);
+        if (status != PRMA_OK)
+            return status;
+        k = ((uint64_t)-(lo + 1) + 1 + unit - 1) / unit;  /* units to start earlier */
+        if (k > (uint64_t)tdisp)
+            return range_error(w, target);
+        s->disp  = (uint64_t)tdisp - k;
+        s->shift = k * unit;
+    }
+    s->lo  = (uint64_t)lo + s->shift;
+    s->len = (size_t)((uint64_t)hi - (uint64_t)lo);
+    return PRMA_OK;
 }
 
 static int rma(const char *func, int put, void *origin, int ocount, MPI_Datatype otype,
@@ -47,7 +117,8 @@ static int rma(const char *func, int put, void *origin, int ocount, MPI_Datatype
     struct shim_win *w = shim_win_lookup(win);
     struct shim_layout ol, tl;
     struct cursor oc, tc;
-    size_t total, span;
+    struct span span;
+    size_t total;
     int rc, status;
 
     if (w == NULL)
@@ -62,35 +133,28 @@ static int rma(const char *func, int put, void *origin, int ocount, MPI_Datatype
     if (ocount < 0 || tcount < 0)
         return shim_win_raise(w, MPI_ERR_COUNT, func);
     if ((rc = shim_type_layout(otype, &ol)) != MPI_SUCCESS ||
-        (rc = shim_type_layout(ttype, &tl)) != MPI_SUCCESS)
+        (rc = shim_type_layout(ttype, &tl)) != MPI_SUCCESS ||
+        (rc = shim_type_match(&ol, ocount, &tl, tcount)) != MPI_SUCCESS)
         return shim_win_raise(w, rc, func);
-    total = ol.size * (size_t)ocount;
-    if (total != tl.size * (size_t)tcount)
-        return shim_win_raise(w, MPI_ERR_TYPE, func);
+    if (__builtin_mul_overflow(ol.size, (size_t)ocount, &total))
+        return shim_win_raise(w, MPI_ERR_COUNT, func);
     if (total == 0)
         return MPI_SUCCESS;
-    if (tdisp < 0)
-        return shim_win_raise(w, MPI_ERR_RMA_RANGE, func);
-    span = (size_t)(tcount - 1) * (size_t)tl.extent + (size_t)tl.off[tl.nblk - 1] +
-           tl.len[tl.nblk - 1];
-    status = prma_win_check_access(w->core, target, (uint64_t)tdisp, 0, span);
+    status = tdisp < 0 ? range_error(w, target) : target_span(w, target, tdisp, &tl, tcount, &span);
+    if (status == PRMA_OK)
+        status = prma_win_check_access(w->core, target, span.disp, span.lo, span.len);
     if (status != PRMA_OK)
         return shim_win_raise(w, shim_class(status), func);
 
-    if (ol.contiguous && tl.contiguous) {
-        status = put ? prma_win_put(w->core, origin, total, target, (uint64_t)tdisp, 0)
-                     : prma_win_get(w->core, origin, total, target, (uint64_t)tdisp, 0);
-        return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), func);
-    }
-    oc = (struct cursor){ &ol, 0, 0, 0 };
-    tc = (struct cursor){ &tl, 0, 0, 0 };
+    cursor_init(&oc, &ol, (size_t)ocount);
+    cursor_init(&tc, &tl, (size_t)tcount);
     while (total > 0) {
         size_t n = cursor_left(&oc) < cursor_left(&tc) ? cursor_left(&oc) : cursor_left(&tc);
         char *o = (char *)origin + cursor_offset(&oc);
-        uint64_t at = (uint64_t)cursor_offset(&tc);
+        uint64_t at = (uint64_t)cursor_offset(&tc) + span.shift;
 
-        status = put ? prma_win_put(w->core, o, n, target, (uint64_t)tdisp, at)
-                     : prma_win_get(w->core, o, n, target, (uint64_t)tdisp, at);
+        status = put ? prma_win_put(w->core, o, n, target, span.disp, at)
+                     : prma_win_get(w->core, o, n, target, span.disp, at);
         if (status != PRMA_OK)
             return shim_win_raise(w, shim_class(status), func);
         cursor_advance(&oc, n);

@@ -66,17 +66,53 @@ void shim_errhandler_release(MPI_Errhandler errh);
 /* win_attr.c */
 int  shim_attrs_delete_all(struct shim_win *w);
 
-/* datatype.c: the contiguous pieces of count elements of a datatype. */
-#define SHIM_LAYOUT_MAXBLK 2
-struct shim_layout {
-    int      nblk;                       /* blocks per element */
-    MPI_Aint off[SHIM_LAYOUT_MAXBLK];    /* from the element's start, >= 0 */
-    size_t   len[SHIM_LAYOUT_MAXBLK];
-    MPI_Aint extent;                     /* element stride */
-    size_t   size;                       /* data bytes per element */
-    int      contiguous;                 /* one block, extent == size */
+/*
+ * datatype.c: what a datatype is to put and get. One element of a datatype
+ * is a list of contiguous byte blocks in type-map order (the order pairs
+ * origin bytes with target bytes), flattened once per datatype and cached
+ * on it until it is freed.
+ */
+struct shim_block {
+    MPI_Aint off;  /* bytes from the element's start; may be negative */
+    size_t   len;  /* bytes */
 };
+
+struct shim_run {
+    MPI_Aint off;  /* first basic element, bytes from the element's start */
+    size_t   n;    /* basic elements, one every basic_extent bytes */
+};
+
+struct shim_sig;  /* the type signature, run-length encoded (datatype.c) */
+
+struct shim_layout {
+    int                      nblk;         /* byte blocks per element */
+    const struct shim_block *blk;
+    int                      nrun;         /* basic-element runs per element; 0 when basic < 0 */
+    const struct shim_run   *run;
+    MPI_Aint                 extent;       /* element stride (MPI extent) */
+    MPI_Aint                 true_lb;      /* lowest byte touched, from the element start */
+    MPI_Aint                 true_ub;      /* one past the highest byte touched */
+    size_t                   size;         /* data bytes per element (MPI_Type_size) */
+    int                      contiguous;   /* one block at 0 whose len == extent == size */
+    int                      basic;        /* the prma_type_t every basic element is, or -1
+                                              when they differ or one has none */
+    size_t                   basic_extent; /* bytes of one basic element, 0 when basic < 0 */
+    size_t                   nbasic;       /* basic elements per element, 0 when basic < 0 */
+    int                      nsig;         /* entries of sig (for shim_type_match) */
+    const struct shim_sig   *sig;
+};
+
+/* The layout of a committed (or predefined) datatype: MPI_SUCCESS or an
+ * error class (MPI_ERR_TYPE for a null or uncommitted type). The pointers
+ * in it stay valid until the type is freed. */
 int  shim_type_layout(MPI_Datatype type, struct shim_layout *layout_p);
+/* MPI_SUCCESS when acount elements of a and bcount of b have the same type
+ * signature (sequence of basic types), else MPI_ERR_TYPE. */
+int  shim_type_match(const struct shim_layout *a, MPI_Aint acount, const struct shim_layout *b,
+                     MPI_Aint bcount);
+/* The prma_type_t of a predefined MPI datatype: MPI_SUCCESS, or
+ * MPI_ERR_TYPE for a type that has none (derived ones included). */
+int  shim_type_basic(MPI_Datatype predefined, prma_type_t *type_p);
 int  shim_type_setup(void);
 void shim_type_teardown(void);
 

@@ -602,6 +602,14 @@ int prma_win_get(prma_win_h win, void *origin, size_t len, int target, uint64_t 
     return win_rma(win, PRMA_CMD_GET, origin, len, target, target_disp, offset);
 }
 
+int prma_win_disp_unit(prma_win_h win, int target, size_t *disp_unit_p)
+{
+    if (target < 0 || target >= win->size)
+        return PRMA_ERR_RANK;
+    *disp_unit_p = (size_t)win->peers[target].disp_unit;
+    return PRMA_OK;
+}
+
 int prma_win_query(prma_win_h win, prma_win_attr_t *attr_p)
 {
     attr_p->base       = win->base;

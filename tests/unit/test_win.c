@@ -710,6 +710,16 @@ static void range_body(struct rank *r)
     memset(got, SENTINEL2, sizeof(got));
     RCHECK_STATUS(r, prma_win_fence(win, 0), PRMA_OK);
 
+    /* Each member's own unit, as the target gave it. */
+    size_t unit = 0;
+    RCHECK_STATUS(r, prma_win_disp_unit(win, t, &unit), PRMA_OK);
+    RCHECK_INT(r, unit, ut);
+    RCHECK_STATUS(r, prma_win_disp_unit(win, me, &unit), PRMA_OK);
+    RCHECK_INT(r, unit, um);
+    RCHECK_STATUS(r, prma_win_disp_unit(win, 2, &unit), PRMA_ERR_RANK);
+    RCHECK_STATUS(r, prma_win_disp_unit(win, -1, &unit), PRMA_ERR_RANK);
+    RCHECK_INT(r, unit, um);
+
     /* In range: 3 units in (the target's units), and exactly at the end. */
     RCHECK_STATUS(r, prma_win_put(win, src, 4, t, 3, 0), PRMA_OK);
     RCHECK_STATUS(r, prma_win_put(win, src + 8, 8, t, last, 0), PRMA_OK);
