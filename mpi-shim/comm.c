@@ -58,15 +58,6 @@ static void cursor_advance(struct cursor *c, size_t n)
     }
 }
 
-/* Where the target's bytes are: every offset from the target displacement
- * plus shift is >= 0 bytes after disp units. */
-struct span {
-    uint64_t disp;   /* in the target's units */
-    uint64_t shift;  /* bytes added to every offset from the original disp */
-    uint64_t lo;     /* first byte, from disp */
-    size_t   len;    /* bytes from the first to one past the last */
-};
-
 /* The range check's answer when the span cannot be expressed: the epoch's
  * verdict on target first (as prma_win_check_access() gives it), then
  * MPI_ERR_RMA_RANGE. */
@@ -77,19 +68,22 @@ static int range_error(struct shim_win *w, int target)
     return status != PRMA_OK ? status : PRMA_ERR_RMA_RANGE;
 }
 
-/* The bytes that tcount elements of l at tdisp (>= 0) touch: from
+/* The bytes that tcount elements of l at tdisp touch: from
  * true_lb + min(0, (tcount - 1) * extent) to true_ub + max(0, ...) after
  * the displacement. Offsets below the displacement (a negative lower
  * bound) are reached by starting as many of the target's units earlier as
- * they need. PRMA_OK or a status. */
-static int target_span(struct shim_win *w, int target, MPI_Aint tdisp,
-                       const struct shim_layout *l, MPI_Aint tcount, struct span *s)
+ * they need. Then the access check of the whole span (epoch, rank, range).
+ * PRMA_OK or a status. */
+int shim_target_span(struct shim_win *w, int target, MPI_Aint tdisp, const struct shim_layout *l,
+                     MPI_Aint tcount, struct shim_span *s)
 {
     MPI_Aint last, lo, hi;
     size_t unit;
     uint64_t k;
     int status;
 
+    if (tdisp < 0)
+        return range_error(w, target);
     if (__builtin_mul_overflow(tcount - 1, l->extent, &last) ||
         __builtin_add_overflow(l->true_lb, last < 0 ? last : 0, &lo) ||
         __builtin_add_overflow(l->true_ub, last > 0 ? last : 0, &hi))
@@ -108,7 +102,7 @@ static int target_span(struct shim_win *w, int target, MPI_Aint tdisp,
     }
     s->lo  = (uint64_t)lo + s->shift;
     s->len = (size_t)((uint64_t)hi - (uint64_t)lo);
-    return PRMA_OK;
+    return prma_win_check_access(w->core, target, s->disp, s->lo, s->len);
 }
 
 static int rma(const char *func, int put, void *origin, int ocount, MPI_Datatype otype,
@@ -117,7 +111,7 @@ static int rma(const char *func, int put, void *origin, int ocount, MPI_Datatype
     struct shim_win *w = shim_win_lookup(win);
     struct shim_layout ol, tl;
     struct cursor oc, tc;
-    struct span span;
+    struct shim_span span;
     size_t total;
     int rc, status;
 
@@ -140,9 +134,7 @@ static int rma(const char *func, int put, void *origin, int ocount, MPI_Datatype
         return shim_win_raise(w, MPI_ERR_COUNT, func);
     if (total == 0)
         return MPI_SUCCESS;
-    status = tdisp < 0 ? range_error(w, target) : target_span(w, target, tdisp, &tl, tcount, &span);
-    if (status == PRMA_OK)
-        status = prma_win_check_access(w->core, target, span.disp, span.lo, span.len);
+    status = shim_target_span(w, target, tdisp, &tl, tcount, &span);
     if (status != PRMA_OK)
         return shim_win_raise(w, shim_class(status), func);
 
@@ -206,28 +198,8 @@ static int int_type(MPI_Datatype type, size_t *size_p, int *signed_p)
             return MPI_SUCCESS;
         }
     }
-    /* Floating point and the other predefined types come with the rest of
-     * the accumulate family; derived types are never valid here. */
-    return shim_type_layout(type, &(struct shim_layout){ 0 }) == MPI_SUCCESS
-               ? MPI_ERR_UNSUPPORTED_OPERATION
-               : MPI_ERR_TYPE;
-}
-
-/* portrma's reduction for an MPI_Op; -1 for one it has no atomic form of. */
-static int prma_op_of(MPI_Op op)
-{
-    const struct { MPI_Op op; prma_op_t ours; } ops[] = {
-        { MPI_SUM, PRMA_OP_SUM }, { MPI_PROD, PRMA_OP_PROD }, { MPI_MAX, PRMA_OP_MAX },
-        { MPI_MIN, PRMA_OP_MIN }, { MPI_BAND, PRMA_OP_BAND }, { MPI_BOR, PRMA_OP_BOR },
-        { MPI_BXOR, PRMA_OP_BXOR }, { MPI_LAND, PRMA_OP_LAND }, { MPI_LOR, PRMA_OP_LOR },
-        { MPI_LXOR, PRMA_OP_LXOR }, { MPI_REPLACE, PRMA_OP_REPLACE },
-        { MPI_NO_OP, PRMA_OP_NO_OP },
-    };
-
-    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-        if (ops[i].op == op)
-            return (int)ops[i].ours;
-    return -1;
+    /* Compare-and-swap is defined on integers only. */
+    return MPI_ERR_TYPE;
 }
 
 /* Checks shared by the two atomics, in the order of the others: epoch,
@@ -252,26 +224,6 @@ static int rmw_args(struct shim_win *w, int target, MPI_Datatype type, MPI_Aint 
     if (disp < 0)
         return MPI_ERR_RMA_RANGE;
     return MPI_SUCCESS;
-}
-
-SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
-                                 MPI_Datatype datatype, int target_rank, MPI_Aint target_disp,
-                                 MPI_Op op, MPI_Win win)
-{
-    struct shim_win *w = shim_win_lookup(win);
-    size_t size;
-    int is_signed, done, ours, rc, status;
-
-    if (w == NULL)
-        return shim_bad_win(win, __func__);
-    rc = rmw_args(w, target_rank, datatype, target_disp, &size, &is_signed, &done);
-    if (rc != MPI_SUCCESS || done)
-        return shim_win_raise(w, rc, __func__);
-    if ((ours = prma_op_of(op)) < 0)
-        return shim_win_raise(w, MPI_ERR_OP, __func__);
-    status = prma_win_fetch_op(w->core, (prma_op_t)ours, size, is_signed, origin_addr,
-                               result_addr, target_rank, (uint64_t)target_disp);
-    return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
 }
 
 SHIM_EXPORT int MPI_Compare_and_swap(const void *origin_addr, const void *compare_addr,
@@ -320,6 +272,22 @@ static int greq_cancel(void *extra, int complete)
     return MPI_SUCCESS;
 }
 
+int shim_request_completed(struct shim_win *w, const char *func, int target,
+                           MPI_Request *request)
+{
+    int rc, status;
+
+    if (target != MPI_PROC_NULL) {
+        status = prma_win_flush_local(w->core, target);
+        if (status != PRMA_OK)
+            return shim_win_raise(w, shim_class(status), func);
+    }
+    rc = PMPI_Grequest_start(greq_query, greq_free, greq_cancel, NULL, request);
+    if (rc == MPI_SUCCESS)
+        rc = PMPI_Grequest_complete(*request);
+    return rc == MPI_SUCCESS ? rc : shim_win_raise(w, rc, func);
+}
+
 static int rma_request(const char *func, int put, void *origin, int ocount, MPI_Datatype otype,
                        int target, MPI_Aint tdisp, int tcount, MPI_Datatype ttype, MPI_Win win,
                        MPI_Request *request)
@@ -339,15 +307,7 @@ static int rma_request(const char *func, int put, void *origin, int ocount, MPI_
     rc = rma(func, put, origin, ocount, otype, target, tdisp, tcount, ttype, win);
     if (rc != MPI_SUCCESS)
         return rc;
-    if (target != MPI_PROC_NULL) {
-        status = prma_win_flush_local(w->core, target);
-        if (status != PRMA_OK)
-            return shim_win_raise(w, shim_class(status), func);
-    }
-    rc = PMPI_Grequest_start(greq_query, greq_free, greq_cancel, NULL, request);
-    if (rc == MPI_SUCCESS)
-        rc = PMPI_Grequest_complete(*request);
-    return rc == MPI_SUCCESS ? rc : shim_win_raise(w, rc, func);
+    return shim_request_completed(w, func, target, request);
 }
 
 SHIM_EXPORT int MPI_Rput(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,

@@ -70,36 +70,6 @@ static pthread_mutex_t foreign_lock = PTHREAD_MUTEX_INITIALIZER;  /* the foreign
 #define PAIR_EXTENT(ctype) sizeof(struct { ctype v; int i; })
 #define PAIR_INT_OFF(ctype) offsetof(struct { ctype v; int i; }, i)
 
-/* The bytes one element of a prma_type_t occupies: the C type's sizeof, or
- * for a pair that of struct { value; int index; }. A stand-in for the
- * core's prma_type_extent(), with the same answers. */
-static size_t basic_extent(int basic)
-{
-    switch (basic) {
-    case PRMA_TYPE_INT8: case PRMA_TYPE_UINT8: case PRMA_TYPE_BYTE: case PRMA_TYPE_CHAR:
-        return 1;
-    case PRMA_TYPE_INT16: case PRMA_TYPE_UINT16:
-        return 2;
-    case PRMA_TYPE_INT32: case PRMA_TYPE_UINT32:
-        return 4;
-    case PRMA_TYPE_INT64: case PRMA_TYPE_UINT64:
-        return 8;
-    case PRMA_TYPE_BOOL:                return sizeof(_Bool);
-    case PRMA_TYPE_FLOAT:               return sizeof(float);
-    case PRMA_TYPE_DOUBLE:              return sizeof(double);
-    case PRMA_TYPE_LONG_DOUBLE:         return sizeof(long double);
-    case PRMA_TYPE_FLOAT_COMPLEX:       return sizeof(float _Complex);
-    case PRMA_TYPE_DOUBLE_COMPLEX:      return sizeof(double _Complex);
-    case PRMA_TYPE_LONG_DOUBLE_COMPLEX: return sizeof(long double _Complex);
-    case PRMA_TYPE_FLOAT_INT:           return PAIR_EXTENT(float);
-    case PRMA_TYPE_DOUBLE_INT:          return PAIR_EXTENT(double);
-    case PRMA_TYPE_LONG_INT:            return PAIR_EXTENT(long);
-    case PRMA_TYPE_2INT:                return PAIR_EXTENT(int);
-    case PRMA_TYPE_SHORT_INT:           return PAIR_EXTENT(short);
-    case PRMA_TYPE_LONG_DOUBLE_INT:     return PAIR_EXTENT(long double);
-    }
-    return 0;
-}
 
 /* The integer prma_type_t of a size and signedness; -1 for none. */
 static int int_basic(size_t size, int is_signed)
@@ -211,8 +181,8 @@ static void named_add(MPI_Datatype type, int basic)
         PMPI_Type_get_extent(type, &lb, &extent) != MPI_SUCCESS)
         return;
     vcode = pair_value(basic, &vlen);
-    size  = vcode >= 0 ? vlen + sizeof(int) : basic_extent(basic);
-    if ((size_t)psize != size || lb != 0 || (size_t)extent != basic_extent(basic))
+    size  = vcode >= 0 ? vlen + sizeof(int) : prma_type_extent((prma_type_t)basic);
+    if ((size_t)psize != size || lb != 0 || (size_t)extent != prma_type_extent((prma_type_t)basic))
         return;
     e = &named[nnamed];
     *e = (struct named){ .type = type };
@@ -245,7 +215,7 @@ static void named_add(MPI_Datatype type, int basic)
     e->layout.extent       = extent;
     e->layout.size         = size;
     e->layout.basic        = basic;
-    e->layout.basic_extent = basic_extent(basic);
+    e->layout.basic_extent = prma_type_extent((prma_type_t)basic);
     e->layout.nbasic       = 1;
     layout_finish(&e->layout);
     for (s = named_slot(type); named_index[s] != 0; s = (s + 1) % NAMED_HASH)
@@ -473,7 +443,7 @@ static void push_block(struct flat *f, MPI_Aint off, size_t len)
 static void push_run(struct flat *f, MPI_Aint off, size_t n)
 {
     struct shim_run *last = f->nrun ? &f->run[f->nrun - 1] : NULL;
-    MPI_Aint bext = (MPI_Aint)basic_extent(f->basic);
+    MPI_Aint bext = (MPI_Aint)prma_type_extent((prma_type_t)f->basic);
 
     if (n == 0 || f->status != MPI_SUCCESS)
         return;
@@ -534,7 +504,7 @@ static void flat_append(struct flat *f, const struct flat *c, MPI_Aint disp, MPI
         }
     }
     if (f->basic >= 0) {
-        MPI_Aint bext = (MPI_Aint)basic_extent(f->basic);
+        MPI_Aint bext = (MPI_Aint)prma_type_extent((prma_type_t)f->basic);
 
         if (c->nrun == 1 && (MPI_Aint)c->run[0].n * bext == stride) {
             push_run(f, aint_add(f, disp, c->run[0].off), c->run[0].n * n);
@@ -854,7 +824,7 @@ static int type_build(MPI_Datatype type, struct shim_type **t_p)
     p += f.nrun * sizeof(*f.run);
     l->sig = memcpy(p, f.sig, f.nsig * sizeof(*f.sig));
     if (l->basic >= 0) {
-        l->basic_extent = basic_extent(l->basic);
+        l->basic_extent = prma_type_extent((prma_type_t)l->basic);
         for (int r = 0; r < l->nrun; r++)
             l->nbasic += l->run[r].n;
     }

@@ -19,6 +19,7 @@
 
 #include <mpi.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <pthread.h>
 #include "portrma.h"
 
@@ -41,6 +42,7 @@ struct shim_win {
     MPI_Errhandler    errhandler;
     struct shim_attr *attrs;      /* user attributes, newest first */
     MPI_Info          info;       /* hints given by the user, or MPI_INFO_NULL */
+    unsigned          acc_hints;  /* PRMA_ACC_*, from the info keys */
 };
 
 /* Process state (init.c). */
@@ -115,6 +117,30 @@ int  shim_type_match(const struct shim_layout *a, MPI_Aint acount, const struct 
 int  shim_type_basic(MPI_Datatype predefined, prma_type_t *type_p);
 int  shim_type_setup(void);
 void shim_type_teardown(void);
+
+/* acc.c: portrma's reduction for a predefined MPI_Op, -1 for others. */
+int  shim_op(MPI_Op op);
+
+/* comm.c: what the accumulates share with put and get. */
+
+/* Where a target's bytes are: every offset from the target displacement,
+ * plus shift, is >= 0 bytes after disp units. */
+struct shim_span {
+    uint64_t disp;   /* in the target's units */
+    uint64_t shift;  /* bytes added to every offset from the original disp */
+    uint64_t lo;     /* first byte, from disp */
+    size_t   len;    /* bytes from the first to one past the last */
+};
+
+/* The span of tcount elements of l at tdisp, checked (epoch, rank, range)
+ * before anything moves: PRMA_OK or a status. */
+int  shim_target_span(struct shim_win *w, int target, MPI_Aint tdisp, const struct shim_layout *l,
+                      MPI_Aint tcount, struct shim_span *s);
+
+/* Hand out a request for an operation to target that is complete once
+ * the operation is complete locally (which this waits for). */
+int  shim_request_completed(struct shim_win *w, const char *func, int target,
+                            MPI_Request *request);
 
 /* init.c */
 int  shim_ready(const char *func);

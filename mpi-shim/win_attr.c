@@ -305,8 +305,10 @@ SHIM_EXPORT int MPI_Win_get_info(MPI_Win win, MPI_Info *info_used)
                                      used ? "," : "", kinds[k], counts[k]);
     PMPI_Info_set(*info_used, "portrma_ports", ports);
     PMPI_Info_set(*info_used, "no_locks", prma_win_no_locks(w->core) ? "true" : "false");
-    PMPI_Info_set(*info_used, "accumulate_ordering", "rar,raw,war,waw");
-    PMPI_Info_set(*info_used, "accumulate_ops", "same_op_no_op");
+    PMPI_Info_set(*info_used, "accumulate_ordering",
+                  (w->acc_hints & PRMA_ACC_ORDER_NONE) ? "none" : "rar,raw,war,waw");
+    PMPI_Info_set(*info_used, "accumulate_ops",
+                  (w->acc_hints & PRMA_ACC_SAME_OP) ? "same_op" : "same_op_no_op");
     PMPI_Info_set(*info_used, "same_size", "false");
     PMPI_Info_set(*info_used, "same_disp_unit", "false");
     return MPI_SUCCESS;

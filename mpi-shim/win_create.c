@@ -102,6 +102,24 @@ static void win_hints(struct shim_win *w)
         PMPI_Info_get(w->info, "no_locks", MPI_MAX_INFO_VAL, value, &flag) == MPI_SUCCESS &&
         flag)
         prma_win_set_no_locks(w->core, strcmp(value, "true") == 0);
+    w->acc_hints = 0;
+    /* accumulate_ordering: "none", or a list of rar, raw, war, waw; only
+     * the absence of all four frees portrma from ordering accumulates. */
+    if (w->info != MPI_INFO_NULL &&
+        PMPI_Info_get(w->info, "accumulate_ordering", MPI_MAX_INFO_VAL, value, &flag) ==
+            MPI_SUCCESS &&
+        flag && strcmp(value, "none") == 0)
+        w->acc_hints |= PRMA_ACC_ORDER_NONE;
+    if (w->info != MPI_INFO_NULL &&
+        PMPI_Info_get(w->info, "accumulate_ops", MPI_MAX_INFO_VAL, value, &flag) ==
+            MPI_SUCCESS &&
+        flag) {
+        if (strcmp(value, "same_op") == 0)
+            w->acc_hints |= PRMA_ACC_SAME_OP;
+        else if (strcmp(value, "same_op_no_op") == 0)
+            w->acc_hints |= PRMA_ACC_SAME_OP_NO_OP;
+    }
+    prma_win_set_acc_hints(w->core, w->acc_hints);
 }
 
 /* Register a created window and hand out its handle. */

@@ -17,7 +17,11 @@
  *    not allocate): the stripe locks of the range, get, reduce, put. Every
  *    update of such a target, whoever makes it, then takes the stripe
  *    locks (prma__acc_locked()), since copies are not atomic with the CPU's
- *    atomics.
+ *    atomics; origins on other nodes leave that to the target's agent
+ *    (their compare-and-swaps too), so that a stripe is only ever held by
+ *    a process that waits for nobody while holding it — the agent, which
+ *    spins for a stripe inside the target's worker, can then never wait for
+ *    itself.
  *
  * Ordering: by default an accumulate to a ucx target is waited for before
  * the next one goes, which keeps MPI's default ordering (rar, raw, war,
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "acc.h"
+#include "atomic.h"
 #include "context.h"
 #include "ctl.h"
 #include "log.h"
@@ -160,6 +165,40 @@ static void element_atomic(prma_type_t type, prma_op_t op, char *dst, const char
     }
 }
 
+/* A compare-and-swap message on memory reached directly. */
+static int cswap_direct(char *dst, char *ctl, struct prma_msg *msg)
+{
+    const char *value = msg->ms_buf, *compare = value + msg->ms_len;
+    unsigned st[2], k;
+
+    if (!(msg->ms_accflags & PRMA_ACCF_LOCKED)) {
+        struct prma_msg am;
+        uint64_t v = 0, c = 0;
+
+        prma_msg_init(&am, PRMA_CMD_ATOMIC, 0);
+        memcpy(&v, value, msg->ms_len);  /* little-endian lanes */
+        memcpy(&c, compare, msg->ms_len);
+        am.ms_len     = msg->ms_len;
+        am.ms_aop     = PRMA_AOP_CSWAP;
+        am.ms_operand = v;
+        am.ms_compare = c;
+        if (prma__cpu_atomic(dst, &am) != PRMA_OK)
+            return PRMA_ERR_ARG;
+        memcpy(msg->ms_result, &am.ms_fetched, msg->ms_len);
+        return PRMA_OK;
+    }
+    k = stripes_of(msg->ms_offset, msg->ms_len, st);
+    for (unsigned j = 0; j < k; j++)
+        stripe_lock_direct(ctl, st[j]);
+    memcpy(msg->ms_result, dst, msg->ms_len);
+    if (memcmp(dst, compare, msg->ms_len) == 0)
+        memcpy(dst, value, msg->ms_len);
+    atomic_thread_fence(memory_order_seq_cst);
+    for (unsigned j = k; j-- > 0;)
+        stripe_unlock_direct(ctl, st[j]);
+    return PRMA_OK;
+}
+
 int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
 {
     prma_type_t type = (prma_type_t)msg->ms_type;
@@ -169,6 +208,9 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
     const char *src = msg->ms_buf;
     unsigned stripes[PRMA_ACC_STRIPES], ns;
 
+    if (msg->ms_aop == PRMA_ACC_CSWAP)
+        return msg->ms_len <= 8 && msg->ms_result != NULL ? cswap_direct(dst, ctl, msg)
+                                                          : PRMA_ERR_ARG;
     if (ext == 0 || prma_op_check(type, op) != PRMA_OK || msg->ms_len % ext != 0)
         return PRMA_ERR_ARG;
     n = msg->ms_len / ext;
@@ -278,8 +320,15 @@ int prma__acc_by_copy(struct prma_win *win, int target, uint64_t offset, size_t 
         combine(cur, origin, len, arg);
         status = sync_copy(win, target, PRMA_CMD_PUT, cur, len, offset);
     }
-    if (status == PRMA_OK)
-        status = prma__win_complete_target(win, target);
+    /* Complete at the target before letting go; nothing else is waited
+     * for while the stripes are held (holders never wait for others). */
+    if (status == PRMA_OK) {
+        struct prma_msg flush;
+
+        prma_msg_init(&flush, PRMA_CMD_FLUSH, PRMA_MSGF_SYNC);
+        flush.ms_reply = &win->reply;
+        status = prma_domsg(win->ports[target], &flush);
+    }
     /* Released even after a failure, so that others can go on. */
     while (taken-- > 0)
         prma__win_atomic(win, target, PRMA_REGION_CTL, PRMA_CTL_STRIPE_OFF(stripes[taken]), 8,
@@ -441,7 +490,7 @@ int prma__acc_agent(struct prma_context *ctx, const struct prma_acc_hdr *h, cons
         prma_error("an accumulate arrived for window %u, which is not here", h->win_id);
         return PRMA_ERR_WIN;
     }
-    if (h->op != PRMA_OP_NO_OP && len != h->len)
+    if (len != (h->op == PRMA_ACC_CSWAP ? 2 * h->len : h->op == PRMA_OP_NO_OP ? 0 : h->len))
         return PRMA_ERR_ARG;
     if (h->offset > win->len || h->len > win->len - h->offset)
         return PRMA_ERR_RMA_RANGE;

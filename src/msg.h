@@ -67,6 +67,10 @@ enum prma_msg_cmd {
                           values first go to ms_result when it is not NULL */
 };
 
+/* An ACC's ms_aop for a compare-and-swap of one integer of ms_len bytes:
+ * ms_buf holds the new value, then the value to compare with. */
+#define PRMA_ACC_CSWAP 0xffu
+
 /* Accumulate flags (ms_accflags). */
 #define PRMA_ACCF_LOCKED 0x1u  /* the target's memory is also reached by copies
                                   (process_vm_*): apply under its stripe locks */

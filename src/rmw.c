@@ -84,9 +84,29 @@ int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin, const
     }
     if ((status = prma__acc_admit(win, target)) != PRMA_OK)
         return status;
-    if (prma__acc_locked(win, target))
+    if (prma__acc_locked(win, target)) {
+        /* Like every update of memory reached by copies: by the port
+         * (this process, or the target's agent) under the stripe lock, or
+         * by copies under it. */
+        struct prma_msg msg;
+        char both[16];
+
+        memcpy(both, origin, size);
+        memcpy(both + size, compare, size);
+        prma_msg_init(&msg, PRMA_CMD_ACC, PRMA_MSGF_SYNC);
+        msg.ms_reply    = &win->reply;
+        msg.ms_buf      = both;
+        msg.ms_len      = size;
+        msg.ms_offset   = offset;
+        msg.ms_aop      = PRMA_ACC_CSWAP;
+        msg.ms_accflags = PRMA_ACCF_LOCKED;
+        msg.ms_result   = result;
+        status = prma_domsg(win->ports[target], &msg);
+        if (status != PRMA_ERR_NOTSUP)
+            return status;
         return prma__acc_by_copy(win, target, offset, size, origin, result, combine_cswap,
                                  compare);
+    }
     status = prma__win_atomic(win, target, PRMA_REGION_DATA, offset, (unsigned)size,
                               PRMA_AOP_CSWAP, load_int(origin, size), load_int(compare, size),
                               &cur);

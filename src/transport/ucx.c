@@ -788,7 +788,9 @@ static void acc_sent(void *request, ucs_status_t st, void *user_data)
 static int ucx_acc(struct ucx_port *up, struct prma_msg *msg)
 {
     int transient = (prma_msg_flags(msg) & PRMA_MSGF_TRANSIENT) != 0;
-    size_t dlen = msg->ms_aop == PRMA_OP_NO_OP ? 0 : msg->ms_len;
+    size_t dlen = msg->ms_aop == PRMA_ACC_CSWAP  ? 2 * msg->ms_len
+                  : msg->ms_aop == PRMA_OP_NO_OP ? 0
+                                                 : msg->ms_len;
     struct prma_waiter wait = { .check = ucx_target_alive, .arg = up };
     struct acc_req sreq, *req = &sreq;
     ucp_request_param_t param;

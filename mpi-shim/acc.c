@@ -1,0 +1,279 @@
+/*
+ * acc.c - the accumulate family: MPI_Accumulate, MPI_Get_accumulate,
+ * MPI_Fetch_and_op and their request-based forms MPI_Raccumulate and
+ * MPI_Rget_accumulate.
+ *
+ * Arguments are checked in the order epoch, rank, count, op, datatype,
+ * range, and the whole target span before the first element moves, so a
+ * refused call writes nothing. The datatypes' layouts (datatype.c) are
+ * walked as runs of basic elements on the origin, result and target sides
+ * at once; each piece that is contiguous on all three is one accumulate of
+ * the core, which applies it atomically per element.
+ */
+#include "shim.h"
+
+#include <stdint.h>
+
+/* portrma's reduction for a predefined MPI_Op, or -1 (a user's op). */
+int shim_op(MPI_Op op)
+{
+    const struct { MPI_Op op; prma_op_t ours; } ops[] = {
+        { MPI_SUM, PRMA_OP_SUM }, { MPI_PROD, PRMA_OP_PROD }, { MPI_MAX, PRMA_OP_MAX },
+        { MPI_MIN, PRMA_OP_MIN }, { MPI_BAND, PRMA_OP_BAND }, { MPI_BOR, PRMA_OP_BOR },
+        { MPI_BXOR, PRMA_OP_BXOR }, { MPI_LAND, PRMA_OP_LAND }, { MPI_LOR, PRMA_OP_LOR },
+        { MPI_LXOR, PRMA_OP_LXOR }, { MPI_REPLACE, PRMA_OP_REPLACE },
+        { MPI_NO_OP, PRMA_OP_NO_OP }, { MPI_MAXLOC, PRMA_OP_MAXLOC },
+        { MPI_MINLOC, PRMA_OP_MINLOC },
+    };
+
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+        if (ops[i].op == op)
+            return (int)ops[i].ours;
+    return -1;
+}
+
+/* One side of an accumulate: count elements of a layout, walked by runs
+ * of basic elements. A layout of one run per element whose copies abut
+ * (contiguous data) is walked as one run of them all. */
+struct runner {
+    const struct shim_run *run;
+    int                    nrun;
+    MPI_Aint               extent;
+    size_t                 bext;   /* bytes per basic element */
+    struct shim_run        whole;  /* the single run, when the copies abut */
+    MPI_Aint               elem;   /* element index */
+    int                    r;      /* run within the element */
+    size_t                 done;   /* basic elements done of that run */
+};
+
+static void runner_init(struct runner *r, const struct shim_layout *l, size_t count)
+{
+    *r = (struct runner){ .run = l->run, .nrun = l->nrun, .extent = l->extent,
+                          .bext = l->basic_extent };
+    if (l->nrun == 1 && (MPI_Aint)(l->run[0].n * l->basic_extent) == l->extent) {
+        r->whole = (struct shim_run){ l->run[0].off, l->run[0].n * count };
+        r->run   = &r->whole;
+    }
+}
+
+static MPI_Aint runner_offset(const struct runner *r)
+{
+    return r->elem * r->extent + r->run[r->r].off + (MPI_Aint)(r->done * r->bext);
+}
+
+static size_t runner_left(const struct runner *r)
+{
+    return r->run[r->r].n - r->done;
+}
+
+static void runner_advance(struct runner *r, size_t n)
+{
+    r->done += n;
+    if (r->done == r->run[r->r].n) {
+        r->done = 0;
+        if (++r->r == r->nrun) {
+            r->r = 0;
+            r->elem++;
+        }
+    }
+}
+
+/* Does a side hold count elements of the target's basic type? */
+static int side_matches(const struct shim_layout *l, int count, const struct shim_layout *tl,
+                        int tcount)
+{
+    return l->basic == tl->basic && (size_t)count * l->nbasic == (size_t)tcount * tl->nbasic;
+}
+
+static int accumulate(const char *func, int fetch, const void *origin, int ocount,
+                      MPI_Datatype otype, void *result, int rcount, MPI_Datatype rtype, int target, MPI_Aint tdisp,
+                      int tcount, MPI_Datatype ttype, MPI_Op op, MPI_Win win)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    struct shim_layout ol, rl, tl;
+    struct runner orun, rrun, trun;
+    struct shim_span span;
+    int ours, rc, status, no_op;
+    size_t total;
+
+    if (w == NULL)
+        return shim_bad_win(win, func);
+    status = prma_win_check_epoch(w->core);
+    if (status != PRMA_OK)
+        return shim_win_raise(w, shim_class(status), func);
+    if (target == MPI_PROC_NULL)
+        return MPI_SUCCESS;
+    if (target < 0 || target >= w->coll.size)
+        return shim_win_raise(w, MPI_ERR_RANK, func);
+    if (ocount < 0 || tcount < 0 || (result != NULL && rcount < 0))
+        return shim_win_raise(w, MPI_ERR_COUNT, func);
+    if ((ours = shim_op(op)) < 0)
+        return shim_win_raise(w, MPI_ERR_OP, func);
+    no_op = ours == PRMA_OP_NO_OP;
+    /* MPI_NO_OP only fetches (MPI_Get_accumulate and the like). */
+    if (no_op && !fetch)
+        return shim_win_raise(w, MPI_ERR_OP, func);
+    /* The target's type decides; MPI_NO_OP ignores the origin. */
+    if ((rc = shim_type_layout(ttype, &tl)) != MPI_SUCCESS)
+        return shim_win_raise(w, rc, func);
+    if (tl.basic < 0)
+        return shim_win_raise(w, MPI_ERR_TYPE, func);
+    if (!no_op) {
+        if ((rc = shim_type_layout(otype, &ol)) != MPI_SUCCESS)
+            return shim_win_raise(w, rc, func);
+        if (!side_matches(&ol, ocount, &tl, tcount))
+            return shim_win_raise(w, MPI_ERR_TYPE, func);
+    }
+    if (result != NULL) {
+        if ((rc = shim_type_layout(rtype, &rl)) != MPI_SUCCESS)
+            return shim_win_raise(w, rc, func);
+        if (!side_matches(&rl, rcount, &tl, tcount))
+            return shim_win_raise(w, MPI_ERR_TYPE, func);
+    }
+    if (prma_op_check((prma_type_t)tl.basic, (prma_op_t)ours) != PRMA_OK)
+        return shim_win_raise(w, MPI_ERR_OP, func);
+    total = (size_t)tcount * tl.nbasic;
+    if (total == 0)
+        return MPI_SUCCESS;
+    /* The whole target span, before anything moves. */
+    status = shim_target_span(w, target, tdisp, &tl, tcount, &span);
+    if (status != PRMA_OK)
+        return shim_win_raise(w, shim_class(status), func);
+
+    runner_init(&trun, &tl, (size_t)tcount);
+    if (!no_op)
+        runner_init(&orun, &ol, (size_t)ocount);
+    if (result != NULL)
+        runner_init(&rrun, &rl, (size_t)rcount);
+    while (total > 0) {
+        size_t n = runner_left(&trun);
+
+        if (!no_op && runner_left(&orun) < n)
+            n = runner_left(&orun);
+        if (result != NULL && runner_left(&rrun) < n)
+            n = runner_left(&rrun);
+        status = prma_win_accumulate(w->core, (prma_op_t)ours, (prma_type_t)tl.basic,
+                                     no_op ? NULL : (const char *)origin + runner_offset(&orun),
+                                     n,
+                                     result != NULL ? (char *)result + runner_offset(&rrun)
+                                                    : NULL,
+                                     target, span.disp,
+                                     (uint64_t)runner_offset(&trun) + span.shift);
+        if (status != PRMA_OK)
+            return shim_win_raise(w, shim_class(status), func);
+        runner_advance(&trun, n);
+        if (!no_op)
+            runner_advance(&orun, n);
+        if (result != NULL)
+            runner_advance(&rrun, n);
+        total -= n;
+    }
+    return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Accumulate(const void *origin_addr, int origin_count,
+                               MPI_Datatype origin_datatype, int target_rank,
+                               MPI_Aint target_disp, int target_count,
+                               MPI_Datatype target_datatype, MPI_Op op, MPI_Win win)
+{
+    return accumulate(__func__, 0, origin_addr, origin_count, origin_datatype, NULL, 0,
+                      MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
+                      target_datatype, op, win);
+}
+
+SHIM_EXPORT int MPI_Get_accumulate(const void *origin_addr, int origin_count,
+                                   MPI_Datatype origin_datatype, void *result_addr,
+                                   int result_count, MPI_Datatype result_datatype,
+                                   int target_rank, MPI_Aint target_disp, int target_count,
+                                   MPI_Datatype target_datatype, MPI_Op op, MPI_Win win)
+{
+    struct shim_win *w = shim_win_lookup(win);
+
+    if (w != NULL && result_addr == NULL && result_count > 0)
+        return shim_win_raise(w, MPI_ERR_BUFFER, __func__);
+    return accumulate(__func__, 1, origin_addr, origin_count, origin_datatype,
+                      result_count > 0 ? result_addr : NULL, result_count, result_datatype,
+                      target_rank, target_disp, target_count, target_datatype, op, win);
+}
+
+SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
+                                 MPI_Datatype datatype, int target_rank, MPI_Aint target_disp,
+                                 MPI_Op op, MPI_Win win)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    prma_type_t type;
+    int status, ours;
+
+    if (w == NULL)
+        return shim_bad_win(win, __func__);
+    status = prma_win_check_epoch(w->core);
+    if (status != PRMA_OK)
+        return shim_win_raise(w, shim_class(status), __func__);
+    if (target_rank == MPI_PROC_NULL)
+        return MPI_SUCCESS;
+    if (target_rank < 0 || target_rank >= w->coll.size)
+        return shim_win_raise(w, MPI_ERR_RANK, __func__);
+    if ((ours = shim_op(op)) < 0)
+        return shim_win_raise(w, MPI_ERR_OP, __func__);
+    /* One element of a predefined type. */
+    if (shim_type_basic(datatype, &type) != MPI_SUCCESS)
+        return shim_win_raise(w, MPI_ERR_TYPE, __func__);
+    if (prma_op_check(type, (prma_op_t)ours) != PRMA_OK)
+        return shim_win_raise(w, MPI_ERR_OP, __func__);
+    if (target_disp < 0)
+        return shim_win_raise(w, MPI_ERR_RMA_RANGE, __func__);
+    status = prma_win_accumulate(w->core, (prma_op_t)ours, type,
+                                 ours == PRMA_OP_NO_OP ? NULL : origin_addr, 1, result_addr,
+                                 target_rank, (uint64_t)target_disp, 0);
+    return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
+}
+
+/* The request-based forms: only in passive-target epochs (MPI-3.1
+ * 11.3.5); complete when returned, like MPI_Rput (comm.c). */
+static int accumulate_request(const char *func, int fetch, const void *origin, int ocount,
+                              MPI_Datatype otype, void *result, int rcount, MPI_Datatype rtype,
+                              int target, MPI_Aint tdisp, int tcount, MPI_Datatype ttype,
+                              MPI_Op op, MPI_Win win, MPI_Request *request)
+{
+    struct shim_win *w = shim_win_lookup(win);
+    int rc, status;
+
+    if (w == NULL)
+        return shim_bad_win(win, func);
+    if (request == NULL)
+        return shim_win_raise(w, MPI_ERR_REQUEST, func);
+    *request = MPI_REQUEST_NULL;
+    status = prma_win_check_passive(w->core);
+    if (status != PRMA_OK)
+        return shim_win_raise(w, shim_class(status), func);
+    if (result == NULL && rcount > 0 && rtype != MPI_DATATYPE_NULL)
+        return shim_win_raise(w, MPI_ERR_BUFFER, func);
+    rc = accumulate(func, fetch, origin, ocount, otype, rcount > 0 ? result : NULL, rcount, rtype,
+                    target, tdisp, tcount, ttype, op, win);
+    if (rc != MPI_SUCCESS)
+        return rc;
+    return shim_request_completed(w, func, target, request);
+}
+
+SHIM_EXPORT int MPI_Raccumulate(const void *origin_addr, int origin_count,
+                                MPI_Datatype origin_datatype, int target_rank,
+                                MPI_Aint target_disp, int target_count,
+                                MPI_Datatype target_datatype, MPI_Op op, MPI_Win win,
+                                MPI_Request *request)
+{
+    return accumulate_request(__func__, 0, origin_addr, origin_count, origin_datatype, NULL, 0,
+                              MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
+                              target_datatype, op, win, request);
+}
+
+SHIM_EXPORT int MPI_Rget_accumulate(const void *origin_addr, int origin_count,
+                                    MPI_Datatype origin_datatype, void *result_addr,
+                                    int result_count, MPI_Datatype result_datatype,
+                                    int target_rank, MPI_Aint target_disp, int target_count,
+                                    MPI_Datatype target_datatype, MPI_Op op, MPI_Win win,
+                                    MPI_Request *request)
+{
+    return accumulate_request(__func__, 1, origin_addr, origin_count, origin_datatype, result_addr,
+                              result_count, result_datatype, target_rank, target_disp,
+                              target_count, target_datatype, op, win, request);
+}
