@@ -25,6 +25,13 @@ AC_DEFUN([PRMA_CHECK_MPI], [
     [AC_MSG_RESULT([yes])],
     [AC_MSG_RESULT([no])
      AC_MSG_ERROR([cannot build against the MPI library found by '$MPICC'. On Debian: apt-get install libopenmpi-dev])])
+  dnl The large-count (MPI-4) forms of the one-sided calls that this MPI
+  dnl library declares: the shim serves each one it has, so that none slips
+  dnl past portrma to the library with a window it does not know.
+  AC_CHECK_DECLS([MPI_Put_c, MPI_Get_c, MPI_Accumulate_c, MPI_Get_accumulate_c,
+                  MPI_Rput_c, MPI_Rget_c, MPI_Raccumulate_c, MPI_Rget_accumulate_c,
+                  MPI_Win_create_c, MPI_Win_allocate_c, MPI_Win_allocate_shared_c,
+                  MPI_Win_shared_query_c], [], [], [[#include <mpi.h>]])
   AC_MSG_CHECKING([which MPI library])
   AC_RUN_IFELSE([AC_LANG_PROGRAM([[#include <mpi.h>
 #include <stdio.h>]], [[

@@ -79,15 +79,19 @@ static void runner_advance(struct runner *r, size_t n)
 }
 
 /* Does a side hold count elements of the target's basic type? */
-static int side_matches(const struct shim_layout *l, int count, const struct shim_layout *tl,
-                        int tcount)
+static int side_matches(const struct shim_layout *l, MPI_Count count,
+                        const struct shim_layout *tl, MPI_Count tcount)
 {
-    return l->basic == tl->basic && (size_t)count * l->nbasic == (size_t)tcount * tl->nbasic;
+    size_t a, b;
+
+    return l->basic == tl->basic && !__builtin_mul_overflow((size_t)count, l->nbasic, &a) &&
+           !__builtin_mul_overflow((size_t)tcount, tl->nbasic, &b) && a == b;
 }
 
-static int accumulate(const char *func, int fetch, const void *origin, int ocount,
-                      MPI_Datatype otype, void *result, int rcount, MPI_Datatype rtype, int target, MPI_Aint tdisp,
-                      int tcount, MPI_Datatype ttype, MPI_Op op, MPI_Win win)
+int shim_accumulate(const char *func, int fetch, const void *origin, MPI_Count ocount,
+                    MPI_Datatype otype, void *result, MPI_Count rcount, MPI_Datatype rtype,
+                    int target, MPI_Aint tdisp, MPI_Count tcount, MPI_Datatype ttype, MPI_Op op,
+                    MPI_Win win)
 {
     struct shim_win *w = shim_win_lookup(win);
     struct shim_layout ol, rl, tl;
@@ -132,7 +136,7 @@ static int accumulate(const char *func, int fetch, const void *origin, int ocoun
     }
     if (prma_op_check((prma_type_t)tl.basic, (prma_op_t)ours) != PRMA_OK)
         return shim_win_raise(w, MPI_ERR_OP, func);
-    total = (size_t)tcount * tl.nbasic;
+    total = (size_t)tcount * tl.nbasic;  /* side_matches checked it fits */
     if (total == 0)
         return MPI_SUCCESS;
     /* The whole target span, before anything moves. */
@@ -176,7 +180,7 @@ SHIM_EXPORT int MPI_Accumulate(const void *origin_addr, int origin_count,
                                MPI_Aint target_disp, int target_count,
                                MPI_Datatype target_datatype, MPI_Op op, MPI_Win win)
 {
-    return accumulate(__func__, 0, origin_addr, origin_count, origin_datatype, NULL, 0,
+    return shim_accumulate(__func__, 0, origin_addr, origin_count, origin_datatype, NULL, 0,
                       MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
                       target_datatype, op, win);
 }
@@ -191,7 +195,7 @@ SHIM_EXPORT int MPI_Get_accumulate(const void *origin_addr, int origin_count,
 
     if (w != NULL && result_addr == NULL && result_count > 0)
         return shim_win_raise(w, MPI_ERR_BUFFER, __func__);
-    return accumulate(__func__, 1, origin_addr, origin_count, origin_datatype,
+    return shim_accumulate(__func__, 1, origin_addr, origin_count, origin_datatype,
                       result_count > 0 ? result_addr : NULL, result_count, result_datatype,
                       target_rank, target_disp, target_count, target_datatype, op, win);
 }
@@ -230,10 +234,10 @@ SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
 
 /* The request-based forms: only in passive-target epochs (MPI-3.1
  * 11.3.5); complete when returned, like MPI_Rput (comm.c). */
-static int accumulate_request(const char *func, int fetch, const void *origin, int ocount,
-                              MPI_Datatype otype, void *result, int rcount, MPI_Datatype rtype,
-                              int target, MPI_Aint tdisp, int tcount, MPI_Datatype ttype,
-                              MPI_Op op, MPI_Win win, MPI_Request *request)
+int shim_accumulate_request(const char *func, int fetch, const void *origin, MPI_Count ocount,
+                            MPI_Datatype otype, void *result, MPI_Count rcount,
+                            MPI_Datatype rtype, int target, MPI_Aint tdisp, MPI_Count tcount,
+                            MPI_Datatype ttype, MPI_Op op, MPI_Win win, MPI_Request *request)
 {
     struct shim_win *w = shim_win_lookup(win);
     int rc, status;
@@ -248,7 +252,7 @@ static int accumulate_request(const char *func, int fetch, const void *origin, i
         return shim_win_raise(w, shim_class(status), func);
     if (result == NULL && rcount > 0 && rtype != MPI_DATATYPE_NULL)
         return shim_win_raise(w, MPI_ERR_BUFFER, func);
-    rc = accumulate(func, fetch, origin, ocount, otype, rcount > 0 ? result : NULL, rcount, rtype,
+    rc = shim_accumulate(func, fetch, origin, ocount, otype, rcount > 0 ? result : NULL, rcount, rtype,
                     target, tdisp, tcount, ttype, op, win);
     if (rc != MPI_SUCCESS)
         return rc;
@@ -261,7 +265,7 @@ SHIM_EXPORT int MPI_Raccumulate(const void *origin_addr, int origin_count,
                                 MPI_Datatype target_datatype, MPI_Op op, MPI_Win win,
                                 MPI_Request *request)
 {
-    return accumulate_request(__func__, 0, origin_addr, origin_count, origin_datatype, NULL, 0,
+    return shim_accumulate_request(__func__, 0, origin_addr, origin_count, origin_datatype, NULL, 0,
                               MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
                               target_datatype, op, win, request);
 }
@@ -273,7 +277,7 @@ SHIM_EXPORT int MPI_Rget_accumulate(const void *origin_addr, int origin_count,
                                     MPI_Datatype target_datatype, MPI_Op op, MPI_Win win,
                                     MPI_Request *request)
 {
-    return accumulate_request(__func__, 1, origin_addr, origin_count, origin_datatype, result_addr,
+    return shim_accumulate_request(__func__, 1, origin_addr, origin_count, origin_datatype, result_addr,
                               result_count, result_datatype, target_rank, target_disp,
                               target_count, target_datatype, op, win, request);
 }

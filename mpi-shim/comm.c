@@ -105,8 +105,8 @@ int shim_target_span(struct shim_win *w, int target, MPI_Aint tdisp, const struc
     return prma_win_check_access(w->core, target, s->disp, s->lo, s->len);
 }
 
-static int rma(const char *func, int put, void *origin, int ocount, MPI_Datatype otype,
-               int target, MPI_Aint tdisp, int tcount, MPI_Datatype ttype, MPI_Win win)
+int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Datatype otype,
+             int target, MPI_Aint tdisp, MPI_Count tcount, MPI_Datatype ttype, MPI_Win win)
 {
     struct shim_win *w = shim_win_lookup(win);
     struct shim_layout ol, tl;
@@ -160,7 +160,7 @@ SHIM_EXPORT int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype 
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
-    return rma(__func__, 1, (void *)origin_addr, origin_count, origin_datatype, target_rank,
+    return shim_rma(__func__, 1, (void *)origin_addr, origin_count, origin_datatype, target_rank,
                target_disp, target_count, target_datatype, win);
 }
 
@@ -168,7 +168,7 @@ SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
-    return rma(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
+    return shim_rma(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
                target_disp, target_count, target_datatype, win);
 }
 
@@ -231,7 +231,7 @@ SHIM_EXPORT int MPI_Compare_and_swap(const void *origin_addr, const void *compar
                                      MPI_Aint target_disp, MPI_Win win)
 {
     struct shim_win *w = shim_win_lookup(win);
-    size_t size;
+    size_t size = 0;
     int is_signed, done, rc, status;
 
     if (w == NULL)
@@ -288,9 +288,9 @@ int shim_request_completed(struct shim_win *w, const char *func, int target,
     return rc == MPI_SUCCESS ? rc : shim_win_raise(w, rc, func);
 }
 
-static int rma_request(const char *func, int put, void *origin, int ocount, MPI_Datatype otype,
-                       int target, MPI_Aint tdisp, int tcount, MPI_Datatype ttype, MPI_Win win,
-                       MPI_Request *request)
+int shim_rma_request(const char *func, int put, void *origin, MPI_Count ocount,
+                     MPI_Datatype otype, int target, MPI_Aint tdisp, MPI_Count tcount,
+                     MPI_Datatype ttype, MPI_Win win, MPI_Request *request)
 {
     struct shim_win *w = shim_win_lookup(win);
     int rc, status;
@@ -304,7 +304,7 @@ static int rma_request(const char *func, int put, void *origin, int ocount, MPI_
     status = prma_win_check_passive(w->core);
     if (status != PRMA_OK)
         return shim_win_raise(w, shim_class(status), func);
-    rc = rma(func, put, origin, ocount, otype, target, tdisp, tcount, ttype, win);
+    rc = shim_rma(func, put, origin, ocount, otype, target, tdisp, tcount, ttype, win);
     if (rc != MPI_SUCCESS)
         return rc;
     return shim_request_completed(w, func, target, request);
@@ -314,7 +314,7 @@ SHIM_EXPORT int MPI_Rput(const void *origin_addr, int origin_count, MPI_Datatype
                          int target_rank, MPI_Aint target_disp, int target_count,
                          MPI_Datatype target_datatype, MPI_Win win, MPI_Request *request)
 {
-    return rma_request(__func__, 1, (void *)origin_addr, origin_count, origin_datatype,
+    return shim_rma_request(__func__, 1, (void *)origin_addr, origin_count, origin_datatype,
                        target_rank, target_disp, target_count, target_datatype, win, request);
 }
 
@@ -322,6 +322,6 @@ SHIM_EXPORT int MPI_Rget(void *origin_addr, int origin_count, MPI_Datatype origi
                          int target_rank, MPI_Aint target_disp, int target_count,
                          MPI_Datatype target_datatype, MPI_Win win, MPI_Request *request)
 {
-    return rma_request(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
+    return shim_rma_request(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
                        target_disp, target_count, target_datatype, win, request);
 }

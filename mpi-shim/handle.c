@@ -134,12 +134,18 @@ MPI_Win shim_win_from_f(MPI_Fint f)
     return handle;
 }
 
+/* MPICH makes these macros (a handle is its own Fortran integer there,
+ * and portrma's int handles are too): nothing to serve then. */
+#ifndef MPI_Win_c2f
 SHIM_EXPORT MPI_Fint MPI_Win_c2f(MPI_Win win)
 {
     return shim_win_to_f(win);
 }
+#endif
 
+#ifndef MPI_Win_f2c
 SHIM_EXPORT MPI_Win MPI_Win_f2c(MPI_Fint win)
 {
     return shim_win_from_f(win);
 }
+#endif

@@ -118,8 +118,18 @@ int  shim_type_basic(MPI_Datatype predefined, prma_type_t *type_p);
 int  shim_type_setup(void);
 void shim_type_teardown(void);
 
-/* acc.c: portrma's reduction for a predefined MPI_Op, -1 for others. */
+/* acc.c: portrma's reduction for a predefined MPI_Op, -1 for others;
+ * the accumulate family (fetch: a Get_accumulate form; counts of any size,
+ * for the large-count _c forms too). */
 int  shim_op(MPI_Op op);
+int  shim_accumulate(const char *func, int fetch, const void *origin, MPI_Count ocount,
+                     MPI_Datatype otype, void *result, MPI_Count rcount, MPI_Datatype rtype,
+                     int target, MPI_Aint tdisp, MPI_Count tcount, MPI_Datatype ttype, MPI_Op op,
+                     MPI_Win win);
+int  shim_accumulate_request(const char *func, int fetch, const void *origin, MPI_Count ocount,
+                             MPI_Datatype otype, void *result, MPI_Count rcount,
+                             MPI_Datatype rtype, int target, MPI_Aint tdisp, MPI_Count tcount,
+                             MPI_Datatype ttype, MPI_Op op, MPI_Win win, MPI_Request *request);
 
 /* comm.c: what the accumulates share with put and get. */
 
@@ -136,6 +146,13 @@ struct shim_span {
  * before anything moves: PRMA_OK or a status. */
 int  shim_target_span(struct shim_win *w, int target, MPI_Aint tdisp, const struct shim_layout *l,
                       MPI_Aint tcount, struct shim_span *s);
+
+/* Put (put != 0) or get, and their request forms. */
+int  shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Datatype otype,
+              int target, MPI_Aint tdisp, MPI_Count tcount, MPI_Datatype ttype, MPI_Win win);
+int  shim_rma_request(const char *func, int put, void *origin, MPI_Count ocount,
+                      MPI_Datatype otype, int target, MPI_Aint tdisp, MPI_Count tcount,
+                      MPI_Datatype ttype, MPI_Win win, MPI_Request *request);
 
 /* Hand out a request for an operation to target that is complete once
  * the operation is complete locally (which this waits for). */

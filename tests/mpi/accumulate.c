@@ -62,9 +62,9 @@
  *     every op that is not defined on a type (MPI_BAND on MPI_FLOAT,
  *     MPI_MAXLOC on MPI_INT, ... the whole sweep) -> MPI_ERR_OP through
  *     MPI_Accumulate, MPI_Get_accumulate and MPI_Fetch_and_op; MPI_NO_OP in
- *     MPI_Accumulate / MPI_Raccumulate (MPI-3.1 11.3.4: "MPI_NO_OP can be
- *     used only in MPI_GET_ACCUMULATE, MPI_RGET_ACCUMULATE, and
- *     MPI_FETCH_AND_OP") -> MPI_ERR_OP; a user-defined op and MPI_OP_NULL
+ *     MPI_Accumulate / MPI_Raccumulate (MPI-3.1 11.3.4 allows MPI_NO_OP only
+ *     in MPI_Get_accumulate, MPI_Rget_accumulate and MPI_Fetch_and_op)
+ *     -> MPI_ERR_OP; a user-defined op and MPI_OP_NULL
  *     -> MPI_ERR_OP; origin and target built from different predefined
  *     types (MPI_INT vs MPI_FLOAT, MPI_INT vs MPI_UNSIGNED, also with
  *     MPI_REPLACE, a vector of MPI_INT vs MPI_FLOAT, MPI_DOUBLE vs
@@ -82,9 +82,10 @@
  *     corruption.)
  *
  * Failures are recorded (printed, at most MAX_PRINTS per rank for the bulk
- * checks) and the run exits non-zero at the end; rank 0 prints one line per
- * part and a summary line.  Works at any number of ranks (at 1 rank every
- * neighbour is the rank itself).  A watchdog ends a hang.
+ * checks; -DMAX_PRINTS=100000 prints all) and the run exits non-zero at the
+ * end; rank 0 prints one line per part and a summary line.  Works at any
+ * number of ranks (at 1 rank every neighbour is the rank itself).  A
+ * watchdog ends a hang.
  *
  * Environment:
  *   ACC_TEST_NATIVE=1  for validating this test against an MPI library's
@@ -139,10 +140,13 @@ static int n_prints;
             FAILF("%s returned %s", #call, prma_err_string(rc_));              \
     } while (0)
 
+/* Names the part a watchdog timeout reports; keeps the remaining time. */
 static void set_section(const char *name)
 {
+    static char label[128];
     unsigned rest = alarm(0);
-    prma_watchdog_arm(name, rest ? rest : 1);
+    snprintf(label, sizeof label, "accumulate (%s)", name);
+    prma_watchdog_arm(label, rest ? rest : 1);
 }
 
 /* Local stores into our own window memory (no other epoch open, nobody else
