@@ -94,6 +94,10 @@ struct prma_msg {
     uint64_t              ms_operand;   /* ATOMIC: the value */
     uint64_t              ms_compare;   /* ATOMIC, CSWAP: the expected value */
     uint64_t              ms_fetched;   /* ATOMIC: the old value, once DONE */
+    void                 *ms_rkey;      /* PUT, GET, ATOMIC on data: the UCX key (ucp_rkey_h)
+                                           of the target region that holds ms_offset
+                                           (dynamic windows, dynamic.c); NULL: the
+                                           window's own */
 };
 
 TAILQ_HEAD(prma_msgq, prma_msg);
@@ -114,6 +118,7 @@ static inline void prma_msg_init(struct prma_msg *msg, uint32_t cmd, uint32_t fl
     msg->ms_operand = 0;
     msg->ms_compare = 0;
     msg->ms_fetched = 0;
+    msg->ms_rkey    = NULL;
 }
 
 static inline uint32_t prma_msg_flags(const struct prma_msg *msg)
