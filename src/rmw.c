@@ -10,12 +10,15 @@
  * A target whose window is memory portrma did not allocate cannot be
  * mapped by its same-host peers, so nobody may use CPU atomics on it: every
  * origin (itself included) then serializes on the accumulate lock in the
- * target's control block and does get, compute, put. All origins decide
+ * target's control block and does get, compute, put. So do all targets of
+ * a dynamic window (their regions are any memory), the get and put at the
+ * target's address with the region's key. All origins decide
  * this from the same published facts, so they agree, and a location is
  * never updated through two paths that are not atomic with each other.
  */
 #include <string.h>
 #include "ctl.h"
+#include "dynamic.h"
 #include "log.h"
 #include "wait.h"
 #include "win.h"
@@ -25,7 +28,7 @@ static int rmw_by_lock(const struct prma_win *win, int target)
 {
     const struct prma_peer *peer = &win->peers[target];
 
-    return peer->memfd < 0 && peer->size > 0;
+    return peer->memfd < 0 && (peer->size > 0 || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC);
 }
 
 static uint64_t load_int(const void *p, size_t size)
@@ -97,8 +100,13 @@ static int rmw_locked(struct prma_win *win, int target, uint64_t offset, size_t 
     struct prma_waiter wait;
     struct prma_msg msg;
     uint64_t seen, next, cur = 0;
+    void *rkey;
     int status;
 
+    /* What the port needs to reach the integer (a dynamic window's key). */
+    status = prma__dyn_region(win, target, offset, size, &rkey);
+    if (status != PRMA_OK)
+        return status;
     prma__win_waiter(win, &wait);
     for (;;) {
         status = prma__win_atomic(win, target, PRMA_REGION_CTL, PRMA_CTL_OFF(acc_lock), 8,
@@ -115,6 +123,7 @@ static int rmw_locked(struct prma_win *win, int target, uint64_t offset, size_t 
     msg.ms_buf = &cur;
     msg.ms_len = size;
     msg.ms_offset = offset;
+    msg.ms_rkey = rkey;
     status = prma_domsg(win->ports[target], &msg);
     if (status == PRMA_OK) {
         cur  = load_int(&cur, size);
@@ -125,6 +134,7 @@ static int rmw_locked(struct prma_win *win, int target, uint64_t offset, size_t 
         msg.ms_buf = &next;
         msg.ms_len = size;
         msg.ms_offset = offset;
+        msg.ms_rkey = rkey;
         status = prma_domsg(win->ports[target], &msg);
     }
     if (status == PRMA_OK)
