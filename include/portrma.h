@@ -66,7 +66,8 @@ extern "C" {
     X(ERR_UCX,        -25, "UCX failed (see the logged cause)",           DYNAMIC_CLASS) \
     X(ERR_RMA_SHARED, -26, "the group cannot share memory (not one node)", ERR_RMA_SHARED) \
     X(ERR_RMA_FLAVOR, -27, "the window's flavor does not allow this",     ERR_RMA_FLAVOR) \
-    X(ERR_OP,         -28, "reduction not defined on this datatype",      ERR_OP)
+    X(ERR_OP,         -28, "reduction not defined on this datatype",      ERR_OP)         \
+    X(ERR_RMA_ATTACH, -29, "memory overlaps memory attached already",     ERR_RMA_ATTACH)
 
 /** Status codes of every prma_* call. */
 typedef enum prma_status {
@@ -138,6 +139,7 @@ typedef enum prma_win_flavor {
     PRMA_WIN_FLAVOR_CREATE   = 1,  /**< user memory (prma_win_create) */
     PRMA_WIN_FLAVOR_ALLOCATE = 2,  /**< portrma memory (prma_win_allocate) */
     PRMA_WIN_FLAVOR_SHARED   = 3,  /**< memory every member loads and stores (prma_win_allocate_shared) */
+    PRMA_WIN_FLAVOR_DYNAMIC  = 4,  /**< memory attached at any time (prma_win_create_dynamic) */
 } prma_win_flavor_t;
 
 /** What prma_win_query() reports about the local part of a window. */
@@ -244,12 +246,52 @@ PRMA_API int prma_win_allocate_shared(prma_context_h ctx, const prma_coll_t *col
                                       prma_win_h *win_p);
 
 /**
+ * @brief Create a window without memory, to which each member attaches
+ *        regions of its own memory at any time (prma_win_attach()).
+ *        Collective over coll. Targets are addressed by absolute address:
+ *        target_disp is the address of the byte in the target process (as
+ *        MPI_Get_address gives it), the displacement unit is 1, and an
+ *        access must lie inside one region the target has attached.
+ * @param [in]  ctx    the context
+ * @param [in]  coll   the window group's collectives; copied
+ * @param [out] win_p  the window
+ * @return as prma_win_create()
+ */
+PRMA_API int prma_win_create_dynamic(prma_context_h ctx, const prma_coll_t *coll,
+                                     prma_win_h *win_p);
+
+/**
+ * @brief Make [base, base + len) of this process's memory accessible to the
+ *        members of a dynamic window. Not collective; a peer may access it
+ *        once a synchronization orders the attach before its access.
+ * @param [in] win   a dynamic window
+ * @param [in] base  the region (may be NULL when len is 0)
+ * @param [in] len   bytes; 0 is allowed and makes nothing accessible
+ * @return PRMA_OK; PRMA_ERR_RMA_FLAVOR when win is not dynamic;
+ *         PRMA_ERR_ARG for a NULL base with len > 0 or a range that wraps;
+ *         PRMA_ERR_RMA_ATTACH when the region overlaps (or starts where)
+ *         one attached already; PRMA_ERR_NOMEM, a UCX failure
+ *         (registering the region)
+ */
+PRMA_API int prma_win_attach(prma_win_h win, void *base, size_t len);
+
+/**
+ * @brief Make the region attached at base inaccessible again.
+ * @param [in] win   a dynamic window
+ * @param [in] base  exactly the base a prma_win_attach() was given
+ * @return PRMA_OK; PRMA_ERR_RMA_FLAVOR when win is not dynamic;
+ *         PRMA_ERR_NOTFOUND when no region is attached at base (the window
+ *         stays as it was)
+ */
+PRMA_API int prma_win_detach(prma_win_h win, const void *base);
+
+/**
  * @brief Where this process loads and stores target's part of a window
  *        (MPI_Win_shared_query): its size, displacement unit and address
  *        here. For a target whose memory this process cannot map, the size
  *        is 0 and the address NULL.
  * @return PRMA_OK, PRMA_ERR_RANK, PRMA_ERR_RMA_FLAVOR for a window over
- *         user memory
+ *         user memory or a dynamic window
  */
 PRMA_API int prma_win_shared_query(prma_win_h win, int target, size_t *size_p,
                                    size_t *disp_unit_p, void **base_p);
@@ -278,7 +320,8 @@ PRMA_API int prma_win_fence(prma_win_h win, unsigned mode);
 
 /**
  * @brief Write len bytes from origin into target's window, starting offset
- *        bytes after target_disp displacement units (the TARGET's unit).
+ *        bytes after target_disp displacement units (the TARGET's unit; on a
+ *        dynamic window, target_disp + offset is an address in the target).
  *        Completes by the end of the epoch.
  * @return PRMA_OK; PRMA_ERR_RMA_SYNC outside an access epoch; PRMA_ERR_RANK;
  *         PRMA_ERR_RMA_RANGE when the range leaves the target's window;

@@ -233,6 +233,31 @@ SHIM_EXPORT int MPI_Win_allocate_shared(MPI_Aint size, int disp_unit, MPI_Info i
     return win_allocated(w, status, base, baseptr, comm, win, __func__);
 }
 
+/* A window whose members attach memory later (mpi-shim/dynamic.c): its
+ * base is MPI_BOTTOM (the core's NULL), its size 0, its unit 1. */
+SHIM_EXPORT int MPI_Win_create_dynamic(MPI_Info info, MPI_Comm comm, MPI_Win *win)
+{
+    struct shim_win *w;
+    int rc, status;
+
+    if ((rc = shim_ready(__func__)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    if ((rc = check_create(0, 1, comm)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    if (win == NULL)
+        return shim_comm_raise(comm, MPI_ERR_ARG, __func__);
+    if ((rc = win_new(comm, info, MPI_WIN_FLAVOR_DYNAMIC, &w)) != MPI_SUCCESS)
+        return shim_comm_raise(comm, rc, __func__);
+    w->size      = 0;
+    w->disp_unit = 1;
+    status = prma_win_create_dynamic(shim_ctx, &w->coll, &w->core);
+    if (status != PRMA_OK) {
+        win_delete(w);
+        return shim_comm_raise(comm, shim_class(status), __func__);
+    }
+    return shim_comm_raise(comm, win_publish(w, win), __func__);
+}
+
 SHIM_EXPORT int MPI_Win_shared_query(MPI_Win win, int rank, MPI_Aint *size, int *disp_unit,
                                      void *baseptr)
 {

@@ -37,6 +37,7 @@
 #include "atomic.h"
 #include "context.h"
 #include "ctl.h"
+#include "dynamic.h"
 #include "log.h"
 #include "reduce.h"
 #include "settings.h"
@@ -204,7 +205,7 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
     prma_type_t type = (prma_type_t)msg->ms_type;
     prma_op_t op = (prma_op_t)msg->ms_aop;
     size_t ext = prma_type_extent(type), n;
-    char *dst = memory + msg->ms_offset, *res = msg->ms_result;
+    char *dst = (char *)((uintptr_t)memory + msg->ms_offset), *res = msg->ms_result;
     const char *src = msg->ms_buf;
     unsigned stripes[PRMA_ACC_STRIPES], ns;
 
@@ -254,6 +255,10 @@ int prma__acc_locked(const struct prma_win *win, int target)
 {
     const struct prma_peer *t = &win->peers[target];
 
+    /* A dynamic window's regions are any memory, reached by copies on the
+     * node: every update takes the stripe locks. */
+    if (win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
+        return 1;
     if (t->size == 0 || (win->flavor == PRMA_WIN_FLAVOR_SHARED && win->contiguous))
         return 0;
     if (t->memfd >= 0 && prma__config.shm_mode == PRMA_SHM_MAP)
@@ -492,8 +497,17 @@ int prma__acc_agent(struct prma_context *ctx, const struct prma_acc_hdr *h, cons
     }
     if (len != (h->op == PRMA_ACC_CSWAP ? 2 * h->len : h->op == PRMA_OP_NO_OP ? 0 : h->len))
         return PRMA_ERR_ARG;
-    if (h->offset > win->len || h->len > win->len - h->offset)
+    /* The origin checked the range against what it knows of this window;
+     * the agent checks it against what is here (a dynamic window's regions
+     * as they are now). */
+    if (win->flavor == PRMA_WIN_FLAVOR_DYNAMIC) {
+        int status = prma__dyn_holds(win, h->offset, h->len);
+
+        if (status != PRMA_OK)
+            return status;
+    } else if (h->offset > win->len || h->len > win->len - h->offset) {
         return PRMA_ERR_RMA_RANGE;
+    }
     prma_msg_init(&msg, PRMA_CMD_ACC, PRMA_MSGF_SYNC);
     msg.ms_buf      = (void *)data;
     msg.ms_len      = h->len;

@@ -25,6 +25,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include "dynamic.h"
 #include "log.h"
 #include "win.h"
 
@@ -78,6 +79,7 @@ int prma__epoch_fence(struct prma_win *win, unsigned mode)
     }
     ep->mode = mode;
     ep->nops = 0;
+    prma__dyn_synced(win);
     return PRMA_OK;
 }
 

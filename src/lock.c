@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include "ctl.h"
+#include "dynamic.h"
 #include "log.h"
 #include "wait.h"
 #include "win.h"
@@ -195,6 +196,7 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
     locks_note(win, target, (mode & PRMA_MODE_NOCHECK)      ? PRMA_LOCKED_NOCHECK
                             : lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_SHARED
                                                             : PRMA_LOCKED_EXCLUSIVE);
+    prma__dyn_synced(win);
     return PRMA_OK;
 }
 
@@ -242,6 +244,7 @@ int prma_win_lock_all(prma_win_h win, unsigned mode)
     ep->access = PRMA_ACCESS_LOCK_ALL;
     ep->mode   = mode;
     ep->nops   = 0;
+    prma__dyn_synced(win);
     return PRMA_OK;
 }
 
@@ -330,5 +333,6 @@ int prma_win_check_passive(prma_win_h win)
 int prma_win_sync(prma_win_h win)
 {
     atomic_thread_fence(memory_order_seq_cst);
+    prma__dyn_synced(win);
     return PRMA_OK;
 }

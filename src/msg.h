@@ -109,6 +109,10 @@ struct prma_msg {
     uint32_t              ms_type;      /* ACC: prma_type_t */
     uint32_t              ms_accflags;  /* ACC: PRMA_ACCF_* */
     void                 *ms_result;    /* ACC: where the old values go, or NULL */
+    void                 *ms_rkey;      /* PUT, GET, ATOMIC on data: the UCX key (ucp_rkey_h)
+                                           of the target region that holds ms_offset
+                                           (dynamic windows, dynamic.c); NULL: the
+                                           window's own */
 };
 
 TAILQ_HEAD(prma_msgq, prma_msg);
@@ -132,6 +136,7 @@ static inline void prma_msg_init(struct prma_msg *msg, uint32_t cmd, uint32_t fl
     msg->ms_type    = 0;
     msg->ms_accflags = 0;
     msg->ms_result  = NULL;
+    msg->ms_rkey    = NULL;
 }
 
 static inline uint32_t prma_msg_flags(const struct prma_msg *msg)

@@ -17,6 +17,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include "ctl.h"
+#include "dynamic.h"
 #include "log.h"
 #include "wait.h"
 #include "win.h"
@@ -150,6 +151,7 @@ int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode)
     ep->access = PRMA_ACCESS_PSCW;
     ep->mode   = mode;
     ep->nops   = 0;
+    prma__dyn_synced(win);
     return PRMA_OK;
 }
 

@@ -129,7 +129,7 @@ int prma_win_shared_query(prma_win_h win, int target, size_t *size_p, size_t *di
 {
     void *base = NULL;
 
-    if (win->flavor == PRMA_WIN_FLAVOR_CREATE)
+    if (win->flavor == PRMA_WIN_FLAVOR_CREATE || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
         return PRMA_ERR_RMA_FLAVOR;
     if (target == -1) {
         /* MPI_PROC_NULL: the first member with memory. */

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "context.h"
+#include "dynamic.h"
 #include "log.h"
 #include "mem.h"
 #include "settings.h"
@@ -73,6 +74,7 @@ struct prma_win *prma__win_lookup(struct prma_context *ctx, uint32_t id)
 static void win_teardown(struct prma_win *win)
 {
     prma__win_unregister(win);
+    prma__dyn_destroy(win);
     if (win->ports != NULL)
         for (int i = 0; i < win->size; i++)
             prma__port_destroy(win->ports[i]);
@@ -523,6 +525,11 @@ int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint
         return status;
     if (len == 0)
         return PRMA_OK;
+    /* A dynamic window: an address, inside one region the target attached. */
+    if (win->dyn != NULL)
+        return target_disp > UINT64_MAX - offset
+                   ? PRMA_ERR_RMA_RANGE
+                   : prma__dyn_region(win, target, target_disp + offset, len, NULL);
     peer = &win->peers[target];
     /* start = disp * unit + offset; start + len <= size; no overflow */
     if (target_disp > peer->size / peer->disp_unit)
@@ -550,6 +557,9 @@ static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, in
     msg.ms_buf    = buf;
     msg.ms_len    = len;
     msg.ms_offset = target_disp * win->peers[target].disp_unit + offset;
+    if (win->dyn != NULL &&
+        (status = prma__dyn_region(win, target, msg.ms_offset, len, &msg.ms_rkey)) != PRMA_OK)
+        return status;
     return prma__win_issue(win, target, &msg);
 }
 

@@ -39,6 +39,7 @@ struct prma_peer {
 #define PRMA_PEER_VALID     0x2u  /* set by its sender: a slot without it never arrived */
 
 struct prma_mem;
+struct prma_dyn;
 
 struct prma_win {
     uint32_t             magic;
@@ -79,6 +80,8 @@ struct prma_win {
     unsigned                 acc_hints;   /* PRMA_ACC_* (accumulate_ordering / _ops) */
     struct prma_qmap        *qmaps;       /* [size] shared_query's own mappings, made
                                              on first query of a target no shm port maps */
+    struct prma_dyn         *dyn;         /* dynamic flavor: the region tables (dynamic.c),
+                                             else NULL */
 };
 
 struct prma_qmap {

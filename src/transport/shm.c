@@ -169,3 +169,8 @@ void *prma__port_shm_memory(struct prma_port *port)
 
     return port->mp_ops == &shm_map_ops ? shm->memory : NULL;
 }
+
+int prma__port_is_shm(const struct prma_port *port)
+{
+    return port->mp_ops == &shm_map_ops || port->mp_ops == &shm_cma_ops;
+}

@@ -3,7 +3,8 @@
  * peer when PORTRMA_TRANSPORT=ucx), and the process's UCX state behind it.
  *
  * A put or get is one ucp_put_nbx / ucp_get_nbx on the peer's registered
- * window memory. When UCX completes it inline the message is done on the
+ * window memory (for a dynamic window: at the peer's own address, with the
+ * key of the region there, which the message carries in ms_rkey). When UCX completes it inline the message is done on the
  * spot; otherwise the port returns PRMA_EASYNC and the completion comes back
  * through the UCX callback: a transient message is counted on its reply
  * port (and uncounted there), a persistent one is replied to. Remote
@@ -754,12 +755,13 @@ static int ucx_atomic(struct ucx_port *up, struct prma_msg *msg)
     int status;
 
     status = prma__ucx_ep(up->ucx, up->rank, up->same_host, &ep);
-    if (status == PRMA_OK)
+    /* A message may name its region's own key (dynamic windows). */
+    if (status == PRMA_OK && (ctl || msg->ms_rkey == NULL))
         status = ctl ? ucx_rkey(up, ep, up->ctl_packed, &up->ctl_rkey)
                      : ucx_rkey(up, ep, up->packed, &up->rkey);
     if (status != PRMA_OK)
         return status;
-    rkey = ctl ? up->ctl_rkey : up->rkey;
+    rkey = ctl ? up->ctl_rkey : msg->ms_rkey != NULL ? (ucp_rkey_h)msg->ms_rkey : up->rkey;
     if ((remote & (msg->ms_len - 1)) != 0 || msg->ms_aop >= sizeof(ucx_aops) / sizeof(ucx_aops[0]))
         return PRMA_ERR_ARG;
     if (msg->ms_len == 4 || msg->ms_len == 8)
@@ -875,6 +877,7 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
     int transient = (prma_msg_flags(msg) & PRMA_MSGF_TRANSIENT) != 0;
     ucp_request_param_t param;
     ucs_status_ptr_t req;
+    ucp_rkey_h rkey;
     ucp_ep_h ep;
     int status;
 
@@ -890,9 +893,13 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
         return ucx_acc(up, msg);
     if (msg->ms_cmd != PRMA_CMD_PUT && msg->ms_cmd != PRMA_CMD_GET)
         return prma__port_stub_putport(port, msg);
-    status = ucx_target(up, &ep);
+    /* A message that names its region's key (dynamic windows) needs only
+     * the endpoint. */
+    status = msg->ms_rkey != NULL ? prma__ucx_ep(up->ucx, up->rank, up->same_host, &ep)
+                                  : ucx_target(up, &ep);
     if (status != PRMA_OK)
         return status;
+    rkey = msg->ms_rkey != NULL ? (ucp_rkey_h)msg->ms_rkey : up->rkey;
     /* Count a transient operation before it starts: with several threads on
      * the worker, its callback may run before ucp_*_nbx returns. */
     if (transient)
@@ -902,10 +909,10 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
     param.cb.send      = transient ? transient_done : message_done;
     param.user_data    = transient ? (void *)msg->ms_reply : (void *)msg;
     if (msg->ms_cmd == PRMA_CMD_PUT)
-        req = ucp_put_nbx(ep, msg->ms_buf, msg->ms_len, up->remote + msg->ms_offset, up->rkey,
+        req = ucp_put_nbx(ep, msg->ms_buf, msg->ms_len, up->remote + msg->ms_offset, rkey,
                           &param);
     else
-        req = ucp_get_nbx(ep, msg->ms_buf, msg->ms_len, up->remote + msg->ms_offset, up->rkey,
+        req = ucp_get_nbx(ep, msg->ms_buf, msg->ms_len, up->remote + msg->ms_offset, rkey,
                           &param);
     if (!UCS_PTR_IS_PTR(req) && transient)
         prma_port_unhold(msg->ms_reply);

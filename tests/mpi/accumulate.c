@@ -2235,6 +2235,124 @@ static int part_done(const char *name, int before)
     return total;
 }
 
+/* ==== h. dynamic windows =================================================== */
+
+/* Every rank attaches a region of its own (malloc'd: any memory) and all
+ * ranks accumulate into every region at once: the sums and the counter must
+ * come out exact, the old values fetched in order; an address no region
+ * holds is MPI_ERR_RMA_RANGE and writes nothing. */
+#define H_K 40
+struct h_region {
+    int64_t  count;                   /* fetch-and-op and accumulate on one counter */
+    int64_t  cas;                     /* compare-and-swap tickets */
+    double   dsum[4];
+    long double _Complex zsum[2];     /* 32-byte elements: the stripe lock */
+    struct { double v; int i; } best; /* MAXLOC */
+    int64_t  mine[64];                /* [origin]: replaced, read back */
+};
+
+static void test_dynamic(void)
+{
+    struct h_region *reg = calloc(1, sizeof(*reg));
+    MPI_Aint *addrs = calloc((size_t)nranks, sizeof(*addrs)), mine_addr;
+    const int64_t one = 1;
+    int64_t old, ticket, cmp;
+    double dv[4] = { 0.5, 1.0, 1.5, 2.0 };
+    long double _Complex zv[2] = { 1.0L + 1.0iL, -2.0L };
+    struct { double v; int i; } pv = { (double)(rank % 3), rank };
+    MPI_Win w;
+    int rc;
+
+    CHECKF(reg != NULL && addrs != NULL && nranks <= 64, "h. setup");
+    MPI_CHECK(MPI_Win_create_dynamic(MPI_INFO_NULL, MPI_COMM_WORLD, &w));
+    MPI_CHECK(MPI_Win_set_errhandler(w, MPI_ERRORS_RETURN));
+    MPI_CHECK(MPI_Win_attach(w, reg, sizeof(*reg)));
+    MPI_CHECK(MPI_Get_address(reg, &mine_addr));
+    MPI_CHECK(MPI_Allgather(&mine_addr, 1, MPI_AINT, addrs, 1, MPI_AINT, MPI_COMM_WORLD));
+
+    MPI_CHECK(MPI_Win_lock_all(0, w));
+    for (int it = 0; it < H_K; it++) {
+        for (int t = 0; t < nranks; t++) {
+            const MPI_Aint b = addrs[t];
+            int64_t v = it;
+
+            SOFT_MPI(MPI_Accumulate(&one, 1, MPI_INT64_T, t, b + offsetof(struct h_region, count),
+                                    1, MPI_INT64_T, MPI_SUM, w));
+            SOFT_MPI(MPI_Fetch_and_op(&one, &old, MPI_INT64_T, t,
+                                      b + offsetof(struct h_region, count), MPI_SUM, w));
+            SOFT_MPI(MPI_Accumulate(dv, 4, MPI_DOUBLE, t, b + offsetof(struct h_region, dsum), 4,
+                                    MPI_DOUBLE, MPI_SUM, w));
+            SOFT_MPI(MPI_Accumulate(zv, 2, MPI_C_LONG_DOUBLE_COMPLEX, t,
+                                    b + offsetof(struct h_region, zsum), 2,
+                                    MPI_C_LONG_DOUBLE_COMPLEX, MPI_SUM, w));
+            /* a compare-and-swap ticket: retry until ours went in */
+            SOFT_MPI(MPI_Fetch_and_op(NULL, &ticket, MPI_INT64_T, t,
+                                      b + offsetof(struct h_region, cas), MPI_NO_OP, w));
+            SOFT_MPI(MPI_Win_flush(t, w));
+            for (;;) {
+                int64_t next = ticket + 1;
+
+                SOFT_MPI(MPI_Compare_and_swap(&next, &ticket, &cmp, MPI_INT64_T, t,
+                                              b + offsetof(struct h_region, cas), w));
+                SOFT_MPI(MPI_Win_flush(t, w));
+                if (cmp == ticket)
+                    break;
+                ticket = cmp;
+            }
+            /* our own slot: every old value comes back in order */
+            SOFT_MPI(MPI_Get_accumulate(&v, 1, MPI_INT64_T, &old, 1, MPI_INT64_T, t,
+                                        b + offsetof(struct h_region, mine) +
+                                            (MPI_Aint)rank * (MPI_Aint)sizeof(int64_t),
+                                        1, MPI_INT64_T, MPI_REPLACE, w));
+            SOFT_MPI(MPI_Win_flush(t, w));
+            if (old != (it == 0 ? 0 : it - 1))
+                FAILF("h. rank %d's slot at rank %d, round %d: fetched %lld, expected %lld",
+                      rank, t, it, (long long)old, (long long)(it == 0 ? 0 : it - 1));
+        }
+    }
+    for (int t = 0; t < nranks; t++)
+        SOFT_MPI(MPI_Accumulate(&pv, 1, MPI_DOUBLE_INT, t, addrs[t] + offsetof(struct h_region, best),
+                                1, MPI_DOUBLE_INT, MPI_MAXLOC, w));
+    /* an address no region holds, and a range past the region's end */
+    rc = MPI_Accumulate(&one, 1, MPI_INT64_T, right, addrs[right] + (MPI_Aint)sizeof(*reg),
+                        1, MPI_INT64_T, MPI_SUM, w);
+    e_expect(__LINE__, rc, MPI_ERR_RMA_RANGE, "h. accumulate just past the region");
+    rc = MPI_Accumulate(dv, 4, MPI_DOUBLE, right, addrs[right] + (MPI_Aint)sizeof(*reg) - 16, 4,
+                        MPI_DOUBLE, MPI_SUM, w);
+    e_expect(__LINE__, rc, MPI_ERR_RMA_RANGE, "h. accumulate across the region end");
+    MPI_CHECK(MPI_Win_unlock_all(w));
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+
+    {
+        const int64_t n = (int64_t)nranks * H_K;
+        int best_i = nranks > 2 ? 2 : nranks - 1;
+
+        if (reg->count != 2 * n)
+            FAILF("h. counter %lld, expected %lld", (long long)reg->count, (long long)(2 * n));
+        if (reg->cas != n)
+            FAILF("h. compare-and-swap tickets %lld, expected %lld", (long long)reg->cas,
+                  (long long)n);
+        for (int k = 0; k < 4; k++)
+            if (reg->dsum[k] != dv[k] * (double)n)
+                FAILF("h. double sum %d: %g, expected %g", k, reg->dsum[k], dv[k] * (double)n);
+        for (int k = 0; k < 2; k++)
+            if (reg->zsum[k] != zv[k] * (long double)n)
+                FAILF("h. long double complex sum %d wrong", k);
+        for (int r = 0; r < nranks; r++)
+            if (reg->mine[r] != H_K - 1)
+                FAILF("h. slot of rank %d: %lld, expected %d", r, (long long)reg->mine[r],
+                      H_K - 1);
+        if (reg->best.v != (double)(best_i % 3) || reg->best.i != best_i)
+            FAILF("h. MAXLOC (%g, %d), expected (%g, %d)", reg->best.v, reg->best.i,
+                  (double)(best_i % 3), best_i);
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Win_detach(w, reg));
+    MPI_CHECK(MPI_Win_free(&w));
+    free(reg);
+    free(addrs);
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -2248,6 +2366,7 @@ int main(int argc, char **argv)
         {"e. derived datatypes", test_derived},
         {"f. window flavors and info keys", test_flavors},
         {"g. errors", test_errors},
+        {"h. dynamic windows", test_dynamic},
     };
     const char *env;
     int failed_parts = 0;

@@ -32,7 +32,8 @@ eval "$("$tool" args)"
 export PRMA_MPIRUN_ARGS="$NETNS_MPIRUN_ARGS -x PRMA_TEST_HOSTS=2"
 export PRMA_TEST_NP=4 PRMA_TEST_MODE=default
 status=0
-for t in ring ports fence_putget fence_types errors attrs pscw locks progress sync_errors shared requests; do
+for t in ring ports fence_putget fence_types errors attrs pscw locks progress sync_errors shared requests \
+         dynamic; do
     bash "$here/run-mpi" "$build/tests/mpi/$t" || status=1
 done
 bash "$here/peer-death-check.sh" "$build/tests/mpi/peer_death" || status=1

@@ -1,0 +1,47 @@
+/*
+ * dynamic.h - dynamic windows: memory each member attaches and detaches at
+ * any time, addressed by absolute addresses (dynamic.c has the design).
+ *
+ * What the rest of the core calls: the region lookup, which every data
+ * operation on a window goes through (a no-op for other flavors), the
+ * synchronization hook, and the teardown.
+ */
+#ifndef PRMA_DYNAMIC_H
+#define PRMA_DYNAMIC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct prma_win;
+
+/*
+ * The region lookup: is [addr, addr + len) inside one region that target
+ * has attached to win? On PRMA_OK, *rkey_p (when rkey_p is not NULL) is
+ * what target's port needs beyond the message itself: the unpacked UCX key
+ * of the region (ucp_rkey_h, for ms_rkey) when a ucx port serves target,
+ * NULL for the other ports, which reach the address itself. Returns
+ * PRMA_ERR_RMA_RANGE when no region holds the whole range (nothing may be
+ * written then), or why target's region table could not be read. For a
+ * window that is not dynamic: PRMA_OK and NULL, at once.
+ * NOTE: in a PSCW access epoch it first waits for target's post.
+ */
+int prma__dyn_region(struct prma_win *win, int target, uint64_t addr, size_t len,
+                     void **rkey_p);
+
+/* The owner's own check, for its agent (any thread, nothing waited for):
+ * is [addr, addr + len) inside one region this process has attached to
+ * win now? PRMA_OK or PRMA_ERR_RMA_RANGE. */
+int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len);
+
+/* A synchronization that opens an access epoch (fence, start, lock,
+ * lock_all) or orders memory (win_sync) happened on win: cached tables of
+ * targets behind a ucx port are re-validated on their next access. No-op
+ * for a window that is not dynamic. */
+void prma__dyn_synced(struct prma_win *win);
+
+/* Release what a dynamic window holds: its own table and registrations,
+ * every cached table and key. Called with the window's teardown, once no
+ * peer reads the table any more. */
+void prma__dyn_destroy(struct prma_win *win);
+
+#endif /* PRMA_DYNAMIC_H */
