@@ -509,9 +509,9 @@ PRMA_API int prma_op_check(prma_type_t type, prma_op_t op);
 /**
  * @brief Atomically apply op with *origin to the integer of size bytes (1,
  *        2, 4 or 8; is_signed for MAX/MIN) at target_disp in target's window,
- *        and return the old value in *result (MPI_Fetch_and_op).
- * @return as prma_win_put(), plus PRMA_ERR_ARG for a bad size or op or a
- *         misaligned target
+ *        and return the old value in *result (MPI_Fetch_and_op): the
+ *        integer form of prma_win_accumulate(), at any alignment.
+ * @return as prma_win_put(), plus PRMA_ERR_ARG for a bad size or op
  */
 PRMA_API int prma_win_fetch_op(prma_win_h win, prma_op_t op, size_t size, int is_signed,
                                const void *origin, void *result, int target,
@@ -520,7 +520,9 @@ PRMA_API int prma_win_fetch_op(prma_win_h win, prma_op_t op, size_t size, int is
 /**
  * @brief Atomically replace the integer at target_disp by *origin when it
  *        equals *compare; the old value goes to *result.
- * @return as prma_win_fetch_op()
+ * @return as prma_win_fetch_op(), plus PRMA_ERR_ARG for a target that is
+ *         not naturally aligned (except on a dynamic window, or memory
+ *         reached by copies, where the stripe lock serves any alignment)
  */
 PRMA_API int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin,
                                    const void *compare, void *result, int target,
