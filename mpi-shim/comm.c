@@ -126,14 +126,22 @@ int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Data
         return shim_win_raise(w, MPI_ERR_RANK, func);
     if (ocount < 0 || tcount < 0)
         return shim_win_raise(w, MPI_ERR_COUNT, func);
+    /* The same type and count on both sides match by themselves. */
     if ((rc = shim_type_layout(otype, &ol)) != MPI_SUCCESS ||
         (rc = shim_type_layout(ttype, &tl)) != MPI_SUCCESS ||
-        (rc = shim_type_match(&ol, ocount, &tl, tcount)) != MPI_SUCCESS)
+        ((otype != ttype || ocount != tcount) &&
+         (rc = shim_type_match(&ol, ocount, &tl, tcount)) != MPI_SUCCESS))
         return shim_win_raise(w, rc, func);
     if (__builtin_mul_overflow(ol.size, (size_t)ocount, &total))
         return shim_win_raise(w, MPI_ERR_COUNT, func);
     if (total == 0)
         return MPI_SUCCESS;
+    if (ol.contiguous && tl.contiguous && tdisp >= 0) {
+        /* One piece: the core checks its range, which is the whole span. */
+        status = put ? prma_win_put(w->core, origin, total, target, (uint64_t)tdisp, 0)
+                     : prma_win_get(w->core, origin, total, target, (uint64_t)tdisp, 0);
+        return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), func);
+    }
     status = shim_target_span(w, target, tdisp, &tl, tcount, &span);
     if (status != PRMA_OK)
         return shim_win_raise(w, shim_class(status), func);
@@ -156,10 +164,41 @@ int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Data
     return MPI_SUCCESS;
 }
 
+/* The common case first: one predefined contiguous type and count on both
+ * sides, a valid rank. The core checks epoch and range before it moves a
+ * byte; what it refuses so goes the full way, which reports the error in
+ * MPI's order. Returns an MPI result, or -1 for "take the full way". */
+static int rma_fast(const char *func, int put, void *origin, int ocount, MPI_Datatype otype,
+                    int target, MPI_Aint tdisp, int tcount, MPI_Datatype ttype, MPI_Win win)
+{
+    struct shim_win *w;
+    size_t size;
+    int status;
+
+    if (otype != ttype || ocount != tcount || ocount <= 0 || tdisp < 0 ||
+        (size = shim_type_contig_size(otype)) == 0 || (w = shim_win_lookup(win)) == NULL ||
+        target < 0 || target >= w->coll.size)
+        return -1;
+    status = put ? prma_win_put(w->core, origin, size * (size_t)ocount, target,
+                                (uint64_t)tdisp, 0)
+                 : prma_win_get(w->core, origin, size * (size_t)ocount, target,
+                                (uint64_t)tdisp, 0);
+    if (status == PRMA_OK)
+        return MPI_SUCCESS;
+    if (status == PRMA_ERR_RMA_SYNC || status == PRMA_ERR_RMA_RANGE)
+        return -1;
+    return shim_win_raise(w, shim_class(status), func);
+}
+
 SHIM_EXPORT int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
+    int rc = rma_fast(__func__, 1, (void *)origin_addr, origin_count, origin_datatype,
+                      target_rank, target_disp, target_count, target_datatype, win);
+
+    if (rc >= 0)
+        return rc;
     return shim_rma(__func__, 1, (void *)origin_addr, origin_count, origin_datatype, target_rank,
                target_disp, target_count, target_datatype, win);
 }
@@ -168,6 +207,11 @@ SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
+    int rc = rma_fast(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
+                      target_disp, target_count, target_datatype, win);
+
+    if (rc >= 0)
+        return rc;
     return shim_rma(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
                target_disp, target_count, target_datatype, win);
 }

@@ -1023,6 +1023,13 @@ int shim_type_match(const struct shim_layout *a, MPI_Aint acount, const struct s
     }
 }
 
+size_t shim_type_contig_size(MPI_Datatype type)
+{
+    const struct named *e = type == MPI_DATATYPE_NULL ? NULL : named_find(type);
+
+    return e != NULL && e->layout.contiguous ? e->layout.size : 0;
+}
+
 int shim_type_basic(MPI_Datatype predefined, prma_type_t *type_p)
 {
     const struct named *e = predefined == MPI_DATATYPE_NULL ? NULL : named_find(predefined);

@@ -46,7 +46,9 @@ static int decode(MPI_Win handle)
     uintptr_t v = (uintptr_t)handle;
 
     if (WIN_IS_POINTER) {
-        for (int c = 0; c < nchunks; c++) {
+        int n = __atomic_load_n(&nchunks, __ATOMIC_ACQUIRE);
+
+        for (int c = 0; c < n; c++) {
             uintptr_t first = (uintptr_t)chunks[c];
 
             if (v >= first && v < first + CHUNK * sizeof(struct slot) &&
@@ -55,7 +57,8 @@ static int decode(MPI_Win handle)
         }
         return -1;
     }
-    if (((unsigned)v & ~INT_MASK) != INT_TAG || (int)(v & INT_MASK) >= nchunks * CHUNK)
+    if (((unsigned)v & ~INT_MASK) != INT_TAG ||
+        (int)(v & INT_MASK) >= __atomic_load_n(&nchunks, __ATOMIC_ACQUIRE) * CHUNK)
         return -1;
     return (int)(v & INT_MASK);
 }
@@ -74,9 +77,9 @@ MPI_Win shim_win_register(struct shim_win *w)
     if (nchunks == MAXCHUNKS || (chunks[nchunks] = calloc(CHUNK, sizeof(struct slot))) == NULL)
         goto out;
     w->index = nchunks * CHUNK;
-    nchunks++;
+    __atomic_store_n(&nchunks, nchunks + 1, __ATOMIC_RELEASE);
 found:
-    slot_at(w->index)->win = w;
+    __atomic_store_n(&slot_at(w->index)->win, w, __ATOMIC_RELEASE);
     handle = encode(w->index);
 out:
     pthread_mutex_unlock(&table_lock);
@@ -86,7 +89,7 @@ out:
 void shim_win_unregister(struct shim_win *w)
 {
     pthread_mutex_lock(&table_lock);
-    slot_at(w->index)->win = NULL;
+    __atomic_store_n(&slot_at(w->index)->win, NULL, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&table_lock);
 }
 
@@ -97,11 +100,12 @@ struct shim_win *shim_win_lookup(MPI_Win handle)
 
     if (handle == MPI_WIN_NULL)
         return NULL;
-    pthread_mutex_lock(&table_lock);
+    /* No lock: chunks are never freed or moved, nchunks and the slots are
+     * published with release stores under the table lock. A lookup racing
+     * with the free of that very window is the program's error. */
     index = decode(handle);
     if (index >= 0)
-        w = slot_at(index)->win;
-    pthread_mutex_unlock(&table_lock);
+        w = __atomic_load_n(&slot_at(index)->win, __ATOMIC_ACQUIRE);
     return w;
 }
 

@@ -115,6 +115,10 @@ int  shim_type_match(const struct shim_layout *a, MPI_Aint acount, const struct 
 /* The prma_type_t of a predefined MPI datatype: MPI_SUCCESS, or
  * MPI_ERR_TYPE for a type that has none (derived ones included). */
 int  shim_type_basic(MPI_Datatype predefined, prma_type_t *type_p);
+/* The size of a predefined type whose data is one block at its start
+ * filling its extent (MPI_INT, MPI_BYTE, ...), else 0: the fast path's
+ * question, answered from the table without building anything. */
+size_t shim_type_contig_size(MPI_Datatype type);
 int  shim_type_setup(void);
 void shim_type_teardown(void);
 

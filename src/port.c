@@ -47,13 +47,15 @@ void prma__port_destroy(struct prma_port *port)
 
 int prma_sendmsg(struct prma_port *port, struct prma_msg *msg)
 {
+    uint32_t flags;
     int status;
 
+    /* The sender owns the message until putport: plain stores (no locked
+     * instruction on the fast path). */
     msg->ms_target = port;
-    atomic_fetch_and_explicit(&msg->ms_flags,
-                              ~(PRMA_MSGF_DONE | PRMA_MSGF_ASYNC | PRMA_MSGF_QUEUED |
-                                PRMA_MSGF_REPLIED),
-                              memory_order_relaxed);
+    flags = atomic_load_explicit(&msg->ms_flags, memory_order_relaxed) &
+            ~(PRMA_MSGF_DONE | PRMA_MSGF_ASYNC | PRMA_MSGF_QUEUED | PRMA_MSGF_REPLIED);
+    atomic_store_explicit(&msg->ms_flags, flags, memory_order_relaxed);
     status = port->mp_ops->putport(port, msg);
     if (status == PRMA_EASYNC) {
         /* The reply may already have happened on another thread: OR the
@@ -61,8 +63,9 @@ int prma_sendmsg(struct prma_port *port, struct prma_msg *msg)
         atomic_fetch_or_explicit(&msg->ms_flags, PRMA_MSGF_ASYNC, memory_order_relaxed);
         return PRMA_EASYNC;
     }
+    /* Completed on the spot: nobody else holds the message. */
     msg->ms_status = status;
-    atomic_fetch_or_explicit(&msg->ms_flags, PRMA_MSGF_DONE, memory_order_release);
+    atomic_store_explicit(&msg->ms_flags, flags | PRMA_MSGF_DONE, memory_order_release);
     return status;
 }
 
@@ -70,7 +73,11 @@ int prma_domsg(struct prma_port *port, struct prma_msg *msg)
 {
     int status;
 
-    atomic_fetch_or_explicit(&msg->ms_flags, PRMA_MSGF_SYNC, memory_order_relaxed);
+    /* Still the sender's own: a plain store. */
+    atomic_store_explicit(&msg->ms_flags,
+                          atomic_load_explicit(&msg->ms_flags, memory_order_relaxed) |
+                              PRMA_MSGF_SYNC,
+                          memory_order_relaxed);
     status = prma_sendmsg(port, msg);
     if (status == PRMA_EASYNC)
         status = prma_waitmsg(msg);
@@ -164,6 +171,10 @@ int prma_port_drain(struct prma_port *reply, struct prma_waiter *wait)
     while (atomic_load_explicit(&reply->mp_held, memory_order_acquire) > 0)
         if ((status = prma__wait_turn(wait)) != PRMA_OK)
             return status;
+    /* A load first: the exchange (a locked instruction) only when there
+     * is a failure to take. */
+    if (atomic_load_explicit(&reply->mp_error, memory_order_acquire) == PRMA_OK)
+        return PRMA_OK;
     return atomic_exchange(&reply->mp_error, PRMA_OK);
 }
 

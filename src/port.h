@@ -39,6 +39,7 @@ struct prma_port;
 
 struct prma_port_ops {
     const char *name;
+    unsigned    flags;  /* PRMA_PORTF_* */
     /* Accept a message: complete it (PRMA_OK), start it (PRMA_EASYNC), or
      * refuse it (negative). */
     int  (*putport)(struct prma_port *port, struct prma_msg *msg);
@@ -51,6 +52,10 @@ struct prma_port_ops {
      * is embedded). */
     void (*destroy)(struct prma_port *port);
 };
+
+/* The kind completes every message on the spot (self, shm): nothing of its
+ * is ever in flight, so a flush to it is a memory fence. */
+#define PRMA_PORTF_SPOT 0x1u
 
 struct prma_port {
     const struct prma_port_ops *mp_ops;

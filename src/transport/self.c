@@ -31,6 +31,7 @@ static void self_destroy(struct prma_port *port)
 
 static const struct prma_port_ops self_ops = {
     .name      = "self",
+    .flags     = PRMA_PORTF_SPOT,
     .putport   = self_putport,
     .progress  = prma__port_nop_progress,
     .replyport = prma__port_stub_replyport,

@@ -109,6 +109,7 @@ static void shm_destroy(struct prma_port *port)
 
 static const struct prma_port_ops shm_map_ops = {
     .name      = "shm",
+    .flags     = PRMA_PORTF_SPOT,
     .putport   = shm_map_putport,
     .progress  = prma__port_nop_progress,
     .replyport = prma__port_stub_replyport,
@@ -117,6 +118,7 @@ static const struct prma_port_ops shm_map_ops = {
 
 static const struct prma_port_ops shm_cma_ops = {
     .name      = "shm-cma",
+    .flags     = PRMA_PORTF_SPOT,
     .putport   = shm_cma_putport,
     .progress  = prma__port_nop_progress,
     .replyport = prma__port_stub_replyport,
