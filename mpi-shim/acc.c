@@ -175,11 +175,47 @@ int shim_accumulate(const char *func, int fetch, const void *origin, MPI_Count o
     return MPI_SUCCESS;
 }
 
+/* The common case first: one contiguous predefined type and count on
+ * every side, a valid rank, a predefined op defined on the type. The core
+ * checks epoch and range before it touches anything; what it refuses so
+ * goes the full way, which reports it in MPI's order. An MPI result, or -1
+ * for "take the full way". */
+static int acc_fast(const char *func, const void *origin, int ocount, MPI_Datatype otype,
+                    void *result, int rcount, MPI_Datatype rtype, int target, MPI_Aint tdisp,
+                    int tcount, MPI_Datatype ttype, MPI_Op op, MPI_Win win)
+{
+    struct shim_win *w;
+    prma_type_t type;
+    int ours, status;
+
+    if (otype != ttype || ocount != tcount || ocount <= 0 || tdisp < 0 ||
+        (result != NULL && (rtype != ttype || rcount != tcount)) ||
+        shim_type_contig_size(ttype) == 0 || shim_type_basic(ttype, &type) != MPI_SUCCESS ||
+        (ours = shim_op(op)) < 0 || (ours == PRMA_OP_NO_OP && result == NULL) ||
+        prma_op_check(type, (prma_op_t)ours) != PRMA_OK || (w = shim_win_lookup(win)) == NULL ||
+        target < 0 || target >= w->coll.size)
+        return -1;
+    status = prma_win_accumulate(w->core, (prma_op_t)ours, type,
+                                 ours == PRMA_OP_NO_OP ? NULL : origin, (size_t)tcount, result,
+                                 target, (uint64_t)tdisp, 0);
+    if (status == PRMA_OK)
+        return MPI_SUCCESS;
+    if (status == PRMA_ERR_RMA_SYNC || status == PRMA_ERR_RMA_RANGE)
+        return -1;
+    return shim_win_raise(w, shim_class(status), func);
+}
+
 SHIM_EXPORT int MPI_Accumulate(const void *origin_addr, int origin_count,
                                MPI_Datatype origin_datatype, int target_rank,
                                MPI_Aint target_disp, int target_count,
                                MPI_Datatype target_datatype, MPI_Op op, MPI_Win win)
 {
+    int rc = acc_fast(__func__, origin_addr, origin_count, origin_datatype, NULL, 0,
+                      MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
+                      target_datatype, op, win);
+
+    if (rc >= 0)
+        return rc;
     return shim_accumulate(__func__, 0, origin_addr, origin_count, origin_datatype, NULL, 0,
                       MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
                       target_datatype, op, win);
@@ -191,8 +227,15 @@ SHIM_EXPORT int MPI_Get_accumulate(const void *origin_addr, int origin_count,
                                    int target_rank, MPI_Aint target_disp, int target_count,
                                    MPI_Datatype target_datatype, MPI_Op op, MPI_Win win)
 {
-    struct shim_win *w = shim_win_lookup(win);
+    struct shim_win *w;
+    int rc;
 
+    if (result_addr != NULL &&
+        (rc = acc_fast(__func__, origin_addr, origin_count, origin_datatype, result_addr,
+                       result_count, result_datatype, target_rank, target_disp, target_count,
+                       target_datatype, op, win)) >= 0)
+        return rc;
+    w = shim_win_lookup(win);
     if (w != NULL && result_addr == NULL && result_count > 0)
         return shim_win_raise(w, MPI_ERR_BUFFER, __func__);
     return shim_accumulate(__func__, 1, origin_addr, origin_count, origin_datatype,

@@ -66,6 +66,8 @@ static int native_aop(prma_op_t op)
     }
 }
 
+static int acc_locked_of(const struct prma_win *win, int target);
+
 /* ---- stripe locks on memory reached directly ------------------------- */
 
 static _Atomic uint64_t *stripe_word(char *ctl, unsigned i)
@@ -212,8 +214,7 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
     if (msg->ms_aop == PRMA_ACC_CSWAP)
         return msg->ms_len <= 8 && msg->ms_result != NULL ? cswap_direct(dst, ctl, msg)
                                                           : PRMA_ERR_ARG;
-    if (ext == 0 || prma_op_check(type, op) != PRMA_OK || msg->ms_len % ext != 0)
-        return PRMA_ERR_ARG;
+    /* The window layer and the agent checked type, op and length. */
     n = msg->ms_len / ext;
     if (msg->ms_accflags & PRMA_ACCF_LOCKED) {
         ns = stripes_of(msg->ms_offset, msg->ms_len, stripes);
@@ -252,6 +253,21 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
 }
 
 int prma__acc_locked(const struct prma_win *win, int target)
+{
+    return win->acc_locked != NULL ? win->acc_locked[target] : acc_locked_of(win, target);
+}
+
+int prma__acc_setup(struct prma_win *win)
+{
+    win->acc_locked = malloc((size_t)win->size);
+    if (win->acc_locked == NULL)
+        return PRMA_ERR_NOMEM;
+    for (int t = 0; t < win->size; t++)
+        win->acc_locked[t] = (unsigned char)acc_locked_of(win, t);
+    return PRMA_OK;
+}
+
+static int acc_locked_of(const struct prma_win *win, int target)
 {
     const struct prma_peer *t = &win->peers[target];
 
@@ -414,10 +430,9 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
                         uint64_t offset)
 {
     struct reduce_arg ra = { type, op };
-    const char *ucx = NULL;
     size_t ext = prma_type_extent(type), len, done;
     uint64_t at;
-    int status, locked, transient;
+    int status, locked, transient, remote;
 
     if (win == NULL || win->magic != PRMA_WIN_MAGIC)
         return PRMA_ERR_WIN;
@@ -439,16 +454,15 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
         return status;
     at     = target_disp * win->peers[target].disp_unit + offset;
     locked = prma__acc_locked(win, target);
-    ucx    = win->ports[target]->mp_ops->name;
-    if (strcmp(ucx, "ucx") != 0)
-        ucx = NULL;
+    /* A port that does not complete on the spot: the target is remote. */
+    remote = !(win->ports[target]->mp_ops->flags & PRMA_PORTF_SPOT);
 
     /* One integer element an atomic instruction does. */
     if (!locked && count == 1 && type_is_int(type) && native_aop(op) >= 0 &&
         (ext == 4 || ext == 8) && (win->peers[target].base + at) % ext == 0)
         return acc_one_atomic(win, target, op, ext, origin, result, at);
     /* The hints' plain copies, for a target reached through UCX. */
-    if (ucx != NULL && !locked && ext <= 8 && (ext & (ext - 1)) == 0 &&
+    if (remote && !locked && ext <= 8 && (ext & (ext - 1)) == 0 &&
         (win->peers[target].agent_base + at) % ext == 0) {
         if (op == PRMA_OP_REPLACE && result == NULL &&
             (win->acc_hints & (PRMA_ACC_SAME_OP | PRMA_ACC_SAME_OP_NO_OP)))
@@ -496,6 +510,12 @@ int prma__acc_agent(struct prma_context *ctx, const struct prma_acc_hdr *h, cons
         return PRMA_ERR_WIN;
     }
     if (len != (h->op == PRMA_ACC_CSWAP ? 2 * h->len : h->op == PRMA_OP_NO_OP ? 0 : h->len))
+        return PRMA_ERR_ARG;
+    if (h->op == PRMA_ACC_CSWAP ? h->len > 8
+                                : prma_type_extent((prma_type_t)h->type) == 0 ||
+                                      prma_op_check((prma_type_t)h->type, (prma_op_t)h->op) !=
+                                          PRMA_OK ||
+                                      h->len % prma_type_extent((prma_type_t)h->type) != 0)
         return PRMA_ERR_ARG;
     /* The origin checked the range against what it knows of this window;
      * the agent checks it against what is here (a dynamic window's regions

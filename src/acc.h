@@ -29,6 +29,10 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg);
  * (some same-host peer reaches it by copies, which no CPU atomic orders)? */
 int prma__acc_locked(const struct prma_win *win, int target);
 
+/* Work out prma__acc_locked() for every target once, at creation (after
+ * the ports are made). */
+int prma__acc_setup(struct prma_win *win);
+
 /* Admit an atomic or accumulate to target in the current epoch: lock_all's
  * first touch, or waiting for a PSCW target's post (where a put would be
  * queued instead). Counts the operation. */

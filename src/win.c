@@ -75,6 +75,7 @@ static void win_teardown(struct prma_win *win)
 {
     prma__win_unregister(win);
     prma__dyn_destroy(win);
+    free(win->acc_locked);
     if (win->ports != NULL)
         for (int i = 0; i < win->size; i++)
             prma__port_destroy(win->ports[i]);
@@ -424,6 +425,8 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
             status = PRMA_ERR_PEER_FAILED;
     for (int i = 0; status == PRMA_OK && i < win->size; i++)
         status = win_connect(win, i, &win->ports[i]);
+    if (status == PRMA_OK)
+        status = prma__acc_setup(win);
     if (status == PRMA_OK)
         status = win_watch_members(win);
     if (status == PRMA_OK)

@@ -78,6 +78,7 @@ struct prma_win {
     int                      contiguous;  /* shared flavor: one segment for the group */
     uint32_t                 id;          /* in the context's registry, 0: not there */
     unsigned                 acc_hints;   /* PRMA_ACC_* (accumulate_ordering / _ops) */
+    unsigned char           *acc_locked;  /* [size] prma__acc_locked(), worked out once */
     struct prma_qmap        *qmaps;       /* [size] shared_query's own mappings, made
                                              on first query of a target no shm port maps */
     struct prma_dyn         *dyn;         /* dynamic flavor: the region tables (dynamic.c),
