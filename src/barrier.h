@@ -12,11 +12,17 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#define PRMA_BARRIER_SLOTS 64  /* members the flag barrier serves */
+
 struct prma_shm_barrier {
     _Atomic uint32_t count;     /* arrivals in the current round */
     char             pad0[60];
     _Atomic uint32_t gen;       /* rounds completed */
     char             pad1[60];
+    struct {
+        _Atomic uint64_t round; /* the last round this member arrived at */
+        char             pad[56];
+    } slot[PRMA_BARRIER_SLOTS]; /* the flag barrier's, one cache line each */
 };
 
 /* Wait until all n members have arrived. Stores made before the call are
@@ -28,5 +34,14 @@ struct prma_shm_barrier {
 struct prma_waiter;
 
 int prma__shm_barrier(struct prma_shm_barrier *b, uint32_t n, struct prma_waiter *wait);
+
+/* The same for groups of up to PRMA_BARRIER_SLOTS members, faster: member
+ * me (0 <= me < n) announces its round in a line of its own and waits until
+ * every other member has announced it too — one cache-line transfer on the
+ * critical path instead of the counter's three. *round is the member's own
+ * count of barriers passed on b (0 before the first); every member of b
+ * must use this one, never prma__shm_barrier(). */
+int prma__shm_flag_barrier(struct prma_shm_barrier *b, uint32_t n, uint32_t me,
+                           uint64_t *round, struct prma_waiter *wait);
 
 #endif /* PRMA_BARRIER_H */

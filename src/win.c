@@ -301,6 +301,9 @@ int prma__win_barrier(struct prma_win *win)
         struct prma_waiter wait;
 
         prma__win_waiter(win, &wait);
+        if (win->size <= PRMA_BARRIER_SLOTS)
+            return prma__shm_flag_barrier(win->barrier, (uint32_t)win->size,
+                                          (uint32_t)win->rank, &win->bar_round, &wait);
         return prma__shm_barrier(win->barrier, (uint32_t)win->size, &wait);
     }
     /* A collective of the MPI library cannot be left once entered: make

@@ -64,6 +64,7 @@ struct prma_win {
     void                    *ctl_memh;    /* its UCX registration, or NULL */
     void                    *ctl_rkey;    /* its packed key */
     struct prma_shm_barrier *barrier;     /* NULL: use coll.barrier */
+    uint64_t                 bar_round;   /* flag barrier rounds passed here */
     int                     *pids;        /* members on this host (-1 elsewhere), watched
                                              while waiting */
     void                    *ctl_map;     /* others: their mapping of rank 0's block */

@@ -30,6 +30,7 @@
 struct team {
     struct prma_shm_barrier bar;
     uint32_t                n;
+    int                     flags;                /* the flag barrier */
     atomic_int              arrived[MAXMEMBERS];  /* rounds each has entered */
     /* Plain stores, ordered by the barrier alone: member j writes slot
      * round % 2 before a round's barrier, the others read it after. It is
@@ -76,10 +77,13 @@ static void *member_main(void *arg)
     struct member *m = arg;
     struct team *t = m->team;
 
+    uint64_t mine = 0;
+
     for (int round = 1; round <= ROUNDS; round++) {
         t->plain[m->me][round % 2] = round;
         atomic_store(&t->arrived[m->me], round);
-        if (prma__shm_barrier(&t->bar, t->n, NULL) != PRMA_OK)
+        if ((t->flags ? prma__shm_flag_barrier(&t->bar, t->n, (uint32_t)m->me, &mine, NULL)
+                      : prma__shm_barrier(&t->bar, t->n, NULL)) != PRMA_OK)
             m->failed++;
         for (uint32_t j = 0; j < t->n; j++) {
             int a = atomic_load(&t->arrived[j]);
@@ -97,13 +101,14 @@ static void *member_main(void *arg)
     return NULL;
 }
 
-static void run_team(uint32_t n)
+static void run_team_of(uint32_t n, int flags)
 {
     struct member members[MAXMEMBERS];
     struct team team;
 
     memset(&team, 0, sizeof(team));
-    team.n = n;
+    team.n     = n;
+    team.flags = flags;
     for (uint32_t i = 0; i < n; i++)
         atomic_init(&team.arrived[i], 0);
     unit_watchdog_arm("test_barrier (run_team)", UNIT_WATCHDOG_SECONDS);
@@ -120,9 +125,21 @@ static void run_team(uint32_t n)
         assert_int_equal(members[i].failed, 0);
         assert_int_equal(members[i].unseen, 0);
     }
+    if (flags) {
+        /* Every member announced every round. */
+        for (uint32_t i = 0; i < n; i++)
+            assert_int_equal(atomic_load(&team.bar.slot[i].round), ROUNDS);
+        return;
+    }
     /* Every round completed once, and the count is ready for the next. */
     assert_int_equal(atomic_load(&team.bar.gen), ROUNDS);
     assert_int_equal(atomic_load(&team.bar.count), 0);
+}
+
+static void run_team(uint32_t n)
+{
+    run_team_of(n, 0);
+    run_team_of(n, 1);
 }
 
 static void test_barrier_single_member_passes(void **state)
@@ -185,12 +202,29 @@ static void test_barrier_nobody_leaves_early_4members(void **state)
     run_team(4);
 }
 
-static void test_barrier_fits_in_a_page(void **state)
+static void test_barrier_lines_are_apart(void **state)
 {
-    /* Rank 0 maps one page for it; count and gen sit on separate lines. */
-    assert_true(sizeof(struct prma_shm_barrier) <= 4096);
+    /* count, gen and every member's flag sit on lines of their own. */
     assert_true(offsetof(struct prma_shm_barrier, gen) -
                     offsetof(struct prma_shm_barrier, count) >= 64);
+    assert_true(offsetof(struct prma_shm_barrier, slot) -
+                    offsetof(struct prma_shm_barrier, gen) >= 64);
+    assert_true(offsetof(struct prma_shm_barrier, slot[1]) -
+                    offsetof(struct prma_shm_barrier, slot[0]) == 64);
+}
+
+/* The flag barrier of a group of one passes at once, and counts. */
+static void test_barrier_flags_single_member_passes(void **state)
+{
+    struct prma_shm_barrier bar;
+    uint64_t round = 0;
+
+    memset(&bar, 0, sizeof(bar));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(prma__shm_flag_barrier(&bar, 1, 0, &round, NULL), PRMA_OK);
+    assert_int_equal(round, 3);
+    assert_int_equal(prma__shm_flag_barrier(&bar, PRMA_BARRIER_SLOTS + 1, 0, &round, NULL),
+                     PRMA_ERR_ARG);
 }
 
 int main(void)
@@ -201,7 +235,8 @@ int main(void)
         unit_test_guarded(test_barrier_live_members_are_waited_for),
         unit_test_guarded(test_barrier_nobody_leaves_early_2members),
         unit_test_guarded(test_barrier_nobody_leaves_early_4members),
-        unit_test_guarded(test_barrier_fits_in_a_page),
+        unit_test_guarded(test_barrier_lines_are_apart),
+        unit_test_guarded(test_barrier_flags_single_member_passes),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
