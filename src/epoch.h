@@ -35,6 +35,7 @@ enum prma_lockstate {
     PRMA_LOCKED_NONE = 0,
     PRMA_LOCKED_SHARED,     /* lock(SHARED), or lock_all after the first access */
     PRMA_LOCKED_EXCLUSIVE,
+    PRMA_LOCKED_EXCLUSIVE_FAST, /* exclusive, taken in one step from a free word (no ticket) */
     PRMA_LOCKED_NOCHECK,    /* MPI_MODE_NOCHECK: access without the lock word */
 };
 

@@ -29,14 +29,23 @@ static int ctl_add(struct prma_win *win, int target, uint64_t offset, uint64_t v
     return prma__win_atomic(win, target, PRMA_REGION_CTL, offset, 8, PRMA_AOP_ADD, v, 0, old_p);
 }
 
-int prma__lock_take(struct prma_win *win, int target, int exclusive)
+int prma__lock_take(struct prma_win *win, int target, int exclusive, int *fast_p)
 {
     struct prma_waiter wait;
     uint64_t cur, seen, ticket, serving;
     int status;
 
+    *fast_p = 0;
     prma__win_waiter(win, &wait);
     if (exclusive) {
+        /* A free word (no holder, no writer waiting) is taken in one step,
+         * without a ticket: nobody is queued to be overtaken. A writer that
+         * comes meanwhile queues by ticket and waits for the bit as usual. */
+        status = lock_word(win, target, PRMA_AOP_CSWAP, PRMA_LW_EXCLUSIVE, 0, &seen);
+        if (status != PRMA_OK || seen == 0) {
+            *fast_p = status == PRMA_OK;
+            return status;
+        }
         /* Announce the request first: new shared requests yield to it.
          * Then wait for this ticket's turn among the writers. */
         status = lock_word(win, target, PRMA_AOP_ADD, PRMA_LW_WAITING_ONE, 0, &cur);
@@ -84,7 +93,7 @@ int prma__lock_take(struct prma_win *win, int target, int exclusive)
     }
 }
 
-int prma__lock_give(struct prma_win *win, int target, int exclusive)
+int prma__lock_give(struct prma_win *win, int target, int exclusive, int fast)
 {
     uint64_t old;
     int status;
@@ -97,7 +106,7 @@ int prma__lock_give(struct prma_win *win, int target, int exclusive)
      * A writer then hands the turn to the next ticket. */
     status = lock_word(win, target, PRMA_AOP_ADD, exclusive ? PRMA_LW_EXCLUSIVE : (uint64_t)-1, 0,
                        &old);
-    if (status == PRMA_OK && exclusive)
+    if (status == PRMA_OK && exclusive && !fast)
         status = ctl_add(win, target, PRMA_CTL_OFF(wserving), 1, &old);
     return status;
 }
@@ -141,7 +150,7 @@ static void locks_forget(struct prma_win *win, int target)
 
 int prma__lock_touch(struct prma_win *win, int target)
 {
-    int status;
+    int status, fast;
 
     if (win->epoch.locks[target] != PRMA_LOCKED_NONE)
         return PRMA_OK;
@@ -149,7 +158,7 @@ int prma__lock_touch(struct prma_win *win, int target)
         locks_note(win, target, PRMA_LOCKED_NOCHECK);
         return PRMA_OK;
     }
-    status = prma__lock_take(win, target, 0);
+    status = prma__lock_take(win, target, 0, &fast);
     if (status == PRMA_OK)
         locks_note(win, target, PRMA_LOCKED_SHARED);
     return status;
@@ -169,7 +178,7 @@ int prma_win_no_locks(prma_win_h win)
 int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
 {
     struct prma_epoch *ep = &win->epoch;
-    int status;
+    int status, fast = 0;
 
     if (lock_type != PRMA_LOCK_SHARED && lock_type != PRMA_LOCK_EXCLUSIVE)
         return PRMA_ERR_ARG;
@@ -185,7 +194,7 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
     if (ep->locks[target] != PRMA_LOCKED_NONE)
         return PRMA_ERR_RMA_SYNC;
     if (!(mode & PRMA_MODE_NOCHECK)) {
-        status = prma__lock_take(win, target, lock_type == PRMA_LOCK_EXCLUSIVE);
+        status = prma__lock_take(win, target, lock_type == PRMA_LOCK_EXCLUSIVE, &fast);
         if (status != PRMA_OK)
             return status;
     }
@@ -195,6 +204,7 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
     }
     locks_note(win, target, (mode & PRMA_MODE_NOCHECK)      ? PRMA_LOCKED_NOCHECK
                             : lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_SHARED
+                            : fast                          ? PRMA_LOCKED_EXCLUSIVE_FAST
                                                             : PRMA_LOCKED_EXCLUSIVE);
     prma__dyn_synced(win);
     return PRMA_OK;
@@ -209,7 +219,10 @@ static int unlock_one(struct prma_win *win, int target)
     if (state == PRMA_LOCKED_NOCHECK)
         status = prma__win_complete_target(win, target);
     else
-        status = prma__lock_give(win, target, state == PRMA_LOCKED_EXCLUSIVE);
+        status = prma__lock_give(win, target,
+                                 state == PRMA_LOCKED_EXCLUSIVE ||
+                                     state == PRMA_LOCKED_EXCLUSIVE_FAST,
+                                 state == PRMA_LOCKED_EXCLUSIVE_FAST);
     locks_forget(win, target);
     return status;
 }

@@ -126,9 +126,11 @@ void prma__win_waiter(struct prma_win *win, struct prma_waiter *w);
  * The message is transient. */
 int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg);
 
-/* lock.c: take and give back target's lock word. */
-int prma__lock_take(struct prma_win *win, int target, int exclusive);
-int prma__lock_give(struct prma_win *win, int target, int exclusive);
+/* lock.c: take and give back target's lock word. An exclusive lock taken
+ * in one step from a free word (*fast_p set) holds no writer ticket and is
+ * given back so (fast). */
+int prma__lock_take(struct prma_win *win, int target, int exclusive, int *fast_p);
+int prma__lock_give(struct prma_win *win, int target, int exclusive, int fast);
 
 /* lock_all: lock target on its first access (a shared lock). */
 int prma__lock_touch(struct prma_win *win, int target);
