@@ -39,12 +39,16 @@ void prma__topo_bind_area(struct prma_context *ctx, void *addr, size_t len)
     if (!prma__config.numa_bind || len == 0)
         return;
     topo = topo_get(ctx);
-    if (topo == NULL)
+    /* One NUMA node: there is no choice to make (and asking costs more than
+     * a window's creation otherwise does). */
+    if (topo == NULL || hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE) <= 1)
         return;
     cpus  = hwloc_bitmap_alloc();
     nodes = hwloc_bitmap_alloc();
-    /* The owner's node: where it is bound, else where it runs right now. */
-    if (hwloc_get_cpubind(topo, cpus, HWLOC_CPUBIND_PROCESS) != 0 ||
+    /* The owner's node: where this thread is bound (the process's binding,
+     * as launchers set it; asking for the whole process reads every
+     * thread's), else where it runs right now. */
+    if (hwloc_get_cpubind(topo, cpus, HWLOC_CPUBIND_THREAD) != 0 ||
         hwloc_bitmap_isincluded(hwloc_topology_get_complete_cpuset(topo), cpus))
         hwloc_get_last_cpu_location(topo, cpus, HWLOC_CPUBIND_THREAD);
     hwloc_cpuset_to_nodeset(topo, cpus, nodes);
