@@ -32,52 +32,6 @@ int shim_op(MPI_Op op)
     return -1;
 }
 
-/* One side of an accumulate: count elements of a layout, walked by runs
- * of basic elements. A layout of one run per element whose copies abut
- * (contiguous data) is walked as one run of them all. */
-struct runner {
-    const struct shim_run *run;
-    int                    nrun;
-    MPI_Aint               extent;
-    size_t                 bext;   /* bytes per basic element */
-    struct shim_run        whole;  /* the single run, when the copies abut */
-    MPI_Aint               elem;   /* element index */
-    int                    r;      /* run within the element */
-    size_t                 done;   /* basic elements done of that run */
-};
-
-static void runner_init(struct runner *r, const struct shim_layout *l, size_t count)
-{
-    *r = (struct runner){ .run = l->run, .nrun = l->nrun, .extent = l->extent,
-                          .bext = l->basic_extent };
-    if (l->nrun == 1 && (MPI_Aint)(l->run[0].n * l->basic_extent) == l->extent) {
-        r->whole = (struct shim_run){ l->run[0].off, l->run[0].n * count };
-        r->run   = &r->whole;
-    }
-}
-
-static MPI_Aint runner_offset(const struct runner *r)
-{
-    return r->elem * r->extent + r->run[r->r].off + (MPI_Aint)(r->done * r->bext);
-}
-
-static size_t runner_left(const struct runner *r)
-{
-    return r->run[r->r].n - r->done;
-}
-
-static void runner_advance(struct runner *r, size_t n)
-{
-    r->done += n;
-    if (r->done == r->run[r->r].n) {
-        r->done = 0;
-        if (++r->r == r->nrun) {
-            r->r = 0;
-            r->elem++;
-        }
-    }
-}
-
 /* Does a side hold count elements of the target's basic type? */
 static int side_matches(const struct shim_layout *l, MPI_Count count,
                         const struct shim_layout *tl, MPI_Count tcount)
@@ -95,7 +49,7 @@ int shim_accumulate(const char *func, int fetch, const void *origin, MPI_Count o
 {
     struct shim_win *w = shim_win_lookup(win);
     struct shim_layout ol, rl, tl;
-    struct runner orun, rrun, trun;
+    struct shim_walk orun, rrun, trun;
     struct shim_span span;
     int ours, rc, status, no_op;
     size_t total;
@@ -144,32 +98,32 @@ int shim_accumulate(const char *func, int fetch, const void *origin, MPI_Count o
     if (status != PRMA_OK)
         return shim_win_raise(w, shim_class(status), func);
 
-    runner_init(&trun, &tl, (size_t)tcount);
+    shim_walk_init(&trun, tl.run, tl.nrun, tl.extent, tl.basic_extent, (size_t)tcount);
     if (!no_op)
-        runner_init(&orun, &ol, (size_t)ocount);
+        shim_walk_init(&orun, ol.run, ol.nrun, ol.extent, ol.basic_extent, (size_t)ocount);
     if (result != NULL)
-        runner_init(&rrun, &rl, (size_t)rcount);
+        shim_walk_init(&rrun, rl.run, rl.nrun, rl.extent, rl.basic_extent, (size_t)rcount);
     while (total > 0) {
-        size_t n = runner_left(&trun);
+        size_t n = shim_walk_left(&trun);
 
-        if (!no_op && runner_left(&orun) < n)
-            n = runner_left(&orun);
-        if (result != NULL && runner_left(&rrun) < n)
-            n = runner_left(&rrun);
+        if (!no_op && shim_walk_left(&orun) < n)
+            n = shim_walk_left(&orun);
+        if (result != NULL && shim_walk_left(&rrun) < n)
+            n = shim_walk_left(&rrun);
         status = prma_win_accumulate(w->core, (prma_op_t)ours, (prma_type_t)tl.basic,
-                                     no_op ? NULL : (const char *)origin + runner_offset(&orun),
+                                     no_op ? NULL : (const char *)origin + shim_walk_offset(&orun),
                                      n,
-                                     result != NULL ? (char *)result + runner_offset(&rrun)
+                                     result != NULL ? (char *)result + shim_walk_offset(&rrun)
                                                     : NULL,
                                      target, span.disp,
-                                     (uint64_t)runner_offset(&trun) + span.shift);
+                                     (uint64_t)shim_walk_offset(&trun) + span.shift);
         if (status != PRMA_OK)
             return shim_win_raise(w, shim_class(status), func);
-        runner_advance(&trun, n);
+        shim_walk_advance(&trun, n);
         if (!no_op)
-            runner_advance(&orun, n);
+            shim_walk_advance(&orun, n);
         if (result != NULL)
-            runner_advance(&rrun, n);
+            shim_walk_advance(&rrun, n);
         total -= n;
     }
     return MPI_SUCCESS;

@@ -13,47 +13,36 @@
 
 #include <stdint.h>
 
-/* One side of a transfer: count elements of a layout, walked block by
- * block. A layout of one block per element whose copies abut (contiguous
- * data, or one padded block at an offset) is walked as a single block. */
-struct cursor {
-    const struct shim_block *blk;
-    int                      nblk;
-    MPI_Aint                 extent;
-    struct shim_block        whole;  /* the single block, when the copies abut */
-    MPI_Aint                 elem;   /* element index */
-    int                      b;      /* block within the element */
-    size_t                   pos;    /* bytes done of that block */
-};
-
-static void cursor_init(struct cursor *c, const struct shim_layout *l, size_t count)
+/* A walk over a layout's pieces (shim.h): the put and get sides walk byte
+ * blocks, the accumulates' runs of basic elements. */
+void shim_walk_init(struct shim_walk *w, const struct shim_piece *p, int np, MPI_Aint extent,
+                    size_t unit, size_t count)
 {
-    *c = (struct cursor){ .blk = l->blk, .nblk = l->nblk, .extent = l->extent };
-    if (l->nblk == 1 && (MPI_Aint)l->blk[0].len == l->extent) {
-        c->whole = (struct shim_block){ l->blk[0].off, l->blk[0].len * count };
-        c->blk   = &c->whole;
+    *w = (struct shim_walk){ .p = p, .np = np, .extent = extent, .unit = unit };
+    if (np == 1 && (MPI_Aint)(p[0].n * unit) == extent) {
+        w->whole = (struct shim_piece){ p[0].off, p[0].n * count };
+        w->p     = &w->whole;
     }
 }
 
-/* Bytes from the origin address, or from the target displacement. */
-static MPI_Aint cursor_offset(const struct cursor *c)
+MPI_Aint shim_walk_offset(const struct shim_walk *w)
 {
-    return c->elem * c->extent + c->blk[c->b].off + (MPI_Aint)c->pos;
+    return w->elem * w->extent + w->p[w->i].off + (MPI_Aint)(w->done * w->unit);
 }
 
-static size_t cursor_left(const struct cursor *c)
+size_t shim_walk_left(const struct shim_walk *w)
 {
-    return c->blk[c->b].len - c->pos;
+    return w->p[w->i].n - w->done;
 }
 
-static void cursor_advance(struct cursor *c, size_t n)
+void shim_walk_advance(struct shim_walk *w, size_t n)
 {
-    c->pos += n;
-    if (c->pos == c->blk[c->b].len) {
-        c->pos = 0;
-        if (++c->b == c->nblk) {
-            c->b = 0;
-            c->elem++;
+    w->done += n;
+    if (w->done == w->p[w->i].n) {
+        w->done = 0;
+        if (++w->i == w->np) {
+            w->i = 0;
+            w->elem++;
         }
     }
 }
@@ -110,7 +99,7 @@ int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Data
 {
     struct shim_win *w = shim_win_lookup(win);
     struct shim_layout ol, tl;
-    struct cursor oc, tc;
+    struct shim_walk oc, tc;
     struct shim_span span;
     size_t total;
     int rc, status;
@@ -146,19 +135,20 @@ int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Data
     if (status != PRMA_OK)
         return shim_win_raise(w, shim_class(status), func);
 
-    cursor_init(&oc, &ol, (size_t)ocount);
-    cursor_init(&tc, &tl, (size_t)tcount);
+    shim_walk_init(&oc, ol.blk, ol.nblk, ol.extent, 1, (size_t)ocount);
+    shim_walk_init(&tc, tl.blk, tl.nblk, tl.extent, 1, (size_t)tcount);
     while (total > 0) {
-        size_t n = cursor_left(&oc) < cursor_left(&tc) ? cursor_left(&oc) : cursor_left(&tc);
-        char *o = (char *)origin + cursor_offset(&oc);
-        uint64_t at = (uint64_t)cursor_offset(&tc) + span.shift;
+        size_t n = shim_walk_left(&oc) < shim_walk_left(&tc) ? shim_walk_left(&oc)
+                                                             : shim_walk_left(&tc);
+        char *o = (char *)origin + shim_walk_offset(&oc);
+        uint64_t at = (uint64_t)shim_walk_offset(&tc) + span.shift;
 
         status = put ? prma_win_put(w->core, o, n, target, span.disp, at)
                      : prma_win_get(w->core, o, n, target, span.disp, at);
         if (status != PRMA_OK)
             return shim_win_raise(w, shim_class(status), func);
-        cursor_advance(&oc, n);
-        cursor_advance(&tc, n);
+        shim_walk_advance(&oc, n);
+        shim_walk_advance(&tc, n);
         total -= n;
     }
     return MPI_SUCCESS;

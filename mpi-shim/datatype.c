@@ -117,8 +117,8 @@ static size_t pair_int_off(int basic)
 struct named {
     MPI_Datatype       type;
     struct shim_layout layout;
-    struct shim_block  blk[2];
-    struct shim_run    run;
+    struct shim_piece  blk[2];
+    struct shim_piece    run;
     struct shim_sig    sig[2];
     struct named      *next;  /* the list of types without a prma_type_t */
 };
@@ -153,15 +153,15 @@ static void layout_finish(struct shim_layout *l)
 {
     l->true_lb = l->true_ub = 0;
     for (int i = 0; i < l->nblk; i++) {
-        MPI_Aint lo = l->blk[i].off, hi = lo + (MPI_Aint)l->blk[i].len;
+        MPI_Aint lo = l->blk[i].off, hi = lo + (MPI_Aint)l->blk[i].n;
 
         if (i == 0 || lo < l->true_lb)
             l->true_lb = lo;
         if (i == 0 || hi > l->true_ub)
             l->true_ub = hi;
     }
-    l->contiguous = l->nblk == 1 && l->blk[0].off == 0 && (MPI_Aint)l->blk[0].len == l->extent &&
-                    l->blk[0].len == l->size;
+    l->contiguous = l->nblk == 1 && l->blk[0].off == 0 && (MPI_Aint)l->blk[0].n == l->extent &&
+                    l->blk[0].n == l->size;
 }
 
 /* Enter a predefined type with a prma_type_t into the table, when the MPI
@@ -187,14 +187,14 @@ static void named_add(MPI_Datatype type, int basic)
     e = &named[nnamed];
     *e = (struct named){ .type = type };
     if (vcode >= 0) {
-        e->blk[0] = (struct shim_block){ 0, vlen };
-        e->blk[1] = (struct shim_block){ (MPI_Aint)pair_int_off(basic), sizeof(int) };
+        e->blk[0] = (struct shim_piece){ 0, vlen };
+        e->blk[1] = (struct shim_piece){ (MPI_Aint)pair_int_off(basic), sizeof(int) };
         e->sig[0] = (struct shim_sig){ vcode, 1 };
         e->sig[1] = (struct shim_sig){ int_basic(sizeof(int), 1), 1 };
         e->layout.nblk = 2;
         e->layout.nsig = 2;
         if (pair_int_off(basic) == vlen) {
-            e->blk[0].len += sizeof(int);
+            e->blk[0].n += sizeof(int);
             e->layout.nblk = 1;
         }
         if (vcode == e->sig[1].code) {
@@ -202,12 +202,12 @@ static void named_add(MPI_Datatype type, int basic)
             e->layout.nsig = 1;
         }
     } else {
-        e->blk[0] = (struct shim_block){ 0, size };
+        e->blk[0] = (struct shim_piece){ 0, size };
         e->sig[0] = (struct shim_sig){ basic, 1 };
         e->layout.nblk = 1;
         e->layout.nsig = 1;
     }
-    e->run                 = (struct shim_run){ 0, 1 };
+    e->run                 = (struct shim_piece){ 0, 1 };
     e->layout.blk          = e->blk;
     e->layout.run          = &e->run;
     e->layout.nrun         = 1;
@@ -343,7 +343,7 @@ static int foreign_find(MPI_Datatype type, const struct named **e_p)
         goto out;
     }
     e->type          = type;
-    e->blk[0]        = (struct shim_block){ tlb, (size_t)size };
+    e->blk[0]        = (struct shim_piece){ tlb, (size_t)size };
     e->sig[0]        = (struct shim_sig){ SIG_FOREIGN + (int64_t)(uintptr_t)type, 1 };
     e->layout.blk    = e->blk;
     e->layout.nblk   = size != 0;
@@ -366,9 +366,9 @@ out:
 
 /* A layout being built: growable arrays and the running summary. */
 struct flat {
-    struct shim_block *blk;
+    struct shim_piece *blk;
     size_t             nblk, cblk;
-    struct shim_run   *run;
+    struct shim_piece   *run;
     size_t             nrun, crun;
     struct shim_sig   *sig;
     size_t             nsig, csig;
@@ -428,21 +428,21 @@ static MPI_Aint aint_add(struct flat *f, MPI_Aint a, MPI_Aint b)
 
 static void push_block(struct flat *f, MPI_Aint off, size_t len)
 {
-    struct shim_block *last = f->nblk ? &f->blk[f->nblk - 1] : NULL;
+    struct shim_piece *last = f->nblk ? &f->blk[f->nblk - 1] : NULL;
 
     if (len == 0 || f->status != MPI_SUCCESS)
         return;
-    if (last && last->off + (MPI_Aint)last->len == off) {
-        last->len += len;
+    if (last && last->off + (MPI_Aint)last->n == off) {
+        last->n += len;
         return;
     }
     if (grow(f, (void **)&f->blk, f->nblk, &f->cblk, sizeof(*f->blk)))
-        f->blk[f->nblk++] = (struct shim_block){ off, len };
+        f->blk[f->nblk++] = (struct shim_piece){ off, len };
 }
 
 static void push_run(struct flat *f, MPI_Aint off, size_t n)
 {
-    struct shim_run *last = f->nrun ? &f->run[f->nrun - 1] : NULL;
+    struct shim_piece *last = f->nrun ? &f->run[f->nrun - 1] : NULL;
     MPI_Aint bext = (MPI_Aint)prma_type_extent((prma_type_t)f->basic);
 
     if (n == 0 || f->status != MPI_SUCCESS)
@@ -452,7 +452,7 @@ static void push_run(struct flat *f, MPI_Aint off, size_t n)
         return;
     }
     if (grow(f, (void **)&f->run, f->nrun, &f->crun, sizeof(*f->run)))
-        f->run[f->nrun++] = (struct shim_run){ off, n };
+        f->run[f->nrun++] = (struct shim_piece){ off, n };
 }
 
 static void push_sig(struct flat *f, int64_t code, size_t n)
@@ -493,14 +493,14 @@ static void flat_append(struct flat *f, const struct flat *c, MPI_Aint disp, MPI
 
     /* Blocks: copies that abut make one block (a contiguous run of a
      * dense element), otherwise each copy's blocks in turn. */
-    if (c->nblk == 1 && (MPI_Aint)c->blk[0].len == stride) {
-        push_block(f, aint_add(f, disp, c->blk[0].off), c->blk[0].len * n);
+    if (c->nblk == 1 && (MPI_Aint)c->blk[0].n == stride) {
+        push_block(f, aint_add(f, disp, c->blk[0].off), c->blk[0].n * n);
     } else {
         for (MPI_Aint k = 0; k < count && f->status == MPI_SUCCESS; k++) {
             MPI_Aint at = aint_add(f, disp, aint_mul(f, k, stride));
 
             for (size_t b = 0; b < c->nblk; b++)
-                push_block(f, aint_add(f, at, c->blk[b].off), c->blk[b].len);
+                push_block(f, aint_add(f, at, c->blk[b].off), c->blk[b].n);
         }
     }
     if (f->basic >= 0) {
@@ -532,7 +532,7 @@ static void flat_from_layout(struct flat *f, const struct shim_layout *l)
     f->basic = l->size == 0 ? BASIC_NONE : l->basic;
     f->size  = l->size;
     for (int b = 0; b < l->nblk; b++)
-        push_block(f, l->blk[b].off, l->blk[b].len);
+        push_block(f, l->blk[b].off, l->blk[b].n);
     for (int r = 0; r < l->nrun; r++)
         push_run(f, l->run[r].off, l->run[r].n);
     for (int s = 0; s < l->nsig; s++)

@@ -74,23 +74,19 @@ int  shim_attrs_delete_all(struct shim_win *w);
  * origin bytes with target bytes), flattened once per datatype and cached
  * on it until it is freed.
  */
-struct shim_block {
+struct shim_piece {
     MPI_Aint off;  /* bytes from the element's start; may be negative */
-    size_t   len;  /* bytes */
-};
-
-struct shim_run {
-    MPI_Aint off;  /* first basic element, bytes from the element's start */
-    size_t   n;    /* basic elements, one every basic_extent bytes */
+    size_t   n;    /* units: bytes for a byte block, basic elements (one every
+                      basic_extent bytes) for a run */
 };
 
 struct shim_sig;  /* the type signature, run-length encoded (datatype.c) */
 
 struct shim_layout {
     int                      nblk;         /* byte blocks per element */
-    const struct shim_block *blk;
+    const struct shim_piece *blk;
     int                      nrun;         /* basic-element runs per element; 0 when basic < 0 */
-    const struct shim_run   *run;
+    const struct shim_piece *run;
     MPI_Aint                 extent;       /* element stride (MPI extent) */
     MPI_Aint                 true_lb;      /* lowest byte touched, from the element start */
     MPI_Aint                 true_ub;      /* one past the highest byte touched */
@@ -136,6 +132,25 @@ int  shim_accumulate_request(const char *func, int fetch, const void *origin, MP
                              MPI_Datatype ttype, MPI_Op op, MPI_Win win, MPI_Request *request);
 
 /* comm.c: what the accumulates share with put and get. */
+
+/* A walk over count elements of a layout's pieces, in units (bytes for the
+ * byte blocks, basic elements for the runs). A layout of one piece per
+ * element whose copies abut is walked as one piece of them all. */
+struct shim_walk {
+    const struct shim_piece *p;
+    int                      np;
+    MPI_Aint                 extent;  /* element stride, bytes */
+    size_t                   unit;    /* bytes per unit */
+    struct shim_piece        whole;
+    MPI_Aint                 elem;    /* element index */
+    int                      i;       /* piece within the element */
+    size_t                   done;    /* units done of that piece */
+};
+void     shim_walk_init(struct shim_walk *w, const struct shim_piece *p, int np, MPI_Aint extent,
+                        size_t unit, size_t count);
+MPI_Aint shim_walk_offset(const struct shim_walk *w);  /* bytes from the start */
+size_t   shim_walk_left(const struct shim_walk *w);    /* units left in the piece */
+void     shim_walk_advance(struct shim_walk *w, size_t n);
 
 /* Where a target's bytes are: every offset from the target displacement,
  * plus shift, is >= 0 bytes after disp units. */
