@@ -2,8 +2,8 @@
  * test_dynamic.c - dynamic windows (src/dynamic.c): attach, detach, the
  * region tables and the region lookup, through the self and shm ports.
  *
- * A "threaded job" as in test_win.c: N threads of this process, each one
- * rank with a portrma context of its own, all claiming one node. Peers'
+ * A threaded job (job.h): N threads of this process, each one rank with a
+ * portrma context of its own, all claiming one node. Peers'
  * region tables are mapped for real (their memfds duplicated from our own
  * pid), and their malloc'd regions reached with process_vm_writev/readv on
  * our own pid. Ranks tell each other their regions' addresses through
@@ -23,147 +23,35 @@
 #include <cmocka.h>
 
 #include "portrma.h"
+#include "job.h"
 #include "unit.h"
 
-#define MAXRANKS 4
-#define SLICE    256   /* bytes per rank in the allgather buffer */
+#define MAXRANKS JOB_MAXRANKS
 #define SENTINEL 0xA5
 #define NMANY    40    /* regions per rank in the growth test: more than a first table holds */
 
-struct rank;
-typedef void (*rank_body)(struct rank *r);
+/* Addresses the ranks tell each other (they are threads of one process). */
+static uint64_t shared[MAXRANKS][NMANY];
 
-struct job {
-    int               n;
-    pthread_barrier_t bar;
-    unsigned char     buf[MAXRANKS * SLICE];
-    uint64_t          shared[MAXRANKS][NMANY];  /* addresses the ranks tell each other */
-    rank_body         body;
-};
-
-struct rank {
-    struct job    *job;
-    int            rank;
-    pthread_t      thread;
-    prma_context_h ctx;
-    prma_coll_t    coll;
-    int            failures;
-    char           what[1024];
-};
-
-static void rank_fail(struct rank *r, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void rank_fail(struct rank *r, int line, const char *fmt, ...)
-{
-    size_t used = strlen(r->what);
-    va_list ap;
-
-    r->failures++;
-    if (used + 80 >= sizeof(r->what))
-        return;
-    used += (size_t)snprintf(r->what + used, sizeof(r->what) - used, "\n  rank %d line %d: ",
-                             r->rank, line);
-    va_start(ap, fmt);
-    vsnprintf(r->what + used, sizeof(r->what) - used, fmt, ap);
-    va_end(ap);
-}
-
-#define RCHECK(r, cond)                                     \
-    do {                                                    \
-        if (!(cond))                                        \
-            rank_fail((r), __LINE__, "failed: %s", #cond);  \
-    } while (0)
-
-#define RCHECK_STATUS(r, call, expect)                                                     \
-    do {                                                                                   \
-        int s_ = (call), e_ = (expect);                                                    \
-        if (s_ != e_)                                                                      \
-            rank_fail((r), __LINE__, "%s returned %d (%s), expected %d (%s)", #call, s_,   \
-                      prma_status_string(s_), e_, prma_status_string(e_));                 \
-    } while (0)
-
-static int job_allgather(void *arg, const void *sendbuf, void *recvbuf, size_t len)
-{
-    struct rank *r = arg;
-    struct job *job = r->job;
-
-    if (len > SLICE)
-        return -1;  /* the same on every rank: nobody waits */
-    memcpy(job->buf + (size_t)r->rank * len, sendbuf, len);
-    pthread_barrier_wait(&job->bar);
-    memcpy(recvbuf, job->buf, (size_t)job->n * len);
-    pthread_barrier_wait(&job->bar);
-    return 0;
-}
-
-static int job_barrier(void *arg)
-{
-    pthread_barrier_wait(&((struct rank *)arg)->job->bar);
-    return 0;
-}
-
-static void *rank_main(void *arg)
-{
-    struct rank *r = arg;
-    prma_bootstrap_t boot = { .rank = r->rank, .size = r->job->n, .node_id = 1 };
-    int status;
-
-    r->coll.rank      = r->rank;
-    r->coll.size      = r->job->n;
-    r->coll.arg       = r;
-    r->coll.allgather = job_allgather;
-    r->coll.barrier   = job_barrier;
-    status = prma_init(&boot, &r->ctx);
-    if (status != PRMA_OK) {
-        rank_fail(r, __LINE__, "prma_init: %s", prma_status_string(status));
-        return NULL;
-    }
-    r->job->body(r);
-    prma_finalize(r->ctx);
-    return NULL;
-}
-
-static void job_run(const char *name, int n, rank_body body)
+static void run(const char *name, int n, rank_body body)
 {
     static struct job job;
     struct rank ranks[MAXRANKS];
-    int failures = 0;
 
-    memset(&job, 0, sizeof(job));
-    job.n    = n;
-    job.body = body;
-    unit_watchdog_arm(name, UNIT_WATCHDOG_SECONDS);
-    assert_int_equal(pthread_barrier_init(&job.bar, NULL, (unsigned)n), 0);
-    memset(ranks, 0, sizeof(ranks));
-    for (int i = 0; i < n; i++) {
-        ranks[i].job  = &job;
-        ranks[i].rank = i;
-        assert_int_equal(pthread_create(&ranks[i].thread, NULL, rank_main, &ranks[i]), 0);
-    }
-    for (int i = 0; i < n; i++)
-        assert_int_equal(pthread_join(ranks[i].thread, NULL), 0);
-    pthread_barrier_destroy(&job.bar);
-    unit_watchdog_disarm();
-    for (int i = 0; i < n; i++) {
-        if (ranks[i].failures > 0)
-            print_error("%s: rank %d: %d failure(s):%s\n", name, i, ranks[i].failures,
-                        ranks[i].what);
-        failures += ranks[i].failures;
-    }
-    assert_int_equal(failures, 0);
+    job_init(&job, n, body);
+    job_run(name, &job, ranks);
 }
 
 /* Tell every rank the address of p (slot k), and wait until all have. */
 static void tell(struct rank *r, int k, const void *p)
 {
-    r->job->shared[r->rank][k] = (uint64_t)(uintptr_t)p;
+    shared[r->rank][k] = (uint64_t)(uintptr_t)p;
     pthread_barrier_wait(&r->job->bar);
 }
 
 static uint64_t addr_of(struct rank *r, int target, int k)
 {
-    return r->job->shared[target][k];
+    return shared[target][k];
 }
 
 static unsigned char pattern(int origin, int target, size_t i)
@@ -231,7 +119,7 @@ static void put_get_body(struct rank *r)
 
 static void test_dynamic_put_get_at_addresses(void **state)
 {
-    job_run(__func__, 3, put_get_body);
+    run(__func__, 3, put_get_body);
 }
 
 /* ---- what lies outside attached memory ---- */
@@ -271,7 +159,7 @@ static void range_body(struct rank *r)
 
 static void test_dynamic_outside_regions_is_rma_range(void **state)
 {
-    job_run(__func__, 2, range_body);
+    run(__func__, 2, range_body);
 }
 
 /* ---- a region replaced between epochs ---- */
@@ -312,7 +200,7 @@ static void replace_body(struct rank *r)
 
 static void test_dynamic_replaced_region_is_seen(void **state)
 {
-    job_run(__func__, 2, replace_body);
+    run(__func__, 2, replace_body);
 }
 
 /* ---- more regions than a first table holds ---- */
@@ -330,7 +218,7 @@ static void many_body(struct rank *r)
     for (int k = 0; k < NMANY / 4; k++)
         RCHECK_STATUS(r, prma_win_attach(win, cells[me][k] + 4, 8), PRMA_OK);
     for (int k = 0; k < NMANY; k++)
-        r->job->shared[me][k] = (uint64_t)(uintptr_t)(cells[me][k] + 4);
+        shared[me][k] = (uint64_t)(uintptr_t)(cells[me][k] + 4);
     RCHECK_STATUS(r, prma_win_lock_all(win, 0), PRMA_OK);
     job_barrier(r);
     RCHECK_STATUS(r, prma_win_put(win, "x", 1, t, addr_of(r, t, 0), 0), PRMA_OK);
@@ -358,7 +246,7 @@ static void many_body(struct rank *r)
 
 static void test_dynamic_many_regions_grow_the_table(void **state)
 {
-    job_run(__func__, 3, many_body);
+    run(__func__, 3, many_body);
 }
 
 /* ---- misuse ---- */
@@ -402,7 +290,7 @@ static void misuse_body(struct rank *r)
 
 static void test_dynamic_misuse_is_refused(void **state)
 {
-    job_run(__func__, 2, misuse_body);
+    run(__func__, 2, misuse_body);
 }
 
 /* ---- fetch-and-op on an attached counter ---- */
@@ -457,7 +345,7 @@ static void fetch_body(struct rank *r)
 
 static void test_dynamic_fetch_op_adds_up(void **state)
 {
-    job_run(__func__, 3, fetch_body);
+    run(__func__, 3, fetch_body);
 }
 
 int main(void)

@@ -2,17 +2,9 @@
  * test_win.c - windows, fence epochs and the self / shm / none ports
  * (src/win.c, src/epoch.c, src/transport/{self,shm,none}.c).
  *
- * A "threaded job": N threads of this process, each acting as one rank with
- * a portrma context of its own. The bootstrap's collectives are a pthread
- * barrier and a shared buffer (allgather: each writes its slice, barrier,
- * each copies all, barrier). All ranks claim the same node, so peers get the
- * shm port for real: the memfd of a peer's window is duplicated from our own
- * pid (pidfd_getfd) and mapped, and malloc'd windows are reached with
- * process_vm_writev/readv on our own pid.
- *
- * Rank threads may not use cmocka's assertions (they longjmp into the test's
- * thread): they record failures with RCHECK*, and run_job() asserts on them
- * after joining. Every job runs under a watchdog: a hang fails the binary.
+ * Each test is a threaded job (job.h): N threads of this process, each one
+ * rank with a portrma context of its own, all claiming the same node unless
+ * a test says otherwise, so peers get the shm port for real.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -28,186 +20,14 @@
 #include "port.h"
 #include "portrma.h"
 #include "settings.h"
+#include "job.h"
 #include "unit.h"
 #include "win.h"
 
-#define MAXRANKS  4
-#define SLICE     256   /* bytes per rank in the shared allgather buffer */
+#define MAXRANKS  JOB_MAXRANKS
 #define SENTINEL  0xA5  /* window bytes nobody may write */
 #define SENTINEL2 0xC3  /* origin bytes nobody may write */
 
-/* ---- the threaded job ---- */
-
-struct rank;
-typedef void (*rank_body)(struct rank *r);
-
-struct job {
-    int                n;
-    pthread_barrier_t  bar;
-    unsigned char      buf[MAXRANKS * SLICE];
-    uint64_t           node_of[MAXRANKS];  /* node_id each rank claims */
-    int                fail_rank;          /* whose allgather fails, -1: none */
-    int                fail_call;          /* ... on its fail_call-th call (from 0) */
-    int                barrier_fails;      /* every barrier call fails */
-    int                param;              /* for the body */
-    rank_body          body;
-};
-
-struct rank {
-    struct job     *job;
-    int             rank;
-    pthread_t       thread;
-    prma_context_h  ctx;
-    prma_coll_t     coll;
-    int             allgathers;  /* calls so far */
-    int             barriers;    /* calls so far */
-    int             failures;
-    char            what[1024];  /* the first few failures */
-};
-
-static void rank_fail(struct rank *r, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void rank_fail(struct rank *r, int line, const char *fmt, ...)
-{
-    size_t used = strlen(r->what);
-    va_list ap;
-
-    r->failures++;
-    if (used + 80 >= sizeof(r->what))
-        return;
-    used += (size_t)snprintf(r->what + used, sizeof(r->what) - used, "\n  rank %d line %d: ",
-                             r->rank, line);
-    va_start(ap, fmt);
-    vsnprintf(r->what + used, sizeof(r->what) - used, fmt, ap);
-    va_end(ap);
-}
-
-#define RCHECK(r, cond)                                     \
-    do {                                                    \
-        if (!(cond))                                        \
-            rank_fail((r), __LINE__, "failed: %s", #cond);  \
-    } while (0)
-
-#define RCHECK_INT(r, a, b)                                                                \
-    do {                                                                                   \
-        long long a_ = (long long)(a), b_ = (long long)(b);                                \
-        if (a_ != b_)                                                                      \
-            rank_fail((r), __LINE__, "%s == %s failed: %lld != %lld", #a, #b, a_, b_);     \
-    } while (0)
-
-#define RCHECK_STATUS(r, call, expect)                                                     \
-    do {                                                                                   \
-        int s_ = (call), e_ = (expect);                                                    \
-        if (s_ != e_)                                                                      \
-            rank_fail((r), __LINE__, "%s returned %d (%s), expected %d (%s)", #call, s_,   \
-                      prma_status_string(s_), e_, prma_status_string(e_));                 \
-    } while (0)
-
-#define RCHECK_STR(r, a, b)                                                                \
-    do {                                                                                   \
-        const char *a_ = (a), *b_ = (b);                                                   \
-        if (a_ == NULL || b_ == NULL || strcmp(a_, b_) != 0)                               \
-            rank_fail((r), __LINE__, "%s == \"%s\" failed: got \"%s\"", #a,                \
-                      b_ ? b_ : "(null)", a_ ? a_ : "(null)");                             \
-    } while (0)
-
-static int job_allgather(void *arg, const void *sendbuf, void *recvbuf, size_t len)
-{
-    struct rank *r = arg;
-    struct job *job = r->job;
-    int call = r->allgathers++;
-    int fail = job->fail_rank == r->rank && job->fail_call == call;
-
-    if (len > SLICE)
-        return -1;  /* the same on every rank: nobody waits */
-    /* A failing rank still keeps step with the others (a collective that
-     * errs locally), contributing zeros. */
-    if (fail)
-        memset(job->buf + (size_t)r->rank * len, 0, len);
-    else
-        memcpy(job->buf + (size_t)r->rank * len, sendbuf, len);
-    pthread_barrier_wait(&job->bar);
-    if (!fail)
-        memcpy(recvbuf, job->buf, (size_t)job->n * len);
-    pthread_barrier_wait(&job->bar);
-    return fail ? -1 : 0;
-}
-
-static int job_barrier(void *arg)
-{
-    struct rank *r = arg;
-
-    r->barriers++;
-    if (r->job->barrier_fails)
-        return -1;
-    pthread_barrier_wait(&r->job->bar);
-    return 0;
-}
-
-static void *rank_main(void *arg)
-{
-    struct rank *r = arg;
-    prma_bootstrap_t boot = {
-        .rank = r->rank, .size = r->job->n, .node_id = r->job->node_of[r->rank],
-    };
-    int status;
-
-    r->coll.rank      = r->rank;
-    r->coll.size      = r->job->n;
-    r->coll.arg       = r;
-    r->coll.allgather = job_allgather;
-    r->coll.barrier   = job_barrier;
-    status = prma_init(&boot, &r->ctx);
-    if (status != PRMA_OK) {
-        rank_fail(r, __LINE__, "prma_init: %s", prma_status_string(status));
-        /* Keep the others from waiting forever for this rank. */
-        return NULL;
-    }
-    r->job->body(r);
-    prma_finalize(r->ctx);
-    return NULL;
-}
-
-static void job_init(struct job *job, int n, rank_body body)
-{
-    memset(job, 0, sizeof(*job));
-    job->n         = n;
-    job->fail_rank = -1;
-    job->body      = body;
-    for (int i = 0; i < MAXRANKS; i++)
-        job->node_of[i] = 1;
-}
-
-/* Run the job's body on its n rank threads (ranks: n records, filled here);
- * fail the test if any rank recorded a failure. */
-static void job_run(const char *name, struct job *job, struct rank *ranks)
-{
-    int failures = 0;
-
-    assert_true(job->n >= 1 && job->n <= MAXRANKS);
-    unit_watchdog_arm(name, UNIT_WATCHDOG_SECONDS);
-    assert_int_equal(pthread_barrier_init(&job->bar, NULL, (unsigned)job->n), 0);
-    memset(ranks, 0, sizeof(*ranks) * (size_t)job->n);
-    for (int i = 0; i < job->n; i++) {
-        ranks[i].job  = job;
-        ranks[i].rank = i;
-        assert_int_equal(pthread_create(&ranks[i].thread, NULL, rank_main, &ranks[i]), 0);
-    }
-    for (int i = 0; i < job->n; i++)
-        assert_int_equal(pthread_join(ranks[i].thread, NULL), 0);
-    pthread_barrier_destroy(&job->bar);
-    unit_watchdog_disarm();
-    for (int i = 0; i < job->n; i++) {
-        if (ranks[i].failures > 0)
-            print_error("%s: rank %d: %d failure(s):%s\n", name, i, ranks[i].failures,
-                        ranks[i].what);
-        failures += ranks[i].failures;
-    }
-    assert_int_equal(failures, 0);
-}
-
-#define JOB_RUN(job, ranks) job_run(__func__, (job), (ranks))
 
 /* ---- data helpers ---- */
 
