@@ -56,13 +56,8 @@ int shim_accumulate(const char *func, int fetch, const void *origin, MPI_Count o
 
     if (w == NULL)
         return shim_bad_win(win, func);
-    status = prma_win_check_epoch(w->core);
-    if (status != PRMA_OK)
-        return shim_win_raise(w, shim_class(status), func);
-    if (target == MPI_PROC_NULL)
-        return MPI_SUCCESS;
-    if (target < 0 || target >= w->coll.size)
-        return shim_win_raise(w, MPI_ERR_RANK, func);
+    if ((rc = shim_target_check(w, target)) != MPI_SUCCESS)
+        return rc == SHIM_PROC_NULL ? MPI_SUCCESS : shim_win_raise(w, rc, func);
     if (ocount < 0 || tcount < 0 || (result != NULL && rcount < 0))
         return shim_win_raise(w, MPI_ERR_COUNT, func);
     if ((ours = shim_op(op)) < 0)
@@ -207,13 +202,8 @@ SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
 
     if (w == NULL)
         return shim_bad_win(win, __func__);
-    status = prma_win_check_epoch(w->core);
-    if (status != PRMA_OK)
-        return shim_win_raise(w, shim_class(status), __func__);
-    if (target_rank == MPI_PROC_NULL)
-        return MPI_SUCCESS;
-    if (target_rank < 0 || target_rank >= w->coll.size)
-        return shim_win_raise(w, MPI_ERR_RANK, __func__);
+    if ((status = shim_target_check(w, target_rank)) != MPI_SUCCESS)
+        return status == SHIM_PROC_NULL ? MPI_SUCCESS : shim_win_raise(w, status, __func__);
     if ((ours = shim_op(op)) < 0)
         return shim_win_raise(w, MPI_ERR_OP, __func__);
     /* One element of a predefined type. */

@@ -94,6 +94,17 @@ int shim_target_span(struct shim_win *w, int target, MPI_Aint tdisp, const struc
     return prma_win_check_access(w->core, target, s->disp, s->lo, s->len);
 }
 
+int shim_target_check(struct shim_win *w, int target)
+{
+    int status = prma_win_check_epoch(w->core);
+
+    if (status != PRMA_OK)
+        return shim_class(status);
+    if (target == MPI_PROC_NULL)
+        return SHIM_PROC_NULL;
+    return target < 0 || target >= w->coll.size ? MPI_ERR_RANK : MPI_SUCCESS;
+}
+
 int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Datatype otype,
              int target, MPI_Aint tdisp, MPI_Count tcount, MPI_Datatype ttype, MPI_Win win)
 {
@@ -106,13 +117,8 @@ int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Data
 
     if (w == NULL)
         return shim_bad_win(win, func);
-    status = prma_win_check_epoch(w->core);
-    if (status != PRMA_OK)
-        return shim_win_raise(w, shim_class(status), func);
-    if (target == MPI_PROC_NULL)
-        return MPI_SUCCESS;
-    if (target < 0 || target >= w->coll.size)
-        return shim_win_raise(w, MPI_ERR_RANK, func);
+    if ((rc = shim_target_check(w, target)) != MPI_SUCCESS)
+        return rc == SHIM_PROC_NULL ? MPI_SUCCESS : shim_win_raise(w, rc, func);
     if (ocount < 0 || tcount < 0)
         return shim_win_raise(w, MPI_ERR_COUNT, func);
     /* The same type and count on both sides match by themselves. */
@@ -242,17 +248,11 @@ static int int_type(MPI_Datatype type, size_t *size_p, int *signed_p)
 static int rmw_args(struct shim_win *w, int target, MPI_Datatype type, MPI_Aint disp,
                     size_t *size_p, int *signed_p, int *done)
 {
-    int status = prma_win_check_epoch(w->core), rc;
+    int rc = shim_target_check(w, target);
 
-    *done = 0;
-    if (status != PRMA_OK)
-        return shim_class(status);
-    if (target == MPI_PROC_NULL) {
-        *done = 1;
-        return MPI_SUCCESS;
-    }
-    if (target < 0 || target >= w->coll.size)
-        return MPI_ERR_RANK;
+    *done = rc == SHIM_PROC_NULL;
+    if (rc != MPI_SUCCESS)
+        return *done ? MPI_SUCCESS : rc;
     if ((rc = int_type(type, size_p, signed_p)) != MPI_SUCCESS)
         return rc;
     if (disp < 0)

@@ -166,6 +166,13 @@ struct shim_span {
 int  shim_target_span(struct shim_win *w, int target, MPI_Aint tdisp, const struct shim_layout *l,
                       MPI_Aint tcount, struct shim_span *s);
 
+/* The checks every RMA call starts with, in MPI's order: an access epoch
+ * that allows operations, then the rank. MPI_SUCCESS to go on,
+ * SHIM_PROC_NULL for MPI_PROC_NULL (the call is a no-op), or an error
+ * class. */
+#define SHIM_PROC_NULL (-2)
+int  shim_target_check(struct shim_win *w, int target);
+
 /* Put (put != 0) or get, and their request forms. */
 int  shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Datatype otype,
               int target, MPI_Aint tdisp, MPI_Count tcount, MPI_Datatype ttype, MPI_Win win);
