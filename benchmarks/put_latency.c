@@ -1,98 +1,66 @@
 /*
- * put_latency.c - one-sided put latency with fence synchronization, in the
- * shape of the OSU micro-benchmarks' osu_put_latency (-s fence): rank 0 puts
- * `size` bytes into rank 1's window, both fence; the time per iteration is
- * reported. Plain MPI: the same binary runs natively and under portrma.
- * Before printing a row, the target checks the bytes of the last put.
+ * put_latency.c - prma_put_latency: the time of one MPI_Put of each size from
+ * rank 0 to rank 1 under each synchronization, in the pattern of the OSU
+ * micro-benchmarks' osu_put_latency (bench_latency in bench.c says which
+ * calls each -s times). After the timed loop every target checks that the
+ * bytes of its origin landed in its window.
  *
- *   mpirun -np 2 ./put_latency [-w allocate|create] [-m min:max] [-i iters] [-x warmup]
+ *   mpirun -np 2 prma_put_latency [-w create|allocate|dynamic]
+ *          [-s fence|pscw|lock|flush|flush_local|lock_all] [-m [min:]max] [-i n] [-x n]
  */
-#include <mpi.h>
-#include <stdio.h>
+#include "bench.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-static unsigned char pattern(size_t i, size_t size)
+static void put_op(struct bench *b, int target, size_t size, long it, void *src)
 {
-    return (unsigned char)((i * 131u + size) & 0xff);
+    BENCH_MPI(MPI_Put(src, (int)size, MPI_BYTE, target, b->disp[target], (int)size, MPI_BYTE,
+                      b->win));
 }
 
 int main(int argc, char **argv)
 {
-    size_t min = 1, max = 1 << 22;
-    int iters = 1000, warmup = 100, create = 0, rank, nranks, opt, bad = 0;
-    unsigned char *src, *win_mem;
-    MPI_Win win;
+    static const struct bench_info info = {
+        .name = "prma_put_latency",
+        .title = "MPI_Put Latency Test",
+        .unit = BENCH_UNIT_LATENCY,
+        .syncs = BENCH_SYNCS_ALL,
+        .sync = BENCH_SYNC_FLUSH,
+        .min_size = 1,
+        .max_size = 1 << 22,
+        .iters = 10000,
+        .warmup = 100,
+        .min_ranks = 2,
+        .max_ranks = 2,
+        .help = "latency of MPI_Put from rank 0 to rank 1 (both ways under fence and pscw)",
+    };
+    struct bench b;
+    unsigned char *src;
+    int bad = 0;
 
-    MPI_Init(&argc, &argv);
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
-    while ((opt = getopt(argc, argv, "w:m:i:x:")) != -1) {
-        switch (opt) {
-        case 'w': create = strcmp(optarg, "create") == 0; break;
-        case 'm': sscanf(optarg, "%zu:%zu", &min, &max); break;
-        case 'i': iters = atoi(optarg); break;
-        case 'x': warmup = atoi(optarg); break;
-        default:
-            if (rank == 0)
-                fprintf(stderr, "usage: put_latency [-w allocate|create] [-m min:max] [-i n] [-x n]\n");
-            MPI_Abort(MPI_COMM_WORLD, 2);
-        }
-    }
-    if (nranks != 2) {
-        if (rank == 0)
-            fprintf(stderr, "put_latency needs exactly 2 ranks\n");
-        MPI_Finalize();
-        return 2;
-    }
-    src = malloc(max);
-    if (create) {
-        win_mem = malloc(max);
-        MPI_Win_create(win_mem, (MPI_Aint)max, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &win);
-    } else {
-        MPI_Win_allocate((MPI_Aint)max, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &win_mem, &win);
-    }
-    if (rank == 0) {
-        printf("# OSU MPI_Put Latency Test (portrma benchmarks)\n");
-        printf("# Window creation: %s\n", create ? "MPI_Win_create" : "MPI_Win_allocate");
-        printf("# Synchronization: MPI_Win_fence\n");
-        printf("# %-10s %18s\n", "Size", "Latency (us)");
-    }
-    for (size_t size = min; size <= max; size *= 2) {
-        int n = size > (1 << 16) ? iters / 10 + 1 : iters, w = size > (1 << 16) ? warmup / 10 : warmup;
-        double t0 = 0, t;
-        int bad_here = 0;
+    bench_init(&b, &info, &argc, &argv);
+    src = malloc(b.max_size);
+    bench_win_open(&b, b.max_size);
+    for (int k = 0; k < b.nsizes && !bad; k++) {
+        size_t size = b.sizes[k];
+        double t;
 
-        for (size_t i = 0; i < size; i++)
-            src[i] = pattern(i, size);
-        memset(win_mem, 0, size);
-        MPI_Win_fence(0, win);
-        for (int it = 0; it < n + w; it++) {
-            if (it == w)
-                t0 = MPI_Wtime();
-            if (rank == 0)
-                MPI_Put(src, (int)size, MPI_BYTE, 1, 0, (int)size, MPI_BYTE, win);
-            MPI_Win_fence(0, win);
+        bench_fill(src, size, bench_seed(size, b.rank));
+        bench_local_begin(&b);
+        memset(b.mem, 0, size);
+        bench_local_end(&b);
+        t = bench_latency(&b, size, put_op, src);
+        if (bench_latency_target(&b)) {
+            bench_local_begin(&b);
+            bad = bench_check(&b, "window", size, b.mem, size, bench_seed(size, b.peer));
+            bench_local_end(&b);
         }
-        t = (MPI_Wtime() - t0) / n;
-        if (rank == 1)
-            for (size_t i = 0; i < size && !bad_here; i++)
-                bad_here = win_mem[i] != pattern(i, size);
-        MPI_Allreduce(&bad_here, &bad, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-        if (bad) {
-            if (rank == 0)
-                fprintf(stderr, "put_latency: data check failed at size %zu\n", size);
-            break;
-        }
-        if (rank == 0)
-            printf("%-12zu %18.2f\n", size, t * 1e6);
-        fflush(stdout);
+        bad = bench_any(bad);
+        if (!bad)
+            bench_print_row(&b, size, t * 1e6);
     }
-    MPI_Win_free(&win);
-    if (create)
-        free(win_mem);
+    bench_win_close(&b);
     free(src);
-    MPI_Finalize();
-    return bad;
+    return bench_finish(&b, bad ? BENCH_EXIT_DATA : 0);
 }
