@@ -2,7 +2,7 @@
 # deps.sh - install the Debian packages portrma needs, only those missing.
 set -euo pipefail
 pkgs=(build-essential libopenmpi-dev openmpi-bin libucx-dev ucx-utils libhwloc-dev
-      libcmocka-dev autoconf automake libtool pkg-config libmpich-dev mpich)
+      libcmocka-dev autoconf automake libtool pkg-config libmpich-dev mpich gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
