@@ -16,8 +16,9 @@
  * instruction closes the page again. A rep stos/movs (memset, memcpy) is
  * done by the handler itself through the agent view, in one go. A page
  * that faults more than GUARD_HOT times between two synchronization calls
- * of the owner stays open until the next one (later accesses to it are not
- * checked: the guard samples, so that loops over large windows finish).
+ * of the owner stays open until the next one, and once GUARD_HOT_PAGES
+ * pages are, the whole window does: later accesses are not checked (the
+ * guard samples, so that loops over large windows finish).
  * Every other fault, and every SIGTRAP that is not ours, goes to the
  * handler installed before. The handlers write only into memory allocated
  * beforehand.
@@ -61,8 +62,10 @@
 #define GUARD_REPORT   8      /* conflicts printed per report */
 #define GUARD_SLOTS    256    /* guarded windows per process */
 #define GUARD_PENDING  4      /* pages open for one instruction */
-#define GUARD_HOT      32     /* faults on a page before it stays open until the next
+#define GUARD_HOT      16     /* faults on a page before it stays open until the next
                                  synchronization call */
+#define GUARD_HOT_PAGES 16    /* hot pages before the whole window stays open so */
+#define GUARD_PENDING_OPS 8192 /* RMA accesses an origin keeps per epoch */
 
 #define TAG_FENCE (UINT64_C(1) << 62)
 #define TAG_PSCW  (UINT64_C(2) << 62)
@@ -132,6 +135,9 @@ struct prma_guard {
     char              *agent;      /* the agent view of lo */
     unsigned char     *faults;     /* [pages] faults since the last synchronization call */
     volatile int       opened;     /* hot pages were left open since then */
+    unsigned           hot;        /* how many */
+    unsigned           syncs;      /* synchronization calls seen */
+    unsigned long      odropped;   /* our RMA accesses not kept (too many) */
     volatile int       prot;       /* protection now */
     volatile uint64_t  tag;        /* exposure epoch now, 0: none */
     struct guard_area *area;       /* ours */
@@ -570,6 +576,8 @@ static void guard_segv(int sig, siginfo_t *si, void *ucv)
     if (g->faults != NULL && ++g->faults[(page - g->lo) / page_size] > GUARD_HOT) {
         /* A hot page: open until the next synchronization call. */
         g->opened = 1;
+        if (++g->hot > GUARD_HOT_PAGES)
+            mprotect((void *)g->lo, g->hi - g->lo, PROT_READ | PROT_WRITE);
         errno = saved;
         return;
     }
@@ -635,6 +643,7 @@ static void guard_protect(struct prma_guard *g, int prot)
     if (g->opened) {
         memset(g->faults, 0, (g->hi - g->lo) / page_size);
         g->opened = 0;
+        g->hot    = 0;
     }
     if (mprotect((void *)g->lo, g->hi - g->lo, prot) != 0) {
         prma_warn("protecting window memory failed: %s", strerror(errno));
@@ -763,6 +772,10 @@ void prma__guard_note(struct prma_win *win, int target, uint64_t off, size_t len
             last->len += len;
             return;
         }
+    }
+    if (g->on == GUARD_PENDING_OPS) {
+        g->odropped++;
+        return;
     }
     if (g->on == g->ocap) {
         size_t cap = g->ocap ? 2 * g->ocap : 64;
@@ -1081,7 +1094,9 @@ int prma__guard_leave(struct prma_win *win, int event, unsigned mode, int status
     uint64_t popen;
     int prot;
 
-    guard_install();
+    /* Now and then: take SIGSEGV back from a handler installed after ours. */
+    if ((++g->syncs & 63) == 0)
+        guard_install();
     popen = atomic_load_explicit((_Atomic uint64_t *)&g->area->popen, memory_order_acquire);
     ln    = atomic_load_explicit(&g->ln, memory_order_acquire);
     if (g->mode == PRMA_GUARD_MODE_STRICT) {
@@ -1133,11 +1148,14 @@ int prma__guard_leave(struct prma_win *win, int event, unsigned mode, int status
     }
     guard_protect(g, prot);
 
-    if (g->rdropped > 0 || atomic_load_explicit(&g->ldropped, memory_order_relaxed) > 0) {
+    if (g->rdropped > 0 || g->odropped > 0 ||
+        atomic_load_explicit(&g->ldropped, memory_order_relaxed) > 0) {
         prma_warn("exposure guard of window \"%s\": %lu RMA and %u local accesses were not "
                   "checked (logs full)",
-                  g->name, g->rdropped, atomic_load_explicit(&g->ldropped, memory_order_relaxed));
+                  g->name, g->rdropped + g->odropped,
+                  atomic_load_explicit(&g->ldropped, memory_order_relaxed));
         g->rdropped = 0;
+        g->odropped = 0;
         atomic_store_explicit(&g->ldropped, 0, memory_order_relaxed);
     }
     if (g->nc == 0)
