@@ -67,7 +67,8 @@ extern "C" {
     X(ERR_RMA_SHARED, -26, "the group cannot share memory (not one node)", ERR_RMA_SHARED) \
     X(ERR_RMA_FLAVOR, -27, "the window's flavor does not allow this",     ERR_RMA_FLAVOR) \
     X(ERR_OP,         -28, "reduction not defined on this datatype",      ERR_OP)         \
-    X(ERR_RMA_ATTACH, -29, "memory overlaps memory attached already",     ERR_RMA_ATTACH)
+    X(ERR_RMA_ATTACH, -29, "memory overlaps memory attached already",     ERR_RMA_ATTACH) \
+    X(ERR_RMA_CONFLICT,-30, "a local access collided with RMA (see the guard's report)", ERR_RMA_CONFLICT)
 
 /** Status codes of every prma_* call. */
 typedef enum prma_status {
@@ -123,7 +124,19 @@ typedef struct prma_coll {
     void             *arg;        /**< passed to every callback */
     prma_allgather_cb allgather;  /**< required */
     prma_barrier_cb   barrier;    /**< required */
+    int               guard;      /**< PRMA_GUARD_*: the window's exposure guard; 0 (or
+                                       a zeroed struct): as PORTRMA_GUARD says. Every
+                                       member must give the same. */
 } prma_coll_t;
+
+/** Exposure guard of a window (prma_coll_t.guard; PORTRMA_GUARD). */
+enum {
+    PRMA_GUARD_DEFAULT = 0,  /**< as the PORTRMA_GUARD setting says */
+    PRMA_GUARD_OFF     = 1,  /**< not guarded */
+    PRMA_GUARD_STRICT  = 2,  /**< any local access while exposed is a conflict */
+    PRMA_GUARD_RACE    = 3,  /**< only a local access that collides with RMA of the
+                                  same bytes in the same epoch (MPI-3.1 11.7) */
+};
 
 /** Synchronization asserts (bit set); the shim maps MPI_MODE_* onto them. */
 enum {
@@ -295,6 +308,14 @@ PRMA_API int prma_win_detach(prma_win_h win, const void *base);
  */
 PRMA_API int prma_win_shared_query(prma_win_h win, int target, size_t *size_p,
                                    size_t *disp_unit_p, void **base_p);
+
+/**
+ * @brief Name the window in portrma's diagnostics (the exposure guard's
+ *        reports).
+ * @param [in] name  copied (truncated to 127 bytes)
+ * @return PRMA_OK, PRMA_ERR_ARG
+ */
+PRMA_API int prma_win_set_name(prma_win_h win, const char *name);
 
 /**
  * @brief Free a window. Collective; waits until no peer can still access it.

@@ -242,6 +242,7 @@ SHIM_EXPORT int MPI_Win_set_name(MPI_Win win, const char *win_name)
         return shim_win_raise(w, MPI_ERR_ARG, __func__);
     /* MPI: longer names are truncated. */
     snprintf(w->name, sizeof(w->name), "%s", win_name);
+    prma_win_set_name(w->core, w->name);
     return MPI_SUCCESS;
 }
 

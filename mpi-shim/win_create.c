@@ -53,6 +53,26 @@ static int check_create(MPI_Aint size, int disp_unit, MPI_Comm comm)
     return MPI_SUCCESS;
 }
 
+/* The exposure guard the info key portrma_guard asks for (off, strict,
+ * race), or the PORTRMA_GUARD setting's. */
+static int win_guard(MPI_Info info)
+{
+    char value[MPI_MAX_INFO_VAL + 1];
+    int flag = 0;
+
+    if (info == MPI_INFO_NULL ||
+        PMPI_Info_get(info, "portrma_guard", MPI_MAX_INFO_VAL, value, &flag) != MPI_SUCCESS ||
+        !flag)
+        return PRMA_GUARD_DEFAULT;
+    if (strcmp(value, "off") == 0)
+        return PRMA_GUARD_OFF;
+    if (strcmp(value, "strict") == 0)
+        return PRMA_GUARD_STRICT;
+    if (strcmp(value, "race") == 0)
+        return PRMA_GUARD_RACE;
+    return PRMA_GUARD_DEFAULT;
+}
+
 /* The shim half of a new window, before the core's collective creation. */
 static int win_new(MPI_Comm comm, MPI_Info info, int flavor, struct shim_win **w_p)
 {
@@ -78,6 +98,7 @@ static int win_new(MPI_Comm comm, MPI_Info info, int flavor, struct shim_win **w
     w->info           = MPI_INFO_NULL;
     if (info != MPI_INFO_NULL)
         PMPI_Info_dup(info, &w->info);
+    w->coll.guard     = win_guard(info);
     snprintf(w->name, sizeof(w->name), "portrma window");
     *w_p = w;
     return MPI_SUCCESS;
@@ -130,6 +151,7 @@ static int win_publish(struct shim_win *w, MPI_Win *win)
 
     prma_win_query(w->core, &attr);
     w->base = attr.base;
+    prma_win_set_name(w->core, w->name);
     win_hints(w);
     handle  = shim_win_register(w);
     if (handle == MPI_WIN_NULL) {

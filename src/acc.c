@@ -38,6 +38,7 @@
 #include "context.h"
 #include "ctl.h"
 #include "dynamic.h"
+#include "guard.h"
 #include "log.h"
 #include "reduce.h"
 #include "settings.h"
@@ -453,6 +454,10 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
     if ((status = prma__acc_admit(win, target)) != PRMA_OK)
         return status;
     at     = target_disp * win->peers[target].disp_unit + offset;
+    if (win->guard != NULL)
+        prma__guard_note(win, target, at, len,
+                         op == PRMA_OP_NO_OP ? PRMA_GUARD_OP_GET : PRMA_GUARD_OP_ACC,
+                         (void **)&origin);
     locked = prma__acc_locked(win, target);
     /* A port that does not complete on the spot: the target is remote. */
     remote = !(win->ports[target]->mp_ops->flags & PRMA_PORTF_SPOT);

@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include "dynamic.h"
+#include "guard.h"
 #include "log.h"
 #include "win.h"
 
@@ -56,6 +57,8 @@ int prma__epoch_fence(struct prma_win *win, unsigned mode)
     /* Completion of everything this epoch started, at its targets, then
      * make the stores visible before the others leave the barrier. */
     status = prma__win_complete(win);
+    if (status == PRMA_OK && win->guard != NULL)
+        status = prma__guard_deliver(win, -1, PRMA_GUARD_EPOCH_FENCE);
     if (status != PRMA_OK)
         return status;
     atomic_thread_fence(memory_order_seq_cst);
@@ -80,7 +83,8 @@ int prma__epoch_fence(struct prma_win *win, unsigned mode)
     ep->mode = mode;
     ep->nops = 0;
     prma__dyn_synced(win);
-    return PRMA_OK;
+    return win->guard != NULL ? prma__guard_leave(win, PRMA_GUARD_EV_FENCE, mode, PRMA_OK)
+                              : PRMA_OK;
 }
 
 int prma__epoch_check_access(const struct prma_win *win, int target)

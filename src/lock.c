@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include "ctl.h"
 #include "dynamic.h"
+#include "guard.h"
 #include "log.h"
 #include "wait.h"
 #include "win.h"
@@ -156,18 +157,20 @@ int prma__lock_touch(struct prma_win *win, int target)
         return PRMA_OK;
     if (win->epoch.mode & PRMA_MODE_NOCHECK) {
         locks_note(win, target, PRMA_LOCKED_NOCHECK);
-        return PRMA_OK;
+        return win->guard != NULL ? prma__guard_passive_open(win, target) : PRMA_OK;
     }
     status = prma__lock_take(win, target, 0, &fast);
     if (status == PRMA_OK)
         locks_note(win, target, PRMA_LOCKED_SHARED);
+    if (status == PRMA_OK && win->guard != NULL)
+        status = prma__guard_passive_open(win, target);
     return status;
 }
 
 int prma_win_set_no_locks(prma_win_h win, int no_locks)
 {
     win->epoch.no_locks = no_locks != 0;
-    return PRMA_OK;
+    return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
 
 int prma_win_no_locks(prma_win_h win)
@@ -207,7 +210,9 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
                             : fast                          ? PRMA_LOCKED_EXCLUSIVE_FAST
                                                             : PRMA_LOCKED_EXCLUSIVE);
     prma__dyn_synced(win);
-    return PRMA_OK;
+    if (win->guard != NULL)
+        status = prma__guard_passive_open(win, target);
+    return PRMA_GUARD_SYNC(win, status);
 }
 
 /* Release target's lock as its state says, and forget it. */
@@ -216,6 +221,10 @@ static int unlock_one(struct prma_win *win, int target)
     enum prma_lockstate state = win->epoch.locks[target];
     int status;
 
+    if (win->guard != NULL && (status = prma__guard_deliver(win, target,
+                                                            PRMA_GUARD_EPOCH_PASSIVE)) != PRMA_OK)
+        prma_warn("handing RMA accesses to the exposure guard of rank %d failed: %s", target,
+                  prma_status_string(status));
     if (state == PRMA_LOCKED_NOCHECK)
         status = prma__win_complete_target(win, target);
     else
@@ -239,7 +248,7 @@ int prma_win_unlock(prma_win_h win, int target)
     status = unlock_one(win, target);
     if (ep->nlocked == 0)
         ep->access = PRMA_ACCESS_NONE;
-    return status;
+    return PRMA_GUARD_SYNC(win, status);
 }
 
 int prma_win_lock_all(prma_win_h win, unsigned mode)
@@ -258,7 +267,7 @@ int prma_win_lock_all(prma_win_h win, unsigned mode)
     ep->mode   = mode;
     ep->nops   = 0;
     prma__dyn_synced(win);
-    return PRMA_OK;
+    return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
 
 int prma_win_unlock_all(prma_win_h win)
@@ -275,7 +284,7 @@ int prma_win_unlock_all(prma_win_h win)
             status = one;
     }
     ep->access = PRMA_ACCESS_NONE;
-    return status;
+    return PRMA_GUARD_SYNC(win, status);
 }
 
 /* May flush reach target now? (-1: every target) */
@@ -301,13 +310,17 @@ int prma_win_flush(prma_win_h win, int target)
     /* A target never touched in a lock_all epoch has nothing to flush. */
     if (win->epoch.locks[target] == PRMA_LOCKED_NONE)
         return prma_win_flush_local(win, target);
-    return prma__win_complete_target(win, target);
+    if (win->guard != NULL)
+        status = prma__guard_deliver(win, target, PRMA_GUARD_EPOCH_FLUSH);
+    return status != PRMA_OK ? status : prma__win_complete_target(win, target);
 }
 
 int prma_win_flush_all(prma_win_h win)
 {
     int status = flush_check(win, -1);
 
+    if (status == PRMA_OK && win->guard != NULL)
+        status = prma__guard_deliver(win, -1, PRMA_GUARD_EPOCH_FLUSH);
     return status != PRMA_OK ? status : prma__win_complete(win);
 }
 
@@ -347,5 +360,5 @@ int prma_win_sync(prma_win_h win)
 {
     atomic_thread_fence(memory_order_seq_cst);
     prma__dyn_synced(win);
-    return PRMA_OK;
+    return PRMA_GUARD_SYNC(win, PRMA_OK);
 }

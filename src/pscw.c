@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include "ctl.h"
 #include "dynamic.h"
+#include "guard.h"
 #include "log.h"
 #include "wait.h"
 #include "win.h"
@@ -113,6 +114,8 @@ int prma_win_post(prma_win_h win, const int *ranks, int n, unsigned mode)
     prma__epoch_leave_idle_fence(win);
     if (ep->exposure != PRMA_EXPOSURE_NONE)
         return PRMA_ERR_RMA_SYNC;
+    if (win->guard != NULL)
+        prma__guard_post(win, mode);
     /* Local stores to the window come before any origin's access. */
     atomic_thread_fence(memory_order_seq_cst);
     for (int i = 0; i < n && !(mode & PRMA_MODE_NOCHECK); i++) {
@@ -123,7 +126,7 @@ int prma_win_post(prma_win_h win, const int *ranks, int n, unsigned mode)
     }
     ep->exposure = PRMA_EXPOSURE_PSCW;
     ep->nexposed = n;
-    return PRMA_OK;
+    return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
 
 int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode)
@@ -152,7 +155,7 @@ int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode)
     ep->mode   = mode;
     ep->nops   = 0;
     prma__dyn_synced(win);
-    return PRMA_OK;
+    return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
 
 int prma_win_complete(prma_win_h win)
@@ -169,6 +172,8 @@ int prma_win_complete(prma_win_h win)
     /* Completed at the targets before they hear of it. */
     if (status == PRMA_OK)
         status = prma__win_complete(win);
+    if (status == PRMA_OK && win->guard != NULL)
+        status = prma__guard_deliver(win, -1, PRMA_GUARD_EPOCH_PSCW);
     for (int i = 0; status == PRMA_OK && i < ep->ngroup; i++)
         status = prma__win_atomic(win, ep->group[i], PRMA_REGION_CTL, PRMA_CTL_OFF(completes),
                                   8, PRMA_AOP_ADD, 1, 0, &old);
@@ -178,7 +183,7 @@ int prma_win_complete(prma_win_h win)
     }
     ep->ngroup = 0;
     ep->access = PRMA_ACCESS_NONE;
-    return status;
+    return PRMA_GUARD_SYNC(win, status);
 }
 
 int prma_win_test(prma_win_h win, int *flag_p)
@@ -201,7 +206,7 @@ int prma_win_test(prma_win_h win, int *flag_p)
     ep->completes += (uint64_t)ep->nexposed;
     ep->exposure = PRMA_EXPOSURE_NONE;
     *flag_p = 1;
-    return PRMA_OK;
+    return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
 
 int prma_win_wait(prma_win_h win)

@@ -11,6 +11,7 @@
  */
 #include <string.h>
 #include "acc.h"
+#include "guard.h"
 #include "log.h"
 #include "win.h"
 
@@ -84,6 +85,8 @@ int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin, const
     }
     if ((status = prma__acc_admit(win, target)) != PRMA_OK)
         return status;
+    if (win->guard != NULL)
+        prma__guard_note(win, target, offset, size, PRMA_GUARD_OP_ACC, NULL);
     if (prma__acc_locked(win, target)) {
         /* Like every update of memory reached by copies: by the port
          * (this process, or the target's agent) under the stripe lock, or

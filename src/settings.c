@@ -16,6 +16,7 @@ struct prma_config prma__config = {
     .transport = PRMA_TRANSPORT_AUTO,
     .node_size = 0,
     .progress  = PRMA_PROGRESS_THREAD,
+    .guard     = 0,
 };
 
 struct setting {
@@ -31,6 +32,7 @@ static const char *const shm_values[]  = { "map", "cma", NULL };
 static const char *const bool_values[] = { "off", "on", NULL };
 static const char *const transport_values[] = { "auto", "ucx", NULL };
 static const char *const progress_values[] = { "off", "thread", NULL };
+static const char *const guard_values[] = { "off", "strict", "race", NULL };
 
 static const struct setting settings[] = {
     { "PORTRMA_LOG", "warn", log_values, &prma__config.log_level,
@@ -48,6 +50,11 @@ static const struct setting settings[] = {
       "worker's event fd while idle, so that peers' operations that need this "
       "process (locks and atomics UCX emulates, over tcp) complete while it "
       "computes or waits in other MPI calls; off: only inside portrma calls" },
+    { "PORTRMA_GUARD", "off", guard_values, &prma__config.guard,
+      "exposure guard of windows of portrma memory: strict reports any local load or "
+      "store while the window is exposed to RMA, race only one that collides with an "
+      "RMA access of the same bytes in the same epoch; either is raised as "
+      "MPI_ERR_RMA_CONFLICT at the window's next synchronization call (x86-64)" },
     { "PORTRMA_NODE_SIZE", "0", NULL, &prma__config.node_size,
       "a count k > 0 splits each node into pretend nodes of k consecutive local "
       "ranks, so that one machine mixes shm and ucx ports (for testing)" },

@@ -21,6 +21,7 @@ struct prma_config {
     int transport;  /* enum prma_transport_mode */
     int node_size;  /* > 0: pretend nodes of this many ranks */
     int progress;   /* enum prma_progress_mode */
+    int guard;      /* enum prma_guard_mode (guard.h) */
 };
 
 enum prma_progress_mode {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "context.h"
 #include "dynamic.h"
+#include "guard.h"
 #include "log.h"
 #include "mem.h"
 #include "settings.h"
@@ -74,6 +75,7 @@ struct prma_win *prma__win_lookup(struct prma_context *ctx, uint32_t id)
 static void win_teardown(struct prma_win *win)
 {
     prma__win_unregister(win);
+    prma__guard_destroy(win);
     prma__dyn_destroy(win);
     free(win->acc_locked);
     if (win->ports != NULL)
@@ -376,8 +378,10 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
     if (status == PRMA_OK)
         status = prma__win_register(win);
     me.win_id    = win->id;
+    if (status == PRMA_OK)
+        status = prma__guard_create(win, prma__guard_mode(coll->guard, (int)win->flavor));
     if (status == PRMA_OK) {
-        status = prma__mem_create(ctx, prma_ctl_size(win->size), &win->ctl_mem);
+        status = prma__mem_create(ctx, prma__win_ctl_size(win), &win->ctl_mem);
         if (status == PRMA_OK) {
             win->ctl     = win->ctl_mem->agent;
             me.ctl_fd    = win->ctl_mem->fd;
@@ -450,6 +454,8 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
         win_teardown(win);
         return status;
     }
+    if (win->guard != NULL)
+        prma__guard_setup(win);
     *win_p = win;
     return PRMA_OK;
 }
@@ -498,9 +504,13 @@ int prma_win_free(prma_win_h win)
     if (status != PRMA_OK)
         return status;
     status = prma__win_complete(win);
+    if (status == PRMA_OK && win->guard != NULL)
+        status = prma__guard_deliver(win, -1, PRMA_GUARD_EPOCH_FENCE);
     /* No peer may still be reaching into our memory when it goes. */
     if (status == PRMA_OK)
         status = prma__win_barrier(win);
+    if (win->guard != NULL)
+        status = prma__guard_leave(win, PRMA_GUARD_EV_NONE, 0, status);
     win_teardown(win);
     return status;
 }
@@ -571,6 +581,9 @@ static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, in
     if (win->dyn != NULL &&
         (status = prma__dyn_region(win, target, msg.ms_offset, len, &msg.ms_rkey)) != PRMA_OK)
         return status;
+    if (win->guard != NULL)
+        prma__guard_note(win, target, msg.ms_offset, len,
+                         cmd == PRMA_CMD_PUT ? PRMA_GUARD_OP_PUT : PRMA_GUARD_OP_GET, &msg.ms_buf);
     return prma__win_issue(win, target, &msg);
 }
 

@@ -84,6 +84,7 @@ struct prma_win {
                                              on first query of a target no shm port maps */
     struct prma_dyn         *dyn;         /* dynamic flavor: the region tables (dynamic.c),
                                              else NULL */
+    struct prma_guard       *guard;       /* the exposure guard (guard.c), NULL: off */
 };
 
 struct prma_qmap {

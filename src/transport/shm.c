@@ -16,6 +16,7 @@
 #include <sys/uio.h>
 #include <stdatomic.h>
 #include "../atomic.h"
+#include "../guard.h"
 #include "../log.h"
 #include "../mem.h"
 #include "../port.h"
@@ -137,7 +138,7 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
         return PRMA_ERR_NOMEM;
     shm->pid    = peer->pid;
     shm->remote = peer->base;
-    status = prma__mem_map_peer(peer->pid, peer->ctl_fd, 0, prma_ctl_size(win->size), &base,
+    status = prma__mem_map_peer(peer->pid, peer->ctl_fd, 0, prma__win_ctl_size(win), &base,
                                 &shm->ctl_map, &shm->ctl_maplen);
     if (status != PRMA_OK) {
         free(shm);

@@ -18,7 +18,7 @@
 
 static const char *const names[] = { "PORTRMA_LOG", "PORTRMA_SHM", "PORTRMA_NUMA",
                                      "PORTRMA_TRANSPORT", "PORTRMA_NODE_SIZE",
-                                     "PORTRMA_PROGRESS" };
+                                     "PORTRMA_PROGRESS", "PORTRMA_GUARD" };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static int clear_env(void **state)
@@ -68,6 +68,17 @@ static void test_settings_transport_and_node_size_are_read(void **state)
     assert_int_equal(setenv("PORTRMA_PROGRESS", "off", 1), 0);
     prma__config_load();
     assert_int_equal(prma__config.progress, PRMA_PROGRESS_OFF);
+    /* The exposure guard: off by default, strict, race, nothing else. */
+    assert_int_equal(prma__config.guard, 0);
+    assert_int_equal(setenv("PORTRMA_GUARD", "race", 1), 0);
+    prma__config_load();
+    assert_int_equal(prma__config.guard, 2);
+    assert_int_equal(setenv("PORTRMA_GUARD", "strict", 1), 0);
+    prma__config_load();
+    assert_int_equal(prma__config.guard, 1);
+    assert_int_equal(setenv("PORTRMA_GUARD", "on", 1), 0);
+    prma__config_load();
+    assert_int_equal(prma__config.guard, 0);
     clear_env(state);
 }
 
