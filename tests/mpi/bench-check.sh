@@ -98,7 +98,9 @@ check_output() {
             if (NF != 2 || $1 !~ /^[0-9]+$/ || $2 !~ /^[0-9]+\.[0-9]+$/) {
                 print "not a row: " $0; bad = 1; exit
             }
-            if ($2 + 0 <= 0) { print "value not positive: " $0; bad = 1; exit }
+            # A tiny run on a loaded machine may print 0.00 (MB/s of 1-byte
+            # messages); the data it moved was checked before the row.
+            if ($2 + 0 < 0) { print "value negative: " $0; bad = 1; exit }
             n++
             if (n > nwant || $1 != rows[n]) {
                 print "row " n " is for size " $1 ", expected " (n > nwant ? "none" : rows[n])

@@ -110,8 +110,17 @@ for prog in fence_putget fence_types errors attrs ring ports pscw locks progress
     [[ -x $bindir/$prog ]] || { fail "$bindir/$prog: not built"; continue; }
     start=$EPOCHREALTIME
     run race "$bindir/$prog"
-    t=$(prma_elapsed "$start")
     label="$prog under PORTRMA_GUARD=race, np=$np, ${PRMA_TEST_MODE:-default}"
+    # Some programs check timing as well as results (locks: "the ranks
+    # interleaved"), which the guard's slower epochs on a loaded 2-core
+    # machine can defeat; a program that fails without a conflict report
+    # runs once more, and must pass then. A report is never retried.
+    if [[ $rc -ne 0 && $rc -ne 77 && $prog != guard ]] && ! grep -q 'RMA conflict' <<<"$out"; then
+        echo "guard-check: $label: exit code $rc, no report; once more"
+        printf '%s\n' "$out" | grep -E 'FAIL|error' | head -5 | sed 's/^/  | /'
+        run race "$bindir/$prog"
+    fi
+    t=$(prma_elapsed "$start")
     # guard itself makes conflicts on purpose (and checks them).
     if [[ $rc -ne 0 && $rc -ne 77 ]]; then
         fail "$label: exit code $rc ($t s)"
