@@ -791,3 +791,42 @@ int bench_any(int bad)
     BENCH_MPI(MPI_Allreduce(&bad, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
     return any;
 }
+
+/* The body of the streaming put benchmarks (prma_put_bw, prma_put_rate):
+ * for each size, rank 0 puts -W messages to consecutive places of rank 1's
+ * window per synchronization (bench_stream); rank 1 checks every byte of
+ * them; the row is MB/s (rate == 0) or messages per second (rate != 0).
+ * Returns the program's exit status. */
+int bench_put_stream_main(const struct bench_info *info, int *argc, char ***argv, int rate)
+{
+    struct bench b;
+    unsigned char *src;
+    int bad = 0;
+
+    bench_init(&b, info, argc, argv);
+    src = malloc(b.max_size * (size_t)b.window);
+    bench_win_open(&b, b.max_size * (size_t)b.window);
+    for (int k = 0; k < b.nsizes && !bad; k++) {
+        size_t size = b.sizes[k], bytes = size * (size_t)b.window;
+        int n;
+        double t;
+
+        bench_fill(src, bytes, bench_seed(size, b.rank));
+        bench_local_begin(&b);
+        memset(b.mem, 0, bytes);
+        bench_local_end(&b);
+        t = bench_stream(&b, size, 0, bench_op_put_slot, src, &n);
+        if (b.rank == 1) {
+            bench_local_begin(&b);
+            bad = bench_check(&b, "window", size, b.mem, bytes, bench_seed(size, 0));
+            bench_local_end(&b);
+        }
+        bad = bench_any(bad);
+        if (!bad)
+            bench_print_row(&b, size, rate ? (double)b.window * n / t
+                                           : (double)bytes * n / t / 1e6);
+    }
+    bench_win_close(&b);
+    free(src);
+    return bench_finish(&b, bad ? BENCH_EXIT_DATA : 0);
+}

@@ -226,4 +226,8 @@ __attribute__((format(printf, 3, 4))) int bench_data_error(const struct bench *b
 /* Collective: whether any rank saw a data error. */
 int bench_any(int bad);
 
+/* The whole of prma_put_bw (rate == 0: MB/s) and prma_put_rate (rate != 0:
+ * messages per second) after their bench_info: see bench.c. */
+int bench_put_stream_main(const struct bench_info *info, int *argc, char ***argv, int rate);
+
 #endif

@@ -11,9 +11,6 @@
  */
 #include "bench.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 int main(int argc, char **argv)
 {
     static const struct bench_info info = {
@@ -31,33 +28,6 @@ int main(int argc, char **argv)
         .max_ranks = 2,
         .help = "puts per second from rank 0 to rank 1, -W puts per synchronization",
     };
-    struct bench b;
-    unsigned char *src;
-    int bad = 0;
 
-    bench_init(&b, &info, &argc, &argv);
-    src = malloc(b.max_size * (size_t)b.window);
-    bench_win_open(&b, b.max_size * (size_t)b.window);
-    for (int k = 0; k < b.nsizes && !bad; k++) {
-        size_t size = b.sizes[k], bytes = size * (size_t)b.window;
-        int n;
-        double t;
-
-        bench_fill(src, bytes, bench_seed(size, b.rank));
-        bench_local_begin(&b);
-        memset(b.mem, 0, bytes);
-        bench_local_end(&b);
-        t = bench_stream(&b, size, 0, bench_op_put_slot, src, &n);
-        if (b.rank == 1) {
-            bench_local_begin(&b);
-            bad = bench_check(&b, "window", size, b.mem, bytes, bench_seed(size, 0));
-            bench_local_end(&b);
-        }
-        bad = bench_any(bad);
-        if (!bad)
-            bench_print_row(&b, size, (double)b.window * n / t);
-    }
-    bench_win_close(&b);
-    free(src);
-    return bench_finish(&b, bad ? BENCH_EXIT_DATA : 0);
+    return bench_put_stream_main(&info, &argc, &argv, 1);
 }
