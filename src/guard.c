@@ -275,14 +275,6 @@ int prma__guard_create(struct prma_win *win, int mode)
 
 /* ---- x86-64: what the faulting instruction does ---------------------- */
 
-struct insn {
-    unsigned size;    /* bytes of its memory operand (a guess for the rare forms) */
-    unsigned ilen;    /* bytes of the instruction (string instructions only) */
-    int      rmw;     /* reads and writes its memory operand */
-    int      rep;     /* 0xf3 prefix */
-    int      string;  /* 's' stos, 'm' movs, 'o' another string instruction, 0 */
-    int      addr32;  /* 0x67 prefix */
-};
 
 /*
  * Decode enough of the instruction at p to know how many bytes it reads or
@@ -291,7 +283,7 @@ struct insn {
  * compilers emit and glibc's string functions use; anything else counts as
  * its default operand size.
  */
-static void insn_decode(const uint8_t *p, struct insn *in)
+void prma__guard_insn_decode(const uint8_t *p, struct prma_insn *in)
 {
     int opsz16 = 0, rexw = 0, map = 0, pp = 0, vl = -1, legacy_f3 = 0, legacy_f2 = 0;
     const uint8_t *q = p;
@@ -494,7 +486,7 @@ static char *to_agent(uintptr_t p, struct prma_guard *g)
 /* A rep stos or rep movs over guarded memory, done here through the agent
  * view in one go (single-stepping would trap once per element). Returns 1
  * when done, 0 when the instruction must be stepped instead. */
-static int emulate_string(ucontext_t *uc, const struct insn *in)
+static int emulate_string(ucontext_t *uc, const struct prma_insn *in)
 {
     greg_t *r = uc->uc_mcontext.gregs;
     uint64_t n = (uint64_t)r[REG_RCX], total;
@@ -555,7 +547,7 @@ static void guard_segv(int sig, siginfo_t *si, void *ucv)
     ucontext_t *uc = ucv;
     uintptr_t a = (uintptr_t)si->si_addr, page;
     struct prma_guard *g;
-    struct insn in;
+    struct prma_insn in;
     int saved = errno;
 
     g = si->si_code == SEGV_ACCERR ? guard_find(a) : NULL;
@@ -564,7 +556,7 @@ static void guard_segv(int sig, siginfo_t *si, void *ucv)
         errno = saved;
         return;
     }
-    insn_decode((const uint8_t *)uc->uc_mcontext.gregs[REG_RIP], &in);
+    prma__guard_insn_decode((const uint8_t *)uc->uc_mcontext.gregs[REG_RIP], &in);
     if (in.string && emulate_string(uc, &in)) {
         errno = saved;
         return;

@@ -109,4 +109,16 @@ int prma__guard_leave(struct prma_win *win, int event, unsigned mode, int status
     ((win)->guard != NULL ? prma__guard_leave((win), PRMA_GUARD_EV_NONE, 0, (status)) \
                           : (status))
 
+/* x86-64: what a faulting instruction does to its memory operand, decoded
+ * from its bytes (guard.c says how far the decoding goes). */
+struct prma_insn {
+    unsigned size;    /* bytes of its memory operand (a guess for the rare forms) */
+    unsigned ilen;    /* bytes of the instruction (string instructions only) */
+    int      rmw;     /* reads and writes its memory operand */
+    int      rep;     /* 0xf3 prefix */
+    int      string;  /* 's' stos, 'm' movs, 'o' another string instruction, 0 */
+    int      addr32;  /* 0x67 prefix */
+};
+void prma__guard_insn_decode(const uint8_t *p, struct prma_insn *in);
+
 #endif /* PRMA_GUARD_H */
