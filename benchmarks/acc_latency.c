@@ -56,9 +56,7 @@ int main(int argc, char **argv)
         double t;
 
         bench_rounds(&b, size, &n, &w);
-        bench_local_begin(&b);
-        memset(b.mem, 0, size);
-        bench_local_end(&b);
+        bench_win_clear(&b, size);
         t = bench_latency(&b, size, acc_op, src);
         if (bench_latency_target(&b)) {
             int64_t *got = (int64_t *)b.mem;

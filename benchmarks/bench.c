@@ -5,6 +5,7 @@
  */
 #include "bench.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,6 +475,23 @@ int bench_latency_target(const struct bench *b)
     return b->rank == 1 || (b->rank == 0 && ping_pong(b));
 }
 
+void bench_win_clear(struct bench *b, size_t len)
+{
+    bench_local_begin(b);
+    memset(b->mem, 0, len);
+    bench_local_end(b);
+}
+
+int bench_win_check(struct bench *b, size_t size, size_t len, uint64_t seed)
+{
+    int bad;
+
+    bench_local_begin(b);
+    bad = bench_check(b, "window", size, b->mem, len, seed);
+    bench_local_end(b);
+    return bad;
+}
+
 double bench_latency(struct bench *b, size_t size, bench_op_fn op, void *arg)
 {
     int n, w, total, peer = b->peer;
@@ -812,14 +830,10 @@ int bench_put_stream_main(const struct bench_info *info, int *argc, char ***argv
         double t;
 
         bench_fill(src, bytes, bench_seed(size, b.rank));
-        bench_local_begin(&b);
-        memset(b.mem, 0, bytes);
-        bench_local_end(&b);
+        bench_win_clear(&b, bytes);
         t = bench_stream(&b, size, 0, bench_op_put_slot, src, &n);
         if (b.rank == 1) {
-            bench_local_begin(&b);
-            bad = bench_check(&b, "window", size, b.mem, bytes, bench_seed(size, 0));
-            bench_local_end(&b);
+            bad = bench_win_check(&b, size, bytes, bench_seed(size, 0));
         }
         bad = bench_any(bad);
         if (!bad)
@@ -828,5 +842,102 @@ int bench_put_stream_main(const struct bench_info *info, int *argc, char ***argv
     }
     bench_win_close(&b);
     free(src);
+    return bench_finish(&b, bad ? BENCH_EXIT_DATA : 0);
+}
+
+/* The body of prma_fop_latency and prma_cas_latency after their bench_info:
+ * op (on a struct bench_counter) takes ticket k of a 64-bit counter at the
+ * target, fetching into results[k], so afterwards the fetched values must
+ * read 0, 1, 2, ... and the counter the number of operations. what names
+ * the operation in a DATA ERROR. Returns the program's exit status. */
+int bench_counter_main(const struct bench_info *info, int *argc, char ***argv, bench_op_fn op,
+                       const char *what)
+{
+    struct bench b;
+    struct bench_counter c;
+    int n, w, bad = 0;
+    double t;
+
+    bench_init(&b, info, argc, argv);
+    bench_rounds(&b, sizeof(int64_t), &n, &w);
+    c.results = malloc((size_t)(n + w) * sizeof *c.results);
+    memset(c.results, 0xff, (size_t)(n + w) * sizeof *c.results);
+    bench_win_open(&b, sizeof(int64_t));
+    bench_win_clear(&b, sizeof(int64_t));
+    t = bench_latency(&b, sizeof(int64_t), op, &c);
+    if (bench_latency_origin(&b))
+        for (long k = 0; k < n + w && !bad; k++)
+            if (c.results[k] != k)
+                bad = bench_data_error(&b, sizeof(int64_t),
+                                       "%s %ld fetched %" PRId64 ", expected %ld", what, k,
+                                       c.results[k], k);
+    if (bench_latency_target(&b)) {
+        int64_t got;
+
+        bench_local_begin(&b);
+        memcpy(&got, b.mem, sizeof got);
+        bench_local_end(&b);
+        if (got != n + w)
+            bad = bench_data_error(&b, sizeof(int64_t),
+                                   "the counter is %" PRId64 " after %d operations (%s)", got,
+                                   n + w, what);
+    }
+    bad = bench_any(bad);
+    if (!bad)
+        bench_print_row(&b, sizeof(int64_t), t * 1e6);
+    bench_win_close(&b);
+    free(c.results);
+    return bench_finish(&b, bad ? BENCH_EXIT_DATA : 0);
+}
+
+static void latency_put_op(struct bench *b, int target, size_t size, long it, void *src)
+{
+    BENCH_MPI(MPI_Put(src, (int)size, MPI_BYTE, target, b->disp[target], (int)size, MPI_BYTE,
+                      b->win));
+}
+
+static void latency_get_op(struct bench *b, int target, size_t size, long it, void *dst)
+{
+    BENCH_MPI(MPI_Get(dst, (int)size, MPI_BYTE, target, b->disp[target], (int)size, MPI_BYTE,
+                      b->win));
+}
+
+/* The body of prma_put_latency (get == 0) and prma_get_latency after their
+ * bench_info: bench_latency of one MPI_Put (MPI_Get) per size; afterwards
+ * every target checks that its origin's bytes landed in its window (every
+ * origin that it holds its target's). Returns the program's exit status. */
+int bench_xfer_latency_main(const struct bench_info *info, int *argc, char ***argv, int get)
+{
+    struct bench b;
+    unsigned char *buf;
+    int bad = 0;
+
+    bench_init(&b, info, argc, argv);
+    buf = malloc(b.max_size);
+    bench_win_open(&b, b.max_size);
+    for (int k = 0; k < b.nsizes && !bad; k++) {
+        size_t size = b.sizes[k];
+        double t;
+
+        if (get) {
+            memset(buf, 0, size);
+            bench_local_begin(&b);
+            bench_fill(b.mem, size, bench_seed(size, b.rank));
+            bench_local_end(&b);
+        } else {
+            bench_fill(buf, size, bench_seed(size, b.rank));
+            bench_win_clear(&b, size);
+        }
+        t = bench_latency(&b, size, get ? latency_get_op : latency_put_op, buf);
+        if (get && bench_latency_origin(&b))
+            bad = bench_check(&b, "get buffer", size, buf, size, bench_seed(size, b.peer));
+        else if (!get && bench_latency_target(&b))
+            bad = bench_win_check(&b, size, size, bench_seed(size, b.peer));
+        bad = bench_any(bad);
+        if (!bad)
+            bench_print_row(&b, size, t * 1e6);
+    }
+    bench_win_close(&b);
+    free(buf);
     return bench_finish(&b, bad ? BENCH_EXIT_DATA : 0);
 }

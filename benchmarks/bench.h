@@ -169,6 +169,12 @@ __attribute__((noreturn)) void bench_mpi_failed(const char *what, int code, cons
 void bench_local_begin(struct bench *b);
 void bench_local_end(struct bench *b);
 
+/* Zero the first len bytes of this rank's window, and check them against
+ * bench_fill(seed) (1: a DATA ERROR was printed), each inside a local
+ * access epoch. */
+void bench_win_clear(struct bench *b, size_t len);
+int  bench_win_check(struct bench *b, size_t size, size_t len, uint64_t seed);
+
 /* ---- the timed loops ------------------------------------------------------- */
 
 /* Whether this rank issues (receives) the operations of bench_latency under
@@ -229,5 +235,21 @@ int bench_any(int bad);
 /* The whole of prma_put_bw (rate == 0: MB/s) and prma_put_rate (rate != 0:
  * messages per second) after their bench_info: see bench.c. */
 int bench_put_stream_main(const struct bench_info *info, int *argc, char ***argv, int rate);
+
+/* The shared body of prma_fop_latency and prma_cas_latency (bench.c): op
+ * takes ticket it of the target's 64-bit counter, fetching into
+ * results[it]; compare and swap are the origin buffers of a
+ * compare-and-swap in flight. */
+struct bench_counter {
+    int64_t *results;
+    int64_t  compare;
+    int64_t  swap;
+};
+int bench_counter_main(const struct bench_info *info, int *argc, char ***argv, bench_op_fn op,
+                       const char *what);
+
+/* The whole of prma_put_latency (get == 0) and prma_get_latency after their
+ * bench_info: see bench.c. */
+int bench_xfer_latency_main(const struct bench_info *info, int *argc, char ***argv, int get);
 
 #endif

@@ -13,19 +13,9 @@
  */
 #include "bench.h"
 
-#include <inttypes.h>
-#include <stdlib.h>
-#include <string.h>
-
-struct cas_args {
-    int64_t *results;
-    int64_t compare; /* the origin buffers of the operation in flight */
-    int64_t swap;
-};
-
 static void cas_op(struct bench *b, int target, size_t size, long it, void *arg)
 {
-    struct cas_args *a = arg;
+    struct bench_counter *a = arg;
 
     a->compare = it;
     a->swap = it + 1;
@@ -52,41 +42,6 @@ int main(int argc, char **argv)
         .help = "latency of MPI_Compare_and_swap (MPI_INT64_T) from rank 0 to rank 1 (both "
                 "ways under fence and pscw); the size is 8 bytes",
     };
-    struct bench b;
-    struct cas_args a;
-    int n, w, bad = 0;
-    double t;
 
-    bench_init(&b, &info, &argc, &argv);
-    bench_rounds(&b, sizeof(int64_t), &n, &w);
-    a.results = malloc((size_t)(n + w) * sizeof *a.results);
-    memset(a.results, 0xff, (size_t)(n + w) * sizeof *a.results);
-    bench_win_open(&b, sizeof(int64_t));
-    bench_local_begin(&b);
-    memset(b.mem, 0, sizeof(int64_t));
-    bench_local_end(&b);
-    t = bench_latency(&b, sizeof(int64_t), cas_op, &a);
-    if (bench_latency_origin(&b))
-        for (long k = 0; k < n + w && !bad; k++)
-            if (a.results[k] != k)
-                bad = bench_data_error(&b, sizeof(int64_t),
-                                       "compare-and-swap %ld fetched %" PRId64 ", expected %ld",
-                                       k, a.results[k], k);
-    if (bench_latency_target(&b)) {
-        int64_t got;
-
-        bench_local_begin(&b);
-        memcpy(&got, b.mem, sizeof got);
-        bench_local_end(&b);
-        if (got != n + w)
-            bad = bench_data_error(&b, sizeof(int64_t),
-                                   "the value is %" PRId64 " after %d compare-and-swaps", got,
-                                   n + w);
-    }
-    bad = bench_any(bad);
-    if (!bad)
-        bench_print_row(&b, sizeof(int64_t), t * 1e6);
-    bench_win_close(&b);
-    free(a.results);
-    return bench_finish(&b, bad ? BENCH_EXIT_DATA : 0);
+    return bench_counter_main(&info, &argc, &argv, cas_op, "compare-and-swap");
 }

@@ -44,9 +44,7 @@ int main(int argc, char **argv)
 
         bench_rounds(&b, size, &n, &w);
         bench_fill(src, size, bench_seed(size, b.rank));
-        bench_local_begin(&b);
-        memset(b.mem, 0, size);
-        bench_local_end(&b);
+        bench_win_clear(&b, size);
         BENCH_MPI(MPI_Barrier(MPI_COMM_WORLD));
         BENCH_MPI(MPI_Win_fence(MPI_MODE_NOPRECEDE, b.win));
         for (int it = 0; it < n + w; it++) {
@@ -60,9 +58,7 @@ int main(int argc, char **argv)
         t1 = MPI_Wtime();
         BENCH_MPI(MPI_Win_fence(MPI_MODE_NOSUCCEED, b.win));
         if (size > 0) {
-            bench_local_begin(&b);
-            bad = bench_check(&b, "window", size, b.mem, size, bench_seed(size, left));
-            bench_local_end(&b);
+            bad = bench_win_check(&b, size, size, bench_seed(size, left));
         }
         bad = bench_any(bad);
         if (!bad)

@@ -78,9 +78,7 @@ int main(int argc, char **argv)
 
         bench_rounds(&b, size, &n, &w);
         memset(buf.result, 0xff, size);
-        bench_local_begin(&b);
-        memset(b.mem, 0, size);
-        bench_local_end(&b);
+        bench_win_clear(&b, size);
         t = bench_latency(&b, size, get_acc_op, &buf);
         if (bench_latency_target(&b)) {
             bench_local_begin(&b);

@@ -41,9 +41,7 @@ int main(int argc, char **argv)
 
         bench_rounds(&b, size, &n, &w);
         bench_fill(src, size, bench_seed(size, b.rank));
-        bench_local_begin(&b);
-        memset(b.mem, 0, size);
-        bench_local_end(&b);
+        bench_win_clear(&b, size);
         BENCH_MPI(MPI_Barrier(MPI_COMM_WORLD));
         if (b.rank == 0) {
             for (int it = 0; it < n + w; it++) {
@@ -59,9 +57,7 @@ int main(int argc, char **argv)
         }
         BENCH_MPI(MPI_Barrier(MPI_COMM_WORLD));
         if (b.rank == 1 && size > 0) {
-            bench_local_begin(&b);
-            bad = bench_check(&b, "window", size, b.mem, size, bench_seed(size, 0));
-            bench_local_end(&b);
+            bad = bench_win_check(&b, size, size, bench_seed(size, 0));
         }
         bad = bench_any(bad);
         if (!bad)

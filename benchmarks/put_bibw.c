@@ -46,13 +46,9 @@ int main(int argc, char **argv)
         double t;
 
         bench_fill(src, bytes, bench_seed(size, b.rank));
-        bench_local_begin(&b);
-        memset(b.mem, 0, bytes);
-        bench_local_end(&b);
+        bench_win_clear(&b, bytes);
         t = bench_stream(&b, size, 1, bench_op_put_slot, src, &n);
-        bench_local_begin(&b);
-        bad = bench_check(&b, "window", size, b.mem, bytes, bench_seed(size, b.peer));
-        bench_local_end(&b);
+        bad = bench_win_check(&b, size, bytes, bench_seed(size, b.peer));
         bad = bench_any(bad);
         if (!bad)
             bench_print_row(&b, size, 2.0 * (double)bytes * n / t / 1e6);

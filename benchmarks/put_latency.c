@@ -10,15 +10,6 @@
  */
 #include "bench.h"
 
-#include <stdlib.h>
-#include <string.h>
-
-static void put_op(struct bench *b, int target, size_t size, long it, void *src)
-{
-    BENCH_MPI(MPI_Put(src, (int)size, MPI_BYTE, target, b->disp[target], (int)size, MPI_BYTE,
-                      b->win));
-}
-
 int main(int argc, char **argv)
 {
     static const struct bench_info info = {
@@ -35,32 +26,6 @@ int main(int argc, char **argv)
         .max_ranks = 2,
         .help = "latency of MPI_Put from rank 0 to rank 1 (both ways under fence and pscw)",
     };
-    struct bench b;
-    unsigned char *src;
-    int bad = 0;
 
-    bench_init(&b, &info, &argc, &argv);
-    src = malloc(b.max_size);
-    bench_win_open(&b, b.max_size);
-    for (int k = 0; k < b.nsizes && !bad; k++) {
-        size_t size = b.sizes[k];
-        double t;
-
-        bench_fill(src, size, bench_seed(size, b.rank));
-        bench_local_begin(&b);
-        memset(b.mem, 0, size);
-        bench_local_end(&b);
-        t = bench_latency(&b, size, put_op, src);
-        if (bench_latency_target(&b)) {
-            bench_local_begin(&b);
-            bad = bench_check(&b, "window", size, b.mem, size, bench_seed(size, b.peer));
-            bench_local_end(&b);
-        }
-        bad = bench_any(bad);
-        if (!bad)
-            bench_print_row(&b, size, t * 1e6);
-    }
-    bench_win_close(&b);
-    free(src);
-    return bench_finish(&b, bad ? BENCH_EXIT_DATA : 0);
+    return bench_xfer_latency_main(&info, &argc, &argv, 0);
 }

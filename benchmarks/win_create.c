@@ -90,9 +90,7 @@ int main(int argc, char **argv)
         BENCH_MPI(MPI_Put(src, (int)size, MPI_BYTE, right, b.disp[right], (int)size, MPI_BYTE,
                           b.win));
         BENCH_MPI(MPI_Win_fence(MPI_MODE_NOSUCCEED, b.win));
-        bench_local_begin(&b);
-        bad = bench_check(&b, "window", size, b.mem, size, bench_seed(size, left));
-        bench_local_end(&b);
+        bad = bench_win_check(&b, size, size, bench_seed(size, left));
         bench_win_close(&b);
         bad = bench_any(bad);
         if (!bad)
