@@ -147,11 +147,7 @@ static int acc_fast(const char *func, const void *origin, int ocount, MPI_Dataty
     status = prma_win_accumulate(w->core, (prma_op_t)ours, type,
                                  ours == PRMA_OP_NO_OP ? NULL : origin, (size_t)tcount, result,
                                  target, (uint64_t)tdisp, 0);
-    if (status == PRMA_OK)
-        return MPI_SUCCESS;
-    if (status == PRMA_ERR_RMA_SYNC || status == PRMA_ERR_RMA_RANGE)
-        return -1;
-    return shim_win_raise(w, shim_class(status), func);
+    return shim_fast_result(w, status, func);
 }
 
 SHIM_EXPORT int MPI_Accumulate(const void *origin_addr, int origin_count,

@@ -94,6 +94,17 @@ int shim_target_span(struct shim_win *w, int target, MPI_Aint tdisp, const struc
     return prma_win_check_access(w->core, target, s->disp, s->lo, s->len);
 }
 
+int shim_fast_result(struct shim_win *w, int status, const char *func)
+{
+    if (status == PRMA_OK)
+        return MPI_SUCCESS;
+    /* What the core refused before touching anything: the full way finds
+     * the same error in MPI's order (epoch, rank, count, type, range). */
+    if (status == PRMA_ERR_RMA_SYNC || status == PRMA_ERR_RMA_RANGE)
+        return -1;
+    return shim_win_raise(w, shim_class(status), func);
+}
+
 int shim_target_check(struct shim_win *w, int target)
 {
     int status = prma_win_check_epoch(w->core);
@@ -179,11 +190,7 @@ static int rma_fast(const char *func, int put, void *origin, int ocount, MPI_Dat
                                 (uint64_t)tdisp, 0)
                  : prma_win_get(w->core, origin, size * (size_t)ocount, target,
                                 (uint64_t)tdisp, 0);
-    if (status == PRMA_OK)
-        return MPI_SUCCESS;
-    if (status == PRMA_ERR_RMA_SYNC || status == PRMA_ERR_RMA_RANGE)
-        return -1;
-    return shim_win_raise(w, shim_class(status), func);
+    return shim_fast_result(w, status, func);
 }
 
 SHIM_EXPORT int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,

@@ -173,6 +173,11 @@ int  shim_target_span(struct shim_win *w, int target, MPI_Aint tdisp, const stru
 #define SHIM_PROC_NULL (-2)
 int  shim_target_check(struct shim_win *w, int target);
 
+/* The end of a fast path (a call handed straight to the core): MPI_SUCCESS,
+ * -1 for "take the full way" when the core refused it before touching
+ * anything, or the raised class of a failure. */
+int  shim_fast_result(struct shim_win *w, int status, const char *func);
+
 /* Put (put != 0) or get, and their request forms. */
 int  shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Datatype otype,
               int target, MPI_Aint tdisp, MPI_Count tcount, MPI_Datatype ttype, MPI_Win win);

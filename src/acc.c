@@ -431,7 +431,7 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
                         uint64_t offset)
 {
     struct reduce_arg ra = { type, op };
-    size_t ext = prma_type_extent(type), len, done;
+    size_t ext = prma_type_extent(type), len, done, chunk;
     uint64_t at;
     int status, locked, transient, remote;
 
@@ -477,9 +477,9 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
     }
 
     transient = result == NULL && (win->acc_hints & PRMA_ACC_ORDER_NONE);
-    for (done = 0; done < len && status == PRMA_OK; done += ACC_CHUNK - ACC_CHUNK % ext) {
-        size_t n = len - done < ACC_CHUNK - ACC_CHUNK % ext ? len - done
-                                                           : ACC_CHUNK - ACC_CHUNK % ext;
+    chunk     = ACC_CHUNK - ACC_CHUNK % ext;  /* whole elements */
+    for (done = 0; done < len && status == PRMA_OK; done += chunk) {
+        size_t n = len - done < chunk ? len - done : chunk;
         struct prma_msg msg;
 
         prma_msg_init(&msg, PRMA_CMD_ACC, transient ? PRMA_MSGF_TRANSIENT : PRMA_MSGF_SYNC);
