@@ -31,6 +31,7 @@ void prma__port_init(struct prma_port *port, const struct prma_port_ops *ops, in
     atomic_init(&port->mp_held, 0);
     atomic_init(&port->mp_error, PRMA_OK);
     port->mp_rank = rank;
+    port->mp_direct = NULL;
 }
 
 void prma__port_init_reply(struct prma_port *port)

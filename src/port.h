@@ -65,6 +65,9 @@ struct prma_port {
     _Atomic int                 mp_error;  /* reply ports: first failure of a transient
                                               operation, reported by prma_port_drain() */
     int                         mp_rank;   /* target rank, -1 for reply ports */
+    char                       *mp_direct; /* the target's window mapped here (self and
+                                              mapped shm ports), else NULL: puts and gets
+                                              may be plain copies (win.c) */
 };
 
 /* Initialize the common part of a port of any kind. */

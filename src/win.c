@@ -78,6 +78,7 @@ static void win_teardown(struct prma_win *win)
     prma__guard_destroy(win);
     prma__dyn_destroy(win);
     free(win->acc_locked);
+    free(win->direct);
     if (win->ports != NULL)
         for (int i = 0; i < win->size; i++)
             prma__port_destroy(win->ports[i]);
@@ -326,6 +327,25 @@ int prma__win_barrier(struct prma_win *win)
  * takes part in every collective, and the failure is agreed on at the end.
  * NOTE: owned (when set) is taken over: freed with the window or on error.
  */
+/* The targets a put or get reaches by a plain copy (their ports map the
+ * window here). Dynamic windows have none: an address needs its region. */
+static int win_setup_direct(struct prma_win *win)
+{
+    if (win->dyn != NULL)
+        return PRMA_OK;
+    win->direct = calloc((size_t)win->size, sizeof(*win->direct));
+    if (win->direct == NULL)
+        return PRMA_ERR_NOMEM;
+    for (int i = 0; i < win->size; i++) {
+        if (win->ports[i]->mp_direct == NULL || win->peers[i].size == 0)
+            continue;
+        win->direct[i] = (struct prma_direct){ .base      = win->ports[i]->mp_direct,
+                                               .size      = win->peers[i].size,
+                                               .disp_unit = win->peers[i].disp_unit };
+    }
+    return PRMA_OK;
+}
+
 int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base,
                     size_t size, size_t disp_unit, prma_win_flavor_t flavor,
                     struct prma_mem *owned, int status, prma_win_h *win_p)
@@ -432,6 +452,8 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
             status = PRMA_ERR_PEER_FAILED;
     for (int i = 0; status == PRMA_OK && i < win->size; i++)
         status = win_connect(win, i, &win->ports[i]);
+    if (status == PRMA_OK)
+        status = win_setup_direct(win);
     if (status == PRMA_OK)
         status = prma__acc_setup(win);
     if (status == PRMA_OK)
@@ -624,16 +646,70 @@ int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg)
     return status == PRMA_EASYNC ? PRMA_OK : status;
 }
 
+/* Where a put or get may copy right now, or NULL for the message path:
+ * the target's window is mapped here, the epoch already lets us in (a
+ * fence epoch, or a lock held on it), no guard watches, nobody failed,
+ * and the range lies inside the window (the message path reports what is
+ * wrong otherwise). */
+static inline char *win_direct(const struct prma_win *win, int target, uint64_t target_disp,
+                               uint64_t offset, size_t len)
+{
+    const struct prma_epoch *ep = &win->epoch;
+    const struct prma_direct *d;
+    uint64_t start;
+
+    if ((unsigned)target >= (unsigned)win->size || win->direct == NULL ||
+        (d = &win->direct[target])->base == NULL || win->guard != NULL ||
+        win->failed != PRMA_OK)
+        return NULL;
+    if (ep->access != PRMA_ACCESS_FENCE &&
+        ((ep->access != PRMA_ACCESS_LOCK && ep->access != PRMA_ACCESS_LOCK_ALL) ||
+         ep->locks[target] == PRMA_LOCKED_NONE))
+        return NULL;
+    if (target_disp > d->size / d->disp_unit)
+        return NULL;
+    start = target_disp * d->disp_unit;
+    if (offset > d->size - start || len > d->size - start - offset)
+        return NULL;
+    return d->base + start + offset;
+}
+
+/* memmove: MPI lets a put read from the window it writes. One word is
+ * one load and one store. */
+static inline void win_copy(void *to, const void *from, size_t len)
+{
+    uint64_t word;
+
+    if (len == sizeof(word)) {
+        memcpy(&word, from, sizeof(word));
+        memcpy(to, &word, sizeof(word));
+    } else {
+        memmove(to, from, len);
+    }
+}
+
 int prma_win_put(prma_win_h win, const void *origin, size_t len, int target,
                  uint64_t target_disp, uint64_t offset)
 {
-    return win_rma(win, PRMA_CMD_PUT, (void *)origin, len, target, target_disp, offset);
+    char *at = win_direct(win, target, target_disp, offset, len);
+
+    if (at == NULL)
+        return win_rma(win, PRMA_CMD_PUT, (void *)origin, len, target, target_disp, offset);
+    win_copy(at, origin, len);
+    win->epoch.nops++;
+    return PRMA_OK;
 }
 
 int prma_win_get(prma_win_h win, void *origin, size_t len, int target, uint64_t target_disp,
                  uint64_t offset)
 {
-    return win_rma(win, PRMA_CMD_GET, origin, len, target, target_disp, offset);
+    char *at = win_direct(win, target, target_disp, offset, len);
+
+    if (at == NULL)
+        return win_rma(win, PRMA_CMD_GET, origin, len, target, target_disp, offset);
+    win_copy(origin, at, len);
+    win->epoch.nops++;
+    return PRMA_OK;
 }
 
 int prma_win_disp_unit(prma_win_h win, int target, size_t *disp_unit_p)

@@ -149,6 +149,7 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
         /* One segment for the whole group, mapped here already. */
         shm->memory = (char *)win->mem->agent + peer->memfd_offset;
         prma__port_init(&shm->base, &shm_map_ops, rank);
+        shm->base.mp_direct = shm->memory;
     } else if (peer->memfd >= 0 && peer->size > 0 && prma__config.shm_mode == PRMA_SHM_MAP) {
         status = prma__mem_map_peer(peer->pid, peer->memfd, peer->memfd_offset, peer->size,
                                     &base, &shm->map, &shm->maplen);
@@ -159,6 +160,7 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
         }
         shm->memory = base;
         prma__port_init(&shm->base, &shm_map_ops, rank);
+        shm->base.mp_direct = shm->memory;
     } else {
         prma__port_init(&shm->base, &shm_cma_ops, rank);
     }
