@@ -382,14 +382,14 @@ int prma_win_set_acc_hints(prma_win_h win, unsigned hints)
     return PRMA_OK;
 }
 
-/* The access rules of the epoch (lock_all's first touch, a PSCW target's
+/* The access rules of the epoch (a passive epoch's first touch, a PSCW target's
  * post) apply as to any operation; accumulates wait for a PSCW post where
  * puts would queue, as the atomics do. */
 int prma__acc_admit(struct prma_win *win, int target)
 {
     int status = PRMA_OK;
 
-    if (win->epoch.access == PRMA_ACCESS_LOCK_ALL)
+    if (win->epoch.access == PRMA_ACCESS_LOCK_ALL || win->epoch.access == PRMA_ACCESS_LOCK)
         status = prma__lock_touch(win, target);
     else if (win->epoch.access == PRMA_ACCESS_PSCW)
         status = prma__pscw_wait_ready(win, target);

@@ -37,7 +37,18 @@ enum prma_lockstate {
     PRMA_LOCKED_EXCLUSIVE,
     PRMA_LOCKED_EXCLUSIVE_FAST, /* exclusive, taken in one step from a free word (no ticket) */
     PRMA_LOCKED_NOCHECK,    /* MPI_MODE_NOCHECK: access without the lock word */
+    /* lock() asked for it, not taken yet: the first operation to the target
+     * takes it (lock.c, prma__lock_touch); an epoch without one never
+     * touches the lock word. Held states are those below. */
+    PRMA_LOCKED_LAZY_SHARED,
+    PRMA_LOCKED_LAZY_EXCLUSIVE,
 };
+
+/* May operations reach a target in this state without taking a lock? */
+static inline int prma__lock_held(uint8_t state)
+{
+    return state != PRMA_LOCKED_NONE && state < PRMA_LOCKED_LAZY_SHARED;
+}
 
 struct prma_epoch {
     enum prma_access   access;

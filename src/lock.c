@@ -99,10 +99,13 @@ int prma__lock_give(struct prma_win *win, int target, int exclusive, int fast)
     uint64_t old;
     int status;
 
-    /* Everything done under the lock is complete at the target first. */
-    status = prma__win_complete_target(win, target);
-    if (status != PRMA_OK)
-        return status;
+    /* Everything done under the lock is complete at the target first (a
+     * CPU atomic on a mapped control block orders every store before it). */
+    if (win->direct == NULL || win->direct[target].ctl == NULL) {
+        status = prma__win_complete_target(win, target);
+        if (status != PRMA_OK)
+            return status;
+    }
     /* Adding 2^63 clears the (set) exclusive bit; adding -1 drops a reader.
      * A writer then hands the turn to the next ticket. */
     status = lock_word(win, target, PRMA_AOP_ADD, exclusive ? PRMA_LW_EXCLUSIVE : (uint64_t)-1, 0,
@@ -151,10 +154,20 @@ static void locks_forget(struct prma_win *win, int target)
 
 int prma__lock_touch(struct prma_win *win, int target)
 {
+    uint8_t state = win->epoch.locks[target];
     int status, fast;
 
-    if (win->epoch.locks[target] != PRMA_LOCKED_NONE)
+    if (prma__lock_held(state))
         return PRMA_OK;
+    if (state != PRMA_LOCKED_NONE) {
+        /* lock() left it for now: take it before the first operation. */
+        status = prma__lock_take(win, target, state == PRMA_LOCKED_LAZY_EXCLUSIVE, &fast);
+        if (status == PRMA_OK)
+            win->epoch.locks[target] = state == PRMA_LOCKED_LAZY_SHARED ? PRMA_LOCKED_SHARED
+                                       : fast ? PRMA_LOCKED_EXCLUSIVE_FAST
+                                              : PRMA_LOCKED_EXCLUSIVE;
+        return status;
+    }
     if (win->epoch.mode & PRMA_MODE_NOCHECK) {
         locks_note(win, target, PRMA_LOCKED_NOCHECK);
         return win->guard != NULL ? prma__guard_passive_open(win, target) : PRMA_OK;
@@ -181,7 +194,7 @@ int prma_win_no_locks(prma_win_h win)
 int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
 {
     struct prma_epoch *ep = &win->epoch;
-    int status, fast = 0;
+    int status, fast = 0, lazy;
 
     if (lock_type != PRMA_LOCK_SHARED && lock_type != PRMA_LOCK_EXCLUSIVE)
         return PRMA_ERR_ARG;
@@ -196,7 +209,13 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
         return status;
     if (ep->locks[target] != PRMA_LOCKED_NONE)
         return PRMA_ERR_RMA_SYNC;
-    if (!(mode & PRMA_MODE_NOCHECK)) {
+    /* Another process's window is reached only by operations, so its lock
+     * can wait for the first one (MPI lets a lock be taken that late). Our
+     * own, a shared window's (loads and stores reach those) and a guarded
+     * one's are taken now. */
+    lazy = !(mode & PRMA_MODE_NOCHECK) && target != win->rank &&
+           win->flavor != PRMA_WIN_FLAVOR_SHARED && win->guard == NULL;
+    if (!(mode & PRMA_MODE_NOCHECK) && !lazy) {
         status = prma__lock_take(win, target, lock_type == PRMA_LOCK_EXCLUSIVE, &fast);
         if (status != PRMA_OK)
             return status;
@@ -206,6 +225,8 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
         ep->nops   = 0;
     }
     locks_note(win, target, (mode & PRMA_MODE_NOCHECK)      ? PRMA_LOCKED_NOCHECK
+                            : lazy && lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_LAZY_SHARED
+                            : lazy                          ? PRMA_LOCKED_LAZY_EXCLUSIVE
                             : lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_SHARED
                             : fast                          ? PRMA_LOCKED_EXCLUSIVE_FAST
                                                             : PRMA_LOCKED_EXCLUSIVE);
@@ -225,7 +246,9 @@ static int unlock_one(struct prma_win *win, int target)
                                                             PRMA_GUARD_EPOCH_PASSIVE)) != PRMA_OK)
         prma_warn("handing RMA accesses to the exposure guard of rank %d failed: %s", target,
                   prma_status_string(status));
-    if (state == PRMA_LOCKED_NOCHECK)
+    if (state == PRMA_LOCKED_LAZY_SHARED || state == PRMA_LOCKED_LAZY_EXCLUSIVE)
+        status = win->failed; /* never taken: no operation went there */
+    else if (state == PRMA_LOCKED_NOCHECK)
         status = prma__win_complete_target(win, target);
     else
         status = prma__lock_give(win, target,
@@ -307,8 +330,9 @@ int prma_win_flush(prma_win_h win, int target)
 
     if (status != PRMA_OK)
         return status;
-    /* A target never touched in a lock_all epoch has nothing to flush. */
-    if (win->epoch.locks[target] == PRMA_LOCKED_NONE)
+    /* A target never touched in a lock_all epoch, or whose lock was never
+     * taken, has nothing to flush. */
+    if (!prma__lock_held(win->epoch.locks[target]))
         return prma_win_flush_local(win, target);
     if (win->guard != NULL)
         status = prma__guard_deliver(win, target, PRMA_GUARD_EPOCH_FLUSH);

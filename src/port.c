@@ -32,6 +32,7 @@ void prma__port_init(struct prma_port *port, const struct prma_port_ops *ops, in
     atomic_init(&port->mp_error, PRMA_OK);
     port->mp_rank = rank;
     port->mp_direct = NULL;
+    port->mp_ctl    = NULL;
 }
 
 void prma__port_init_reply(struct prma_port *port)

@@ -68,6 +68,8 @@ struct prma_port {
     char                       *mp_direct; /* the target's window mapped here (self and
                                               mapped shm ports), else NULL: puts and gets
                                               may be plain copies (win.c) */
+    char                       *mp_ctl;    /* the target's control block mapped here, or
+                                              NULL: its atomics may be CPU atomics */
 };
 
 /* Initialize the common part of a port of any kind. */

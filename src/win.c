@@ -5,6 +5,7 @@
 #include "win.h"
 
 #include "acc.h"
+#include "atomic.h"
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -278,10 +279,17 @@ int prma__win_atomic(struct prma_win *win, int target, uint32_t region, uint64_t
                      uint64_t *old_p)
 {
     struct prma_msg msg;
+    char *at;
     int status;
 
     if (win->failed != PRMA_OK)
         return win->failed;
+    /* What the port would do on the spot, without the message. */
+    at = win->direct == NULL               ? NULL
+         : region == PRMA_REGION_CTL ? win->direct[target].ctl
+                                     : win->direct[target].base;
+    if (at != NULL)
+        return prma__cpu_aop(at + offset, size, aop, operand, compare, old_p);
     prma_msg_init(&msg, PRMA_CMD_ATOMIC, 0);
     msg.ms_reply   = &win->reply;
     msg.ms_region  = region;
@@ -327,21 +335,23 @@ int prma__win_barrier(struct prma_win *win)
  * takes part in every collective, and the failure is agreed on at the end.
  * NOTE: owned (when set) is taken over: freed with the window or on error.
  */
-/* The targets a put or get reaches by a plain copy (their ports map the
- * window here). Dynamic windows have none: an address needs its region. */
+/* The targets a put, a get or an atomic reaches by a plain copy or a CPU
+ * atomic (their ports map the window or the control block here). A
+ * dynamic window's memory has none: an address needs its region. */
 static int win_setup_direct(struct prma_win *win)
 {
-    if (win->dyn != NULL)
-        return PRMA_OK;
     win->direct = calloc((size_t)win->size, sizeof(*win->direct));
     if (win->direct == NULL)
         return PRMA_ERR_NOMEM;
     for (int i = 0; i < win->size; i++) {
-        if (win->ports[i]->mp_direct == NULL || win->peers[i].size == 0)
+        struct prma_direct *d = &win->direct[i];
+
+        d->ctl = win->ports[i]->mp_ctl;
+        if (win->dyn != NULL || win->ports[i]->mp_direct == NULL || win->peers[i].size == 0)
             continue;
-        win->direct[i] = (struct prma_direct){ .base      = win->ports[i]->mp_direct,
-                                               .size      = win->peers[i].size,
-                                               .disp_unit = win->peers[i].disp_unit };
+        d->base      = win->ports[i]->mp_direct;
+        d->size      = win->peers[i].size;
+        d->disp_unit = win->peers[i].disp_unit;
     }
     return PRMA_OK;
 }
@@ -615,6 +625,7 @@ int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg)
     int status;
 
     switch (win->epoch.access) {
+    case PRMA_ACCESS_LOCK:
     case PRMA_ACCESS_LOCK_ALL:
         status = prma__lock_touch(win, target);
         if (status != PRMA_OK)
@@ -651,25 +662,31 @@ int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg)
  * fence epoch, or a lock held on it), no guard watches, nobody failed,
  * and the range lies inside the window (the message path reports what is
  * wrong otherwise). */
-static inline char *win_direct(const struct prma_win *win, int target, uint64_t target_disp,
+static inline char *win_direct(struct prma_win *win, int target, uint64_t target_disp,
                                uint64_t offset, size_t len)
 {
     const struct prma_epoch *ep = &win->epoch;
     const struct prma_direct *d;
     uint64_t start;
+    uint8_t state;
 
-    if ((unsigned)target >= (unsigned)win->size || win->direct == NULL ||
-        (d = &win->direct[target])->base == NULL || win->guard != NULL ||
-        win->failed != PRMA_OK)
+    if ((unsigned)target >= (unsigned)win->size || (d = &win->direct[target])->base == NULL ||
+        win->guard != NULL || win->failed != PRMA_OK)
         return NULL;
-    if (ep->access != PRMA_ACCESS_FENCE &&
-        ((ep->access != PRMA_ACCESS_LOCK && ep->access != PRMA_ACCESS_LOCK_ALL) ||
-         ep->locks[target] == PRMA_LOCKED_NONE))
-        return NULL;
-    if (target_disp > d->size / d->disp_unit)
-        return NULL;
-    start = target_disp * d->disp_unit;
-    if (offset > d->size - start || len > d->size - start - offset)
+    if (ep->access != PRMA_ACCESS_FENCE) {
+        /* A passive epoch: the target's lock, taken now if it waited for
+         * the first operation (an unlocked target is the message path's
+         * error to report). */
+        if (ep->access != PRMA_ACCESS_LOCK && ep->access != PRMA_ACCESS_LOCK_ALL)
+            return NULL;
+        state = ep->locks[target];
+        if (!prma__lock_held(state) &&
+            ((state == PRMA_LOCKED_NONE && ep->access == PRMA_ACCESS_LOCK) ||
+             prma__lock_touch(win, target) != PRMA_OK))
+            return NULL;
+    }
+    if (__builtin_mul_overflow(target_disp, d->disp_unit, &start) || start > d->size ||
+        offset > d->size - start || len > d->size - start - offset)
         return NULL;
     return d->base + start + offset;
 }

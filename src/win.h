@@ -85,14 +85,16 @@ struct prma_win {
     struct prma_dyn         *dyn;         /* dynamic flavor: the region tables (dynamic.c),
                                              else NULL */
     struct prma_guard       *guard;       /* the exposure guard (guard.c), NULL: off */
-    struct prma_direct      *direct;      /* [size]: targets reached by plain copies, or
-                                             NULL (dynamic windows) */
+    struct prma_direct      *direct;      /* [size]: targets reached by plain copies and
+                                             CPU atomics */
 };
 
 /* A target whose window is mapped here (its port's mp_direct): a put or a
  * get in an epoch that already lets us in is a copy, no message. */
 struct prma_direct {
     char    *base;       /* NULL: not mapped, take the message path */
+    char    *ctl;        /* its control block mapped here (atomics on it are CPU
+                            atomics), or NULL */
     uint64_t size;
     uint64_t disp_unit;
 };

@@ -164,6 +164,7 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
     } else {
         prma__port_init(&shm->base, &shm_cma_ops, rank);
     }
+    shm->base.mp_ctl = shm->ctl;
     *port_p = &shm->base;
     return PRMA_OK;
 }
