@@ -19,6 +19,9 @@ struct prma_shm_barrier {
     char             pad0[60];
     _Atomic uint32_t gen;       /* rounds completed */
     char             pad1[60];
+    _Atomic uint32_t left;      /* members out of the window's last barrier
+                                   (win.c: its owner reuses the block after) */
+    char             pad2[60];
     struct {
         _Atomic uint64_t round; /* the last round this member arrived at */
         char             pad[56];

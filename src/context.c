@@ -37,6 +37,7 @@ int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p)
     }
     pthread_mutex_init(&ctx->lock, NULL);
     LIST_INIT(&ctx->mems);
+    LIST_INIT(&ctx->pool);
     status = prma__ucx_init(ctx, boot->nnodes > 1 || ctx->forced || prma__config.node_size > 0);
     if (status != PRMA_OK) {
         pthread_mutex_destroy(&ctx->lock);
@@ -60,6 +61,7 @@ void prma_finalize(prma_context_h ctx)
     if (ctx == NULL)
         return;
     prma__ucx_fini(ctx);
+    prma__mem_fini(ctx);
     if (ctx->topo != NULL)
         hwloc_topology_destroy((hwloc_topology_t)ctx->topo);
     /* Memory from prma_mem_alloc() may still be in the program's hands:

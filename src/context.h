@@ -18,8 +18,17 @@ struct prma_context {
                                        (boot.node_id split by PORTRMA_NODE_SIZE) */
     int                  forced;    /* PORTRMA_TRANSPORT=ucx here */
     struct prma_ucx     *ucx;       /* NULL when the job needs no UCX */
-    pthread_mutex_t      lock;      /* guards mems and topo */
+    pthread_mutex_t      lock;      /* guards mems, the caches of mem.c and topo */
     struct prma_mem_list mems;      /* from prma_mem_alloc() */
+    /* mem.c: freed small segments kept for reuse, peers' segments kept
+     * mapped, pidfds of peers (all guarded by lock). */
+    struct prma_mem_list pool;
+    int                  npool;
+    struct prma_pmap    *pmaps;
+    int                  npmaps_idle;
+    struct prma_pidfd   *pidfds;
+    int                  npidfds;
+    uint64_t             seg_next;  /* the next segment id */
     void                *topo;      /* hwloc_topology_t, loaded on first need */
     struct prma_win    **wins;      /* registry by window id (guarded by lock); agents
                                        find the window an active message is for */

@@ -647,8 +647,8 @@ static int cache_new(struct prma_win *win, int target, struct dyn_cache **c_p)
         c->kind = DYN_MAPPED;
         m = calloc(1, sizeof(*m));
         status = m == NULL ? PRMA_ERR_NOMEM
-                           : prma__mem_map_peer(peer->pid, hello->head_fd, 0, DYN_HEAD_SIZE,
-                                                &base, &m->map, &m->len);
+                           : prma__mem_map_peer(win->ctx, peer->pid, hello->head_fd, 0, 0,
+                                                DYN_HEAD_SIZE, &base, &m->map, &m->len);
         if (status == PRMA_OK) {
             c->maps = m;
             c->head = base;
@@ -754,8 +754,8 @@ static int body_open(struct prma_win *win, struct dyn_cache *c, const struct dyn
         m = calloc(1, sizeof(*m));
         if (m == NULL)
             return PRMA_ERR_NOMEM;
-        status = prma__mem_map_peer(peer->pid, h->body_fd, 0, h->body_size, &base, &m->map,
-                                    &m->len);
+        status = prma__mem_map_peer(win->ctx, peer->pid, h->body_fd, 0, 0, h->body_size, &base,
+                                    &m->map, &m->len);
         if (status != PRMA_OK) {
             free(m);
             return status;

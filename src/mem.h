@@ -9,6 +9,7 @@
 #define PRMA_MEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/queue.h>
 
 struct prma_context;
@@ -20,10 +21,13 @@ struct prma_mem {
     size_t               size;    /* bytes asked for */
     size_t               maplen;  /* bytes mapped in each view (page multiple) */
     int                  fd;      /* the memfd; peers duplicate it by pid */
+    struct prma_context *ctx;     /* made by prma__mem_create(): back to its pool */
+    uint64_t             seg;     /* never the same twice in a process (0: adopted) */
 };
 
 /* Create a memfd of size bytes (at least one page), map it twice and place it
- * on this process's NUMA node. */
+ * on this process's NUMA node. A segment of the same length freed before is
+ * taken back from the context's pool instead, zeroed. */
 int prma__mem_create(struct prma_context *ctx, size_t size, struct prma_mem **mem_p);
 
 /* Take over memfd fd of size bytes (mapped twice here, as
@@ -33,18 +37,27 @@ int prma__mem_adopt(struct prma_context *ctx, int fd, size_t size, struct prma_m
 /* Duplicate descriptor fd of process pid into this process, or -1. */
 int prma__mem_dup_peer_fd(int pid, int fd);
 
-/* Unmap both views and close the memfd. */
+/* Unmap both views and close the memfd, or keep a small segment in the
+ * context's pool for the next prma__mem_create() of its length. */
 void prma__mem_destroy(struct prma_mem *mem);
+
+/* Unmap the pool and the kept peer mappings, close the kept descriptors. */
+void prma__mem_fini(struct prma_context *ctx);
 
 /* The registered allocation that holds [addr, addr + len), or NULL.
  * NOTE: takes the context lock. */
 struct prma_mem *prma__mem_lookup(struct prma_context *ctx, const void *addr, size_t len);
 
 /* Map a peer's memfd: duplicate descriptor fd of process pid, map len bytes
- * at offset. *base_p is the first requested byte; *map_p / *maplen_p are what
- * to munmap. */
-int prma__mem_map_peer(int pid, int fd, size_t offset, size_t len, void **base_p,
-                       void **map_p, size_t *maplen_p);
+ * at offset. *base_p is the first requested byte; *map_p / *maplen_p are
+ * what to give back to prma__mem_unmap_peer(). A segment with an id (seg,
+ * not 0) is mapped once: a mapping given back is kept for the next window
+ * over the same segment (its owner's pool reuses segments). */
+int prma__mem_map_peer(struct prma_context *ctx, int pid, int fd, uint64_t seg, size_t offset,
+                       size_t len, void **base_p, void **map_p, size_t *maplen_p);
+
+/* Give back a mapping made by prma__mem_map_peer(). */
+void prma__mem_unmap_peer(struct prma_context *ctx, void *map, size_t maplen);
 
 /* Bind [addr, addr + len) to this process's NUMA node, per PORTRMA_NUMA. */
 void prma__topo_bind_area(struct prma_context *ctx, void *addr, size_t len);

@@ -118,8 +118,8 @@ static void *query_map(struct prma_win *win, int target)
         return NULL;
     q = &win->qmaps[target];
     if (q->base == NULL &&
-        prma__mem_map_peer(peer->pid, peer->memfd, peer->memfd_offset, peer->size, &q->base,
-                           &q->map, &q->maplen) != PRMA_OK)
+        prma__mem_map_peer(win->ctx, peer->pid, peer->memfd, peer->seg, peer->memfd_offset,
+                           peer->size, &q->base, &q->map, &q->maplen) != PRMA_OK)
         q->base = NULL;
     return q->base;
 }

@@ -91,10 +91,10 @@ static void win_teardown(struct prma_win *win)
     free(win->pids);
     for (int i = 0; win->qmaps != NULL && i < win->size; i++)
         if (win->qmaps[i].map != NULL)
-            munmap(win->qmaps[i].map, win->qmaps[i].maplen);
+            prma__mem_unmap_peer(win->ctx, win->qmaps[i].map, win->qmaps[i].maplen);
     free(win->qmaps);
     if (win->ctl_map != NULL)
-        munmap(win->ctl_map, win->ctl_maplen);
+        prma__mem_unmap_peer(win->ctx, win->ctl_map, win->ctl_maplen);
     if (win->ctl_mem != NULL)
         prma__mem_destroy(win->ctl_mem);
     free(win->ports);
@@ -201,8 +201,14 @@ static int win_setup_barrier(struct prma_win *win)
         win->barrier = &win->ctl->barrier;
         return PRMA_OK;
     }
-    status = prma__mem_map_peer(root->pid, root->ctl_fd, 0, sizeof(struct prma_ctl), &base,
-                                &win->ctl_map, &win->ctl_maplen);
+    /* Rank 0's port maps its control block already, in most cases. */
+    if (win->ports[0]->mp_ctl != NULL) {
+        win->barrier = &((struct prma_ctl *)(void *)win->ports[0]->mp_ctl)->barrier;
+        return PRMA_OK;
+    }
+    status = prma__mem_map_peer(win->ctx, root->pid, root->ctl_fd, root->ctl_seg, 0,
+                                sizeof(struct prma_ctl), &base, &win->ctl_map,
+                                &win->ctl_maplen);
     if (status == PRMA_OK)
         win->barrier = &((struct prma_ctl *)base)->barrier;
     return status;
@@ -328,6 +334,29 @@ int prma__win_barrier(struct prma_win *win)
     return PRMA_OK;
 }
 
+/* The window's last barrier. Where the barrier lives in rank 0's control
+ * block, rank 0 also waits until every other member is out of it: rank 0
+ * may reuse the block for its next window (mem.c keeps it), and a member
+ * still reading the barrier would see it cleared. */
+static int win_barrier_last(struct prma_win *win)
+{
+    struct prma_waiter wait;
+    int status = prma__win_barrier(win);
+
+    if (status != PRMA_OK || win->barrier == NULL)
+        return status;
+    if (win->rank != 0) {
+        atomic_fetch_add_explicit(&win->barrier->left, 1, memory_order_release);
+        return PRMA_OK;
+    }
+    prma__win_waiter(win, &wait);
+    while (atomic_load_explicit(&win->barrier->left, memory_order_acquire) <
+           (uint32_t)win->size - 1)
+        if ((status = prma__wait_turn(&wait)) != PRMA_OK)
+            return status;
+    return PRMA_OK;
+}
+
 /*
  * The collective part of creation: publish our part, build one port per
  * target, then agree on the outcome so that every rank fails together.
@@ -415,12 +444,14 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
         if (status == PRMA_OK) {
             win->ctl     = win->ctl_mem->agent;
             me.ctl_fd    = win->ctl_mem->fd;
+            me.ctl_seg   = win->ctl_mem->seg;
             me.ctl_base  = (uint64_t)(uintptr_t)win->ctl;
         }
     }
     mem = owned != NULL ? owned : (size > 0 ? prma__mem_lookup(ctx, base, size) : NULL);
     if (mem != NULL) {
         me.memfd        = mem->fd;
+        me.seg          = mem->seg;
         me.memfd_offset = (uint64_t)((char *)base - (char *)mem->user);
         win->agent_base = (char *)mem->agent + me.memfd_offset;
     }
@@ -540,7 +571,7 @@ int prma_win_free(prma_win_h win)
         status = prma__guard_deliver(win, -1, PRMA_GUARD_EPOCH_FENCE);
     /* No peer may still be reaching into our memory when it goes. */
     if (status == PRMA_OK)
-        status = prma__win_barrier(win);
+        status = win_barrier_last(win);
     if (win->guard != NULL)
         status = prma__guard_leave(win, PRMA_GUARD_EV_NONE, 0, status);
     win_teardown(win);

@@ -33,6 +33,8 @@ struct prma_peer {
     uint64_t ctl_base;      /* the control block (agent view), for UCX */
     uint32_t ctl_rkey_len;  /* its packed UCX key (after the window's in the slot) */
     uint32_t win_id;        /* the window in its owner's registry (agents find it so) */
+    uint64_t seg;           /* memfd's segment id (mem.h), 0: none */
+    uint64_t ctl_seg;       /* the control block's */
 };
 
 #define PRMA_PEER_FORCE_UCX 0x1u  /* PORTRMA_TRANSPORT=ucx there */

@@ -32,6 +32,7 @@ struct shm_port {
     void            *ctl_map;
     size_t           ctl_maplen;
     pid_t            pid;     /* cma: the target process */
+    struct prma_context *ctx; /* whose mem.c keeps the mappings */
     uint64_t         remote;  /* cma: the target's window base there */
 };
 
@@ -102,9 +103,9 @@ static void shm_destroy(struct prma_port *port)
     struct shm_port *shm = (struct shm_port *)port;
 
     if (shm->map != NULL)
-        munmap(shm->map, shm->maplen);
+        prma__mem_unmap_peer(shm->ctx, shm->map, shm->maplen);
     if (shm->ctl_map != NULL)
-        munmap(shm->ctl_map, shm->ctl_maplen);
+        prma__mem_unmap_peer(shm->ctx, shm->ctl_map, shm->ctl_maplen);
     free(shm);
 }
 
@@ -138,7 +139,9 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
         return PRMA_ERR_NOMEM;
     shm->pid    = peer->pid;
     shm->remote = peer->base;
-    status = prma__mem_map_peer(peer->pid, peer->ctl_fd, 0, prma__win_ctl_size(win), &base,
+    shm->ctx    = win->ctx;
+    status = prma__mem_map_peer(win->ctx, peer->pid, peer->ctl_fd, peer->ctl_seg, 0,
+                                prma__win_ctl_size(win), &base,
                                 &shm->ctl_map, &shm->ctl_maplen);
     if (status != PRMA_OK) {
         free(shm);
@@ -151,10 +154,11 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
         prma__port_init(&shm->base, &shm_map_ops, rank);
         shm->base.mp_direct = shm->memory;
     } else if (peer->memfd >= 0 && peer->size > 0 && prma__config.shm_mode == PRMA_SHM_MAP) {
-        status = prma__mem_map_peer(peer->pid, peer->memfd, peer->memfd_offset, peer->size,
-                                    &base, &shm->map, &shm->maplen);
+        status = prma__mem_map_peer(win->ctx, peer->pid, peer->memfd, peer->seg,
+                                    peer->memfd_offset, peer->size, &base, &shm->map,
+                                    &shm->maplen);
         if (status != PRMA_OK) {
-            munmap(shm->ctl_map, shm->ctl_maplen);
+            prma__mem_unmap_peer(win->ctx, shm->ctl_map, shm->ctl_maplen);
             free(shm);
             return status;
         }

@@ -377,8 +377,8 @@ static void map_own_memfd_and_check(prma_context_h ctx)
     fill_pattern(user, size, 3);
 
     fds_before = count_open_fds();
-    assert_int_equal(prma__mem_map_peer((int)getpid(), mem->fd, offset, len, &vbase, &map,
-                                        &maplen),
+    assert_int_equal(prma__mem_map_peer(NULL, (int)getpid(), mem->fd, 0, offset, len, &vbase,
+                                        &map, &maplen),
                      PRMA_OK);
     fds_after = count_open_fds();
     /* The duplicated descriptor is closed again; the mapping stays. */
@@ -446,10 +446,11 @@ static void test_mem_map_peer_bad_descriptor_is_err_peer(void **state)
      * would be taken by the pidfd that prma__mem_map_peer opens itself). */
     while (fcntl(closed, F_GETFD) != -1)
         closed++;
-    assert_int_equal(prma__mem_map_peer((int)getpid(), closed, 0, 4096, &base, &map, &maplen),
+    assert_int_equal(prma__mem_map_peer(NULL, (int)getpid(), closed, 0, 0, 4096, &base, &map,
+                                        &maplen),
                      PRMA_ERR_PEER);
     /* A process that does not exist (pid_max is at most 2^22). */
-    assert_int_equal(prma__mem_map_peer(1 << 23, 3, 0, 4096, &base, &map, &maplen),
+    assert_int_equal(prma__mem_map_peer(NULL, 1 << 23, 3, 0, 0, 4096, &base, &map, &maplen),
                      PRMA_ERR_PEER);
     /* Outputs untouched, nothing left open. */
     assert_ptr_equal(base, (void *)0x1);
@@ -467,7 +468,7 @@ static void test_mem_map_peer_unmappable_descriptor_is_err_map(void **state)
     /* A descriptor that exists but is no memory: a pipe. */
     assert_int_equal(pipe(pipefd), 0);
     fds_before = count_open_fds();
-    assert_int_equal(prma__mem_map_peer((int)getpid(), pipefd[0], 0, 4096, &base, &map,
+    assert_int_equal(prma__mem_map_peer(NULL, (int)getpid(), pipefd[0], 0, 0, 4096, &base, &map,
                                         &maplen),
                      PRMA_ERR_MAP);
     close(pipefd[0]);
@@ -478,6 +479,129 @@ static void test_mem_map_peer_unmappable_descriptor_is_err_map(void **state)
     assert_ptr_equal(map, (void *)0x2);
     assert_int_equal(maplen, 3);
     assert_int_equal(count_open_fds(), fds_before);
+}
+
+
+/* ---- what is kept for the next window ---- */
+
+static void test_mem_pool_reuses_a_freed_segment_zeroed(void **state)
+{
+    prma_context_h ctx = *state;
+    struct prma_mem *a, *b, *c;
+    void *agent;
+    uint64_t seg;
+    int fd;
+
+    assert_int_equal(prma__mem_create(ctx, 5000, &a), PRMA_OK);
+    assert_int_not_equal(a->seg, 0);
+    memset(a->user, 0xA5, a->maplen);
+    agent = a->agent;
+    seg   = a->seg;
+    fd    = a->fd;
+    prma__mem_destroy(a);
+    /* The same length comes back: the same memory, as a fresh one would be. */
+    assert_int_equal(prma__mem_create(ctx, 5001, &b), PRMA_OK);
+    assert_ptr_equal(b->agent, agent);
+    assert_int_equal(b->seg, seg);
+    assert_int_equal(b->fd, fd);
+    assert_int_equal(b->size, 5001);
+    for (size_t i = 0; i < b->maplen; i++)
+        if (((unsigned char *)b->user)[i] != 0)
+            fail_msg("byte %zu of a reused segment is %#x", i, ((unsigned char *)b->user)[i]);
+    /* Another length is another segment, with its own id. */
+    assert_int_equal(prma__mem_create(ctx, 3 * b->maplen, &c), PRMA_OK);
+    assert_ptr_not_equal(c->agent, b->agent);
+    assert_int_not_equal(c->seg, b->seg);
+    prma__mem_destroy(c);
+    prma__mem_destroy(b);
+}
+
+static void test_mem_pool_gives_large_segments_back(void **state)
+{
+    prma_context_h ctx = *state;
+    int fds_before = count_open_fds();
+    struct prma_mem *big;
+
+    assert_int_equal(prma__mem_create(ctx, (size_t)4 << 20, &big), PRMA_OK);
+    prma__mem_destroy(big);
+    assert_true(LIST_EMPTY(&ctx->pool));
+    assert_int_equal(count_open_fds(), fds_before);
+}
+
+static void test_mem_pool_is_bounded_and_emptied_at_fini(void **state)
+{
+    prma_context_h ctx = *state;
+    struct prma_mem *m[40];
+    int fds_before = count_open_fds();
+
+    for (int i = 0; i < 40; i++)
+        assert_int_equal(prma__mem_create(ctx, (size_t)(i + 1) * 4096, &m[i]), PRMA_OK);
+    for (int i = 0; i < 40; i++)
+        prma__mem_destroy(m[i]);
+    assert_true(ctx->npool > 0 && ctx->npool <= 16);
+    assert_int_equal(count_open_fds(), fds_before + ctx->npool);
+    prma__mem_fini(ctx);
+    assert_int_equal(ctx->npool, 0);
+    assert_int_equal(count_open_fds(), fds_before);
+}
+
+static void test_mem_map_peer_keeps_a_segment_mapped(void **state)
+{
+    prma_context_h ctx = *state;
+    struct prma_mem *mem;
+    void *base1, *map1, *base2, *map2, *base3, *map3;
+    size_t len1, len2, len3;
+
+    assert_int_equal(prma__mem_create(ctx, 8192, &mem), PRMA_OK);
+    assert_int_equal(prma__mem_map_peer(ctx, (int)getpid(), mem->fd, mem->seg, 100, 50, &base1,
+                                        &map1, &len1),
+                     PRMA_OK);
+    ((char *)base1)[0] = 0x5C;
+    assert_int_equal(((char *)mem->user)[100], 0x5C);
+    prma__mem_unmap_peer(ctx, map1, len1);
+    /* Given back, then asked for again: the kept mapping, no system call. */
+    pidfd_calls = 0;
+    assert_int_equal(prma__mem_map_peer(ctx, (int)getpid(), mem->fd, mem->seg, 100, 50, &base2,
+                                        &map2, &len2),
+                     PRMA_OK);
+    assert_int_equal(pidfd_calls, 0);
+    assert_ptr_equal(map2, map1);
+    assert_ptr_equal(base2, base1);
+    /* Held twice at once: both uses are counted, one give-back keeps it. */
+    assert_int_equal(prma__mem_map_peer(ctx, (int)getpid(), mem->fd, mem->seg, 100, 50, &base3,
+                                        &map3, &len3),
+                     PRMA_OK);
+    assert_ptr_equal(map3, map1);
+    prma__mem_unmap_peer(ctx, map3, len3);
+    assert_int_equal(((char *)base2)[0], 0x5C);
+    prma__mem_unmap_peer(ctx, map2, len2);
+    /* Another id is another mapping. */
+    assert_int_equal(prma__mem_map_peer(ctx, (int)getpid(), mem->fd, mem->seg + 1000, 100, 50,
+                                        &base3, &map3, &len3),
+                     PRMA_OK);
+    assert_ptr_not_equal(map3, map1);
+    prma__mem_unmap_peer(ctx, map3, len3);
+    prma__mem_destroy(mem);
+}
+
+static void test_mem_map_peer_keeps_few_idle_mappings(void **state)
+{
+    prma_context_h ctx = *state;
+    struct prma_mem *mem;
+    void *base, *map[48];
+    size_t len[48];
+
+    assert_int_equal(prma__mem_create(ctx, 4096, &mem), PRMA_OK);
+    for (int i = 0; i < 48; i++)
+        assert_int_equal(prma__mem_map_peer(ctx, (int)getpid(), mem->fd, 1000 + (uint64_t)i, 0,
+                                            64, &base, &map[i], &len[i]),
+                         PRMA_OK);
+    for (int i = 0; i < 48; i++)
+        prma__mem_unmap_peer(ctx, map[i], len[i]);
+    assert_int_equal(ctx->npmaps_idle, 32);
+    prma__mem_fini(ctx);
+    assert_null(ctx->pmaps);
+    prma__mem_destroy(mem);
 }
 
 /* ---- failure ---- */
@@ -531,6 +655,16 @@ int main(void)
                                         ctx_setup, ctx_teardown),
         cmocka_unit_test_setup_teardown(test_mem_map_peer_unmappable_descriptor_is_err_map,
                                         ctx_setup, ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_mem_pool_reuses_a_freed_segment_zeroed, ctx_setup,
+                                        ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_mem_pool_gives_large_segments_back, ctx_setup,
+                                        ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_mem_pool_is_bounded_and_emptied_at_fini,
+                                        ctx_setup, ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_mem_map_peer_keeps_a_segment_mapped, ctx_setup,
+                                        ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_mem_map_peer_keeps_few_idle_mappings, ctx_setup,
+                                        ctx_teardown),
         cmocka_unit_test_setup_teardown(test_mem_alloc_huge_size_fails_cleanly, ctx_setup,
                                         ctx_teardown),
     };
