@@ -30,8 +30,15 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg);
 int prma__acc_locked(const struct prma_win *win, int target);
 
 /* Work out prma__acc_locked() for every target once, at creation (after
- * the ports are made). */
+ * the ports are made), and whether the window is a locked domain (acc.c):
+ * then win->acc_map says where each mapped target lies here. */
 int prma__acc_setup(struct prma_win *win);
+
+/* A compare-and-swap of size bytes at offset of a mapped target of a
+ * locked domain, under its stripe lock; the old value goes to result. */
+struct prma_acc_map;
+int prma__acc_cswap_mapped(const struct prma_acc_map *map, uint64_t offset, size_t size,
+                           const void *origin, const void *compare, void *result);
 
 /* Admit an atomic or accumulate to target in the current epoch: lock_all's
  * first touch, or waiting for a PSCW target's post (where a put would be

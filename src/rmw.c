@@ -87,6 +87,9 @@ int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin, const
         return status;
     if (win->guard != NULL)
         prma__guard_note(win, target, offset, size, PRMA_GUARD_OP_ACC, NULL);
+    if (win->acc_map != NULL && win->acc_map[target].memory != NULL)
+        return prma__acc_cswap_mapped(&win->acc_map[target], offset, size, origin, compare,
+                                      result);
     if (prma__acc_locked(win, target)) {
         /* Like every update of memory reached by copies: by the port
          * (this process, or the target's agent) under the stripe lock, or
