@@ -2,26 +2,49 @@
  * acc.c - MPI_Accumulate, MPI_Get_accumulate and MPI_Fetch_and_op: the
  * reduction of origin elements into a target's window, atomic per element.
  *
- * Paths, chosen per target by its port (the fastest that is correct):
- *  - an integer op that is one atomic instruction (sum, the bitwise ops,
- *    replace, no-op) on a single 4- or 8-byte element: one atomic message,
- *    i.e. a CPU atomic through a mapping or a UCX atomic;
- *  - memory this process reaches directly (self, mapped shm): the ACC
- *    message is applied on the spot, each element by its atomic (or a
- *    compare-and-swap loop around the reduction kernel), elements wider
- *    than 8 bytes or misaligned under their page's stripe lock;
- *  - a target on another node (ucx): the message goes to the target's agent
- *    as one active message and is applied there the same way, in one round
- *    trip (not lock + get + compute + put);
- *  - memory reached only by copies (shm-cma: a same-host window portrma did
- *    not allocate): the stripe locks of the range, get, reduce, put. Every
- *    update of such a target, whoever makes it, then takes the stripe
- *    locks (prma__acc_locked()), since copies are not atomic with the CPU's
- *    atomics; origins on other nodes leave that to the target's agent
- *    (their compare-and-swaps too), so that a stripe is only ever held by
- *    a process that waits for nobody while holding it — the agent, which
- *    spins for a stripe inside the target's worker, can then never wait for
- *    itself.
+ * Which rule a window follows is decided once, at creation, from the
+ * descriptions every member published (prma__acc_setup), so that all
+ * members agree on it:
+ *
+ *  - A locked domain: every member is on this node as the ports see it
+ *    (PORTRMA_NODE_SIZE splits no node, PORTRMA_TRANSPORT=ucx forces no
+ *    one), so no origin reaches any target's memory with UCX atomics. Every
+ *    accumulate-family operation (accumulate, get-accumulate, fetch-and-op,
+ *    compare-and-swap) to a mapped target (self, mapped shm) is applied by
+ *    the origin, here, without a message: for each 4 KiB page it touches,
+ *    it takes that page's stripe lock (a second one, in increasing order,
+ *    only for an element that straddles into the next page), runs the
+ *    vectorized kernel of reduce.c on the page's piece and lets go with a
+ *    release store. A single element takes its stripe the same way (lock,
+ *    op, release store), so that it is atomic with the large ones. A target
+ *    reached by copies (shm-cma) is updated under its stripe locks by get,
+ *    reduce, put, as below. One stripe at a time, or two in order, never
+ *    more: holders never wait for anything else.
+ *
+ *  - Otherwise (some member on another node, or UCX forced), per target by
+ *    its port, the fastest path that is correct:
+ *     - an integer op that is one atomic instruction (sum, the bitwise ops,
+ *       replace, no-op) on a single 4- or 8-byte element: one atomic
+ *       message, i.e. a CPU atomic through a mapping or a UCX atomic;
+ *     - memory this process reaches directly (self, mapped shm): the ACC
+ *       message is applied on the spot, each element by its atomic (or a
+ *       compare-and-swap loop around the reduction kernel), elements wider
+ *       than 8 bytes or misaligned under their page's stripe lock; so a
+ *       large accumulate stays atomic per element with other origins'
+ *       single-element UCX atomics, which no lock of ours can order;
+ *     - a target on another node (ucx): the message goes to the target's
+ *       agent as one active message and is applied there the same way, in
+ *       one round trip (not lock + get + compute + put);
+ *     - memory reached only by copies (shm-cma: a same-host window portrma
+ *       did not allocate): the stripe locks of the range, get, reduce, put.
+ *       Every update of such a target, whoever makes it, then takes the
+ *       stripe locks (prma__acc_locked()), page by page where it is applied
+ *       directly, since copies are not atomic with the CPU's atomics;
+ *       origins on other nodes leave that to the target's agent (their
+ *       compare-and-swaps too), so that a stripe is only ever held by a
+ *       process that waits for nobody while holding it — the agent, which
+ *       spins for a stripe inside the target's worker, can then never wait
+ *       for itself.
  *
  * Ordering: by default an accumulate to a ucx target is waited for before
  * the next one goes, which keeps MPI's default ordering (rar, raw, war,

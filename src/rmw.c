@@ -5,8 +5,9 @@
  * Fetch-and-op is an accumulate of one element that returns the old value
  * (acc.c chooses its path). Compare-and-swap is one atomic message to the
  * target's port (a CPU atomic through a mapping, a UCX atomic elsewhere),
- * except on a target whose memory is reached by copies, where it is done
- * under the stripe lock of its page like every update of that memory
+ * except in a locked domain (a mapped target: done here under the stripe
+ * lock of its page) and on a target whose memory is reached by copies,
+ * where it is done under that stripe lock like every update of that memory
  * (acc.h), so that it is atomic with the accumulates.
  */
 #include <string.h>
