@@ -17,7 +17,7 @@
 /* portrma's reduction for a predefined MPI_Op, or -1 (a user's op). */
 int shim_op(MPI_Op op)
 {
-    const struct { MPI_Op op; prma_op_t ours; } ops[] = {
+    static const struct { MPI_Op op; prma_op_t ours; } ops[] = {
         { MPI_SUM, PRMA_OP_SUM }, { MPI_PROD, PRMA_OP_PROD }, { MPI_MAX, PRMA_OP_MAX },
         { MPI_MIN, PRMA_OP_MIN }, { MPI_BAND, PRMA_OP_BAND }, { MPI_BOR, PRMA_OP_BOR },
         { MPI_BXOR, PRMA_OP_BXOR }, { MPI_LAND, PRMA_OP_LAND }, { MPI_LOR, PRMA_OP_LOR },
@@ -196,6 +196,18 @@ SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
     prma_type_t type;
     int status, ours;
 
+    /* The common case first, as acc_fast: a valid rank, a predefined op
+     * defined on a predefined type; the core checks epoch and range. */
+    if (w != NULL && target_rank >= 0 && target_rank < w->coll.size && target_disp >= 0 &&
+        (ours = shim_op(op)) >= 0 && shim_type_basic(datatype, &type) == MPI_SUCCESS &&
+        prma_op_check(type, (prma_op_t)ours) == PRMA_OK &&
+        (status = shim_fast_result(
+             w,
+             prma_win_accumulate(w->core, (prma_op_t)ours, type,
+                                 ours == PRMA_OP_NO_OP ? NULL : origin_addr, 1, result_addr,
+                                 target_rank, (uint64_t)target_disp, 0),
+             __func__)) >= 0)
+        return status;
     if (w == NULL)
         return shim_bad_win(win, __func__);
     if ((status = shim_target_check(w, target_rank)) != MPI_SUCCESS)

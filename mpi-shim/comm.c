@@ -225,7 +225,7 @@ SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin
  * class for other types. */
 static int int_type(MPI_Datatype type, size_t *size_p, int *signed_p)
 {
-    const struct { MPI_Datatype type; int is_signed; } ints[] = {
+    static const struct { MPI_Datatype type; int is_signed; } ints[] = {
         { MPI_INT, 1 }, { MPI_LONG, 1 }, { MPI_SHORT, 1 }, { MPI_LONG_LONG, 1 },
         { MPI_LONG_LONG_INT, 1 }, { MPI_SIGNED_CHAR, 1 }, { MPI_INT8_T, 1 },
         { MPI_INT16_T, 1 }, { MPI_INT32_T, 1 }, { MPI_INT64_T, 1 }, { MPI_AINT, 1 },

@@ -2,26 +2,49 @@
  * acc.c - MPI_Accumulate, MPI_Get_accumulate and MPI_Fetch_and_op: the
  * reduction of origin elements into a target's window, atomic per element.
  *
- * Paths, chosen per target by its port (the fastest that is correct):
- *  - an integer op that is one atomic instruction (sum, the bitwise ops,
- *    replace, no-op) on a single 4- or 8-byte element: one atomic message,
- *    i.e. a CPU atomic through a mapping or a UCX atomic;
- *  - memory this process reaches directly (self, mapped shm): the ACC
- *    message is applied on the spot, each element by its atomic (or a
- *    compare-and-swap loop around the reduction kernel), elements wider
- *    than 8 bytes or misaligned under their page's stripe lock;
- *  - a target on another node (ucx): the message goes to the target's agent
- *    as one active message and is applied there the same way, in one round
- *    trip (not lock + get + compute + put);
- *  - memory reached only by copies (shm-cma: a same-host window portrma did
- *    not allocate): the stripe locks of the range, get, reduce, put. Every
- *    update of such a target, whoever makes it, then takes the stripe
- *    locks (prma__acc_locked()), since copies are not atomic with the CPU's
- *    atomics; origins on other nodes leave that to the target's agent
- *    (their compare-and-swaps too), so that a stripe is only ever held by
- *    a process that waits for nobody while holding it — the agent, which
- *    spins for a stripe inside the target's worker, can then never wait for
- *    itself.
+ * Which rule a window follows is decided once, at creation, from the
+ * descriptions every member published (prma__acc_setup), so that all
+ * members agree on it:
+ *
+ *  - A locked domain: every member is on this node as the ports see it
+ *    (PORTRMA_NODE_SIZE splits no node, PORTRMA_TRANSPORT=ucx forces no
+ *    one), so no origin reaches any target's memory with UCX atomics. Every
+ *    accumulate-family operation (accumulate, get-accumulate, fetch-and-op,
+ *    compare-and-swap) to a mapped target (self, mapped shm) is applied by
+ *    the origin, here, without a message: for each 4 KiB page it touches,
+ *    it takes that page's stripe lock (a second one, in increasing order,
+ *    only for an element that straddles into the next page), runs the
+ *    vectorized kernel of reduce.c on the page's piece and lets go with a
+ *    release store. A single element takes its stripe the same way (lock,
+ *    op, release store), so that it is atomic with the large ones. A target
+ *    reached by copies (shm-cma) is updated under its stripe locks by get,
+ *    reduce, put, as below. One stripe at a time, or two in order, never
+ *    more: holders never wait for anything else.
+ *
+ *  - Otherwise (some member on another node, or UCX forced), per target by
+ *    its port, the fastest path that is correct:
+ *     - an integer op that is one atomic instruction (sum, the bitwise ops,
+ *       replace, no-op) on a single 4- or 8-byte element: one atomic
+ *       message, i.e. a CPU atomic through a mapping or a UCX atomic;
+ *     - memory this process reaches directly (self, mapped shm): the ACC
+ *       message is applied on the spot, each element by its atomic (or a
+ *       compare-and-swap loop around the reduction kernel), elements wider
+ *       than 8 bytes or misaligned under their page's stripe lock; so a
+ *       large accumulate stays atomic per element with other origins'
+ *       single-element UCX atomics, which no lock of ours can order;
+ *     - a target on another node (ucx): the message goes to the target's
+ *       agent as one active message and is applied there the same way, in
+ *       one round trip (not lock + get + compute + put);
+ *     - memory reached only by copies (shm-cma: a same-host window portrma
+ *       did not allocate): the stripe locks of the range, get, reduce, put.
+ *       Every update of such a target, whoever makes it, then takes the
+ *       stripe locks (prma__acc_locked()), page by page where it is applied
+ *       directly, since copies are not atomic with the CPU's atomics;
+ *       origins on other nodes leave that to the target's agent (their
+ *       compare-and-swaps too), so that a stripe is only ever held by a
+ *       process that waits for nobody while holding it — the agent, which
+ *       spins for a stripe inside the target's worker, can then never wait
+ *       for itself.
  *
  * Ordering: by default an accumulate to a ucx target is waited for before
  * the next one goes, which keeps MPI's default ordering (rar, raw, war,
@@ -110,9 +133,109 @@ static void stripe_lock_direct(char *ctl, unsigned i)
     }
 }
 
-static void stripe_unlock_direct(char *ctl, unsigned i)
+/* The stripes of a piece of at most one page and one element, [offset,
+ * offset + len): one, or two in increasing order (the piece's last element
+ * may reach into the next page). Taken so, two at most and always in the
+ * order of their indices, they cannot deadlock with a holder of many
+ * (prma__acc_by_copy), which takes its own in the same order. */
+static inline void piece_lock(char *ctl, uint64_t offset, size_t len, unsigned s[2])
 {
-    atomic_store(stripe_word(ctl, i), 0);
+    unsigned a = PRMA_ACC_STRIPE(offset), b = PRMA_ACC_STRIPE(offset + len - 1);
+    uint64_t expect = 0;
+
+    if (a > b) {
+        unsigned t = a;
+        a = b;
+        b = t;
+    }
+    s[0] = a;
+    s[1] = b;
+    /* Mostly free: one compare-and-swap, no call. */
+    if (!atomic_compare_exchange_strong_explicit(stripe_word(ctl, a), &expect, 1,
+                                                 memory_order_acquire, memory_order_relaxed))
+        stripe_lock_direct(ctl, a);
+    if (b != a)
+        stripe_lock_direct(ctl, b);
+}
+
+/* Let go of piece_lock()'s stripes: release stores, which publish what was
+ * written under them to the next holder. */
+static inline void piece_unlock(char *ctl, const unsigned s[2])
+{
+    if (s[1] != s[0])
+        atomic_store_explicit(stripe_word(ctl, s[1]), 0, memory_order_release);
+    atomic_store_explicit(stripe_word(ctl, s[0]), 0, memory_order_release);
+}
+
+/* Reduce len bytes of elements of ext bytes from src (NULL for no-op)
+ * into memory at offset, the old values first to res (may be NULL): page
+ * by page, each piece under its page's stripe lock, by the vectorized
+ * kernels. Atomic per element against every update that takes the same
+ * stripes. */
+static void acc_paged(char *memory, char *ctl, prma_type_t type, prma_op_t op, size_t ext,
+                      uint64_t offset, const char *src, char *res, size_t len)
+{
+    const uint64_t page = UINT64_C(1) << PRMA_ACC_STRIPE_SHIFT;
+
+    for (size_t done = 0, n; done < len; done += n) {
+        uint64_t at = offset + done;
+        unsigned st[2];
+
+        /* To the page's end, in whole elements (the last may straddle). */
+        n = (size_t)(page - (at & (page - 1)));
+        n = (n + ext - 1) / ext * ext;
+        if (n > len - done)
+            n = len - done;
+        piece_lock(ctl, at, n, st);
+        if (res != NULL)
+            memmove(res + done, memory + at, n);
+        if (op != PRMA_OP_NO_OP)
+            prma__reduce(type, op, memory + at, src + done, n / ext);
+        piece_unlock(ctl, st);
+    }
+}
+
+/* One element in a locked domain: take its stripe, apply, let go. The
+ * common integer ops are written out, the rest go to the kernel. */
+static inline void acc_one_locked(char *memory, char *ctl, prma_type_t type, prma_op_t op,
+                                  size_t ext, uint64_t offset, const char *src, char *res)
+{
+    char *dst = memory + offset;
+    unsigned st[2];
+
+    piece_lock(ctl, offset, ext, st);
+    if (ext == 8 && type_is_int(type) && (op == PRMA_OP_SUM || op == PRMA_OP_REPLACE ||
+                                          op == PRMA_OP_NO_OP)) {
+        uint64_t old, v;
+
+        memcpy(&old, dst, 8);
+        if (op != PRMA_OP_NO_OP) {
+            memcpy(&v, src, 8);
+            v = op == PRMA_OP_SUM ? old + v : v;
+            memcpy(dst, &v, 8);
+        }
+        if (res != NULL)
+            memcpy(res, &old, 8);
+    } else {
+        if (res != NULL)
+            memmove(res, dst, ext);
+        if (op != PRMA_OP_NO_OP)
+            prma__reduce(type, op, dst, src, 1);
+    }
+    piece_unlock(ctl, st);
+}
+
+/* A compare-and-swap of len <= 8 bytes under the stripe lock. */
+static void cswap_locked(char *dst, char *ctl, uint64_t offset, size_t len, const void *value,
+                         const void *compare, void *result)
+{
+    unsigned st[2];
+
+    piece_lock(ctl, offset, len, st);
+    memcpy(result, dst, len);
+    if (memcmp(dst, compare, len) == 0)
+        memcpy(dst, value, len);
+    piece_unlock(ctl, st);
 }
 
 /* ---- one element through a CPU atomic ------------------------------- */
@@ -173,7 +296,6 @@ static void element_atomic(prma_type_t type, prma_op_t op, char *dst, const char
 static int cswap_direct(char *dst, char *ctl, struct prma_msg *msg)
 {
     const char *value = msg->ms_buf, *compare = value + msg->ms_len;
-    unsigned st[2], k;
 
     if (!(msg->ms_accflags & PRMA_ACCF_LOCKED)) {
         struct prma_msg am;
@@ -191,15 +313,7 @@ static int cswap_direct(char *dst, char *ctl, struct prma_msg *msg)
         memcpy(msg->ms_result, &am.ms_fetched, msg->ms_len);
         return PRMA_OK;
     }
-    k = stripes_of(msg->ms_offset, msg->ms_len, st);
-    for (unsigned j = 0; j < k; j++)
-        stripe_lock_direct(ctl, st[j]);
-    memcpy(msg->ms_result, dst, msg->ms_len);
-    if (memcmp(dst, compare, msg->ms_len) == 0)
-        memcpy(dst, value, msg->ms_len);
-    atomic_thread_fence(memory_order_seq_cst);
-    for (unsigned j = k; j-- > 0;)
-        stripe_unlock_direct(ctl, st[j]);
+    cswap_locked(dst, ctl, msg->ms_offset, msg->ms_len, value, compare, msg->ms_result);
     return PRMA_OK;
 }
 
@@ -210,7 +324,6 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
     size_t ext = prma_type_extent(type), n;
     char *dst = (char *)((uintptr_t)memory + msg->ms_offset), *res = msg->ms_result;
     const char *src = msg->ms_buf;
-    unsigned stripes[PRMA_ACC_STRIPES], ns;
 
     if (msg->ms_aop == PRMA_ACC_CSWAP)
         return msg->ms_len <= 8 && msg->ms_result != NULL ? cswap_direct(dst, ctl, msg)
@@ -218,16 +331,7 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
     /* The window layer and the agent checked type, op and length. */
     n = msg->ms_len / ext;
     if (msg->ms_accflags & PRMA_ACCF_LOCKED) {
-        ns = stripes_of(msg->ms_offset, msg->ms_len, stripes);
-        for (unsigned i = 0; i < ns; i++)
-            stripe_lock_direct(ctl, stripes[i]);
-        if (res != NULL)
-            memmove(res, dst, msg->ms_len);
-        if (op != PRMA_OP_NO_OP)
-            prma__reduce(type, op, dst, src, n);
-        atomic_thread_fence(memory_order_seq_cst);
-        for (unsigned i = ns; i-- > 0;)
-            stripe_unlock_direct(ctl, stripes[i]);
+        acc_paged(memory, ctl, type, op, ext, msg->ms_offset, src, res, msg->ms_len);
         return PRMA_OK;
     }
     for (size_t i = 0; i < n; i++) {
@@ -237,17 +341,7 @@ int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg)
         if (atomic_fits(d, ext)) {
             element_atomic(type, op, d, s, r, ext);
         } else {
-            unsigned st[2], k = stripes_of(msg->ms_offset + i * ext, ext, st);
-
-            for (unsigned j = 0; j < k; j++)
-                stripe_lock_direct(ctl, st[j]);
-            if (r != NULL)
-                memmove(r, d, ext);
-            if (op != PRMA_OP_NO_OP)
-                prma__reduce(type, op, d, s, 1);
-            atomic_thread_fence(memory_order_seq_cst);
-            for (unsigned j = k; j-- > 0;)
-                stripe_unlock_direct(ctl, st[j]);
+            acc_one_locked(memory, ctl, type, op, ext, msg->ms_offset + i * ext, s, r);
         }
     }
     return PRMA_OK;
@@ -258,13 +352,59 @@ int prma__acc_locked(const struct prma_win *win, int target)
     return win->acc_locked != NULL ? win->acc_locked[target] : acc_locked_of(win, target);
 }
 
+/* Is the window a locked domain: can no member reach another's memory
+ * with UCX atomics? So when every member is on one node, as the ports see
+ * it (no pretend nodes split it, nobody forced UCX). Worked out from the
+ * descriptions every member published, so all of them agree. */
+static int acc_domain(const struct prma_win *win)
+{
+    const struct prma_peer *first = &win->peers[0];
+
+    for (int i = 0; i < win->size; i++) {
+        const struct prma_peer *p = &win->peers[i];
+
+        if (p->node_id != first->node_id || p->host_id != first->host_id ||
+            (p->flags & PRMA_PEER_FORCE_UCX))
+            return 0;
+    }
+    return 1;
+}
+
 int prma__acc_setup(struct prma_win *win)
 {
+    int domain;
+
+    if (win->size <= 0)  /* creation checked it; says so to the compiler */
+        return PRMA_ERR_ARG;
+    domain = acc_domain(win);
     win->acc_locked = malloc((size_t)win->size);
     if (win->acc_locked == NULL)
         return PRMA_ERR_NOMEM;
     for (int t = 0; t < win->size; t++)
-        win->acc_locked[t] = (unsigned char)acc_locked_of(win, t);
+        win->acc_locked[t] = (unsigned char)(domain || acc_locked_of(win, t));
+    /* A dynamic window's offsets are addresses in regions: no one mapping. */
+    if (!domain || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
+        return PRMA_OK;
+    win->acc_map = calloc((size_t)win->size, sizeof(*win->acc_map));
+    if (win->acc_map == NULL)
+        return PRMA_ERR_NOMEM;
+    for (int t = 0; t < win->size; t++) {
+        struct prma_acc_map *m = &win->acc_map[t];
+
+        if (t == win->rank) {
+            m->memory = win->agent_base;
+            m->ctl    = (char *)win->ctl;
+        } else if ((m->memory = prma__port_shm_memory(win->ports[t])) != NULL) {
+            m->ctl = prma__port_shm_ctl(win->ports[t]);
+        }
+    }
+    return PRMA_OK;
+}
+
+int prma__acc_cswap_mapped(const struct prma_acc_map *map, uint64_t offset, size_t size,
+                           const void *origin, const void *compare, void *result)
+{
+    cswap_locked(map->memory + offset, map->ctl, offset, size, origin, compare, result);
     return PRMA_OK;
 }
 
@@ -458,6 +598,16 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
         prma__guard_note(win, target, at, len,
                          op == PRMA_OP_NO_OP ? PRMA_GUARD_OP_GET : PRMA_GUARD_OP_ACC,
                          (void **)&origin);
+    /* A locked domain and a mapped target: here, under the stripes. */
+    if (win->acc_map != NULL && win->acc_map[target].memory != NULL) {
+        const struct prma_acc_map *m = &win->acc_map[target];
+
+        if (count == 1)
+            acc_one_locked(m->memory, m->ctl, type, op, ext, at, origin, result);
+        else
+            acc_paged(m->memory, m->ctl, type, op, ext, at, origin, result, len);
+        return PRMA_OK;
+    }
     locked = prma__acc_locked(win, target);
     /* A port that does not complete on the spot: the target is remote. */
     remote = !(win->ports[target]->mp_ops->flags & PRMA_PORTF_SPOT);

@@ -6,11 +6,14 @@
  *
  * One atomicity domain per window: every update of an element goes either
  * through a CPU atomic on the element (UCX atomics being in the CPU's
- * domain, see ucx.c) or, for an element no single atomic can update,
- * under the stripe lock of its page in the target's control block (ctl.h)
- * — and every process decides which from the same published facts, so two
- * updates of one element never take paths that are not atomic with each
- * other.
+ * domain, see ucx.c) or under the stripe lock of its page in the target's
+ * control block (ctl.h) — and every process decides which from the same
+ * published facts, so two updates of one element never take paths that are
+ * not atomic with each other. A window whose members are all on one node
+ * (no UCX port between them) is a locked domain: every update takes the
+ * stripe locks, and a large one runs the vectorized kernels page by page.
+ * Elsewhere the locks serve only elements no single atomic can update and
+ * memory reached by copies.
  */
 #ifndef PRMA_ACC_H
 #define PRMA_ACC_H
@@ -26,12 +29,20 @@ struct prma_context;
 int prma__acc_direct(char *memory, char *ctl, struct prma_msg *msg);
 
 /* Must updates of target's window take the stripe locks for every element
- * (some same-host peer reaches it by copies, which no CPU atomic orders)? */
+ * (a locked domain, or some same-host peer reaches it by copies, which no
+ * CPU atomic orders)? */
 int prma__acc_locked(const struct prma_win *win, int target);
 
 /* Work out prma__acc_locked() for every target once, at creation (after
- * the ports are made). */
+ * the ports are made), and whether the window is a locked domain (acc.c):
+ * then win->acc_map says where each mapped target lies here. */
 int prma__acc_setup(struct prma_win *win);
+
+/* A compare-and-swap of size bytes at offset of a mapped target of a
+ * locked domain, under its stripe lock; the old value goes to result. */
+struct prma_acc_map;
+int prma__acc_cswap_mapped(const struct prma_acc_map *map, uint64_t offset, size_t size,
+                           const void *origin, const void *compare, void *result);
 
 /* Admit an atomic or accumulate to target in the current epoch: lock_all's
  * first touch, or waiting for a PSCW target's post (where a put would be

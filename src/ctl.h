@@ -32,10 +32,11 @@
 
 /*
  * Accumulate stripe locks: an element that no CPU or UCX atomic can update
- * in one step (more than 8 bytes, misaligned, or memory reached by copies)
- * is updated under the lock of its stripe, the 4 KiB page of its window
- * offset modulo PRMA_ACC_STRIPES. Updates of different pages rarely share
- * a lock; a range takes its stripes in increasing order.
+ * in one step (more than 8 bytes, misaligned, or memory reached by copies),
+ * and every element of a window that is a locked domain (acc.c), is updated
+ * under the lock of its stripe, the 4 KiB page of its window offset modulo
+ * PRMA_ACC_STRIPES. Updates of different pages rarely share a lock; whoever
+ * holds more than one took them in increasing order.
  */
 #define PRMA_ACC_STRIPES     64
 #define PRMA_ACC_STRIPE_SHIFT 12

@@ -72,8 +72,9 @@ enum prma_msg_cmd {
 #define PRMA_ACC_CSWAP 0xffu
 
 /* Accumulate flags (ms_accflags). */
-#define PRMA_ACCF_LOCKED 0x1u  /* the target's memory is also reached by copies
-                                  (process_vm_*): apply under its stripe locks */
+#define PRMA_ACCF_LOCKED 0x1u  /* apply under the target's stripe locks (its
+                                  memory is also reached by copies, process_vm_*,
+                                  or the window is a locked domain, acc.c) */
 
 /* Which memory of the target a message addresses (ms_region). */
 enum prma_region {

@@ -5,8 +5,9 @@
  * Fetch-and-op is an accumulate of one element that returns the old value
  * (acc.c chooses its path). Compare-and-swap is one atomic message to the
  * target's port (a CPU atomic through a mapping, a UCX atomic elsewhere),
- * except on a target whose memory is reached by copies, where it is done
- * under the stripe lock of its page like every update of that memory
+ * except in a locked domain (a mapped target: done here under the stripe
+ * lock of its page) and on a target whose memory is reached by copies,
+ * where it is done under that stripe lock like every update of that memory
  * (acc.h), so that it is atomic with the accumulates.
  */
 #include <string.h>
@@ -87,6 +88,9 @@ int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin, const
         return status;
     if (win->guard != NULL)
         prma__guard_note(win, target, offset, size, PRMA_GUARD_OP_ACC, NULL);
+    if (win->acc_map != NULL && win->acc_map[target].memory != NULL)
+        return prma__acc_cswap_mapped(&win->acc_map[target], offset, size, origin, compare,
+                                      result);
     if (prma__acc_locked(win, target)) {
         /* Like every update of memory reached by copies: by the port
          * (this process, or the target's agent) under the stripe lock, or

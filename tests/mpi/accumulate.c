@@ -80,6 +80,15 @@
  *     window is made by MPI_Win_create over the middle of a larger buffer,
  *     so that a wrongly accepted out-of-range access is seen, not a heap
  *     corruption.)
+ *  i. Large accumulates against single-element atomics on the same
+ *     elements: the even ranks run 64 KiB (16-page) MPI_Accumulate and
+ *     MPI_Get_accumulate (MPI_SUM) over all of rank 0's window while the odd
+ *     ranks (at 1 rank: the rank itself) hammer one element of each page
+ *     with MPI_Fetch_and_op, one-element MPI_Accumulate and
+ *     MPI_Compare_and_swap increments. Every element must end at exactly
+ *     the sum of what was added to it (a large update that is not atomic
+ *     per element with the small ones loses some), and what a large
+ *     MPI_Get_accumulate fetches grows from one to the next.
  *
  * Failures are recorded (printed, at most MAX_PRINTS per rank for the bulk
  * checks; -DMAX_PRINTS=100000 prints all) and the run exits non-zero at the
@@ -2353,6 +2362,128 @@ static void test_dynamic(void)
     free(addrs);
 }
 
+/* ==== i. large accumulates against single-element atomics ================= */
+
+#define I_N     8192 /* int64 elements of rank 0's window: 64 KiB, 16 pages */
+#define I_BIG   200  /* large accumulates per even rank */
+#define I_SMALL 6000 /* single-element increments per odd rank */
+#define I_BATCH 32   /* single-element ops between flushes */
+
+/* The j-th element an odd rank increments: one per page, a few apart. */
+static size_t i_elem(int r, int j)
+{
+    return (size_t)(j % 16) * (I_N / 16) + (size_t)(r % 7) * 3 + (size_t)(j / 16) % 5;
+}
+
+static void test_large_vs_single(void)
+{
+    void *base;
+    MPI_Win w = win_alloc((size_t)I_N * 8, 8, &base);
+    int64_t *mem = base, *org = prma_xmalloc(I_N * sizeof *org),
+            *res = prma_xmalloc(I_N * sizeof *res), *prev = prma_xmalloc(I_N * sizeof *prev),
+            *hits = prma_xmalloc(I_N * sizeof *hits),
+            *tot = prma_xmalloc(I_N * sizeof *tot);
+    const int64_t one = 1;
+    const bool big = nranks == 1 || rank % 2 == 0, small = nranks == 1 || rank % 2 == 1;
+    int64_t big_sum = 0, wrong = 0, nsmall = 0, all_small = 0;
+
+    for (int r = 0; r < nranks; r++)
+        big_sum += nranks == 1 || r % 2 == 0 ? (int64_t)(r + 1) * I_BIG : 0;
+    for (size_t i = 0; i < I_N; i++) {
+        org[i] = rank + 1;
+        prev[i] = -1;
+        hits[i] = 0;
+    }
+    local_store_begin(w);
+    memset(mem, 0, (size_t)I_N * 8);
+    local_store_end(w);
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+
+    MPI_CHECK(MPI_Win_lock_all(0, w));
+    for (int k = 0, j = 0; (big && k < I_BIG) || (small && j < I_SMALL);) {
+        if (big && k < I_BIG) {
+            if (k % 2 == 0) {
+                SOFT_MPI(MPI_Accumulate(org, I_N, MPI_INT64_T, 0, 0, I_N, MPI_INT64_T, MPI_SUM,
+                                        w));
+            } else {
+                SOFT_MPI(MPI_Get_accumulate(org, I_N, MPI_INT64_T, res, I_N, MPI_INT64_T, 0, 0,
+                                            I_N, MPI_INT64_T, MPI_SUM, w));
+                SOFT_MPI(MPI_Win_flush(0, w));
+                for (size_t i = 0; i < I_N; i++) {
+                    if (res[i] <= prev[i])
+                        FAILF("i. a large MPI_Get_accumulate fetched %lld at element %zu, "
+                              "not more than %lld the one before it",
+                              (long long)res[i], i, (long long)prev[i]);
+                    prev[i] = res[i];
+                }
+            }
+            SOFT_MPI(MPI_Win_flush(0, w));
+            k++;
+        }
+        for (int b = 0; small && b < I_BATCH && j < I_SMALL; b++, j++) {
+            const size_t e = i_elem(rank, j);
+            int64_t old = -1, seen = -1, next;
+
+            switch (j % 3) {
+            case 0:
+                SOFT_MPI(MPI_Fetch_and_op(&one, &old, MPI_INT64_T, 0, (MPI_Aint)e, MPI_SUM, w));
+                if (old < 0)
+                    FAILF("i. MPI_Fetch_and_op fetched %lld at element %zu", (long long)old, e);
+                break;
+            case 1:
+                SOFT_MPI(MPI_Accumulate(&one, 1, MPI_INT64_T, 0, (MPI_Aint)e, 1, MPI_INT64_T,
+                                        MPI_SUM, w));
+                break;
+            default:
+                /* An increment by compare-and-swap: read, then swap in
+                 * the next value until nobody came in between. */
+                SOFT_MPI(MPI_Fetch_and_op(NULL, &old, MPI_INT64_T, 0, (MPI_Aint)e, MPI_NO_OP,
+                                          w));
+                SOFT_MPI(MPI_Win_flush(0, w));
+                for (int tries = 0; tries < 100000; tries++) {
+                    next = old + 1;
+                    SOFT_MPI(MPI_Compare_and_swap(&next, &old, &seen, MPI_INT64_T, 0,
+                                                  (MPI_Aint)e, w));
+                    SOFT_MPI(MPI_Win_flush(0, w));
+                    if (seen == old)
+                        break;
+                    old = seen;
+                }
+                if (seen != old)
+                    FAILF("i. MPI_Compare_and_swap at element %zu never succeeded", e);
+                break;
+            }
+            hits[e] += seen == old || j % 3 != 2;
+            nsmall++;
+        }
+        if (small)
+            SOFT_MPI(MPI_Win_flush(0, w));
+    }
+    MPI_CHECK(MPI_Win_unlock_all(w));
+    MPI_CHECK(MPI_Reduce(hits, tot, I_N, MPI_INT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Reduce(&nsmall, &all_small, 1, MPI_INT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
+    if (rank == 0) {
+        local_load_begin(w);
+        for (size_t i = 0; i < I_N; i++)
+            if (mem[i] != big_sum + tot[i] && wrong++ < 8)
+                FAILF("i. element %zu ends at %lld, expected %lld (%lld from large "
+                      "accumulates, %lld single-element increments)",
+                      i, (long long)mem[i], (long long)(big_sum + tot[i]), (long long)big_sum,
+                      (long long)tot[i]);
+        local_load_end(w);
+        if (wrong > 0)
+            FAILF("i. %lld of %d elements lost updates", (long long)wrong, I_N);
+        printf("accumulate: i. 64 KiB accumulates against %lld single-element ops: %s\n",
+               (long long)all_small, wrong ? "updates lost" : "exact");
+    }
+    free(org);
+    free(res);
+    free(prev);
+    free(hits);
+    free(tot);
+    MPI_CHECK(MPI_Win_free(&w));
+}
+
 int main(int argc, char **argv)
 {
     static const struct {
@@ -2367,6 +2498,7 @@ int main(int argc, char **argv)
         {"f. window flavors and info keys", test_flavors},
         {"g. errors", test_errors},
         {"h. dynamic windows", test_dynamic},
+        {"i. large accumulates against single-element atomics", test_large_vs_single},
     };
     const char *env;
     int failed_parts = 0;
