@@ -57,7 +57,9 @@ static void shim_setup(int thread_level)
     if (status != PRMA_OK) {
         fprintf(stderr, "portrma: start-up failed: %s\n", prma_status_string(status));
         shim_failed = 1;
+        return;
     }
+    shim_progress = prma_progress_needed(shim_ctx);
 }
 
 int shim_ready(const char *func)
@@ -92,6 +94,7 @@ SHIM_EXPORT int MPI_Finalize(void)
 {
     if (shim_ctx != NULL) {
         shim_type_teardown();
+        shim_progress = 0;
         prma_finalize(shim_ctx);
         shim_ctx = NULL;
     }
