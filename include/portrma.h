@@ -210,6 +210,16 @@ PRMA_API int prma_progress_needed(prma_context_h ctx);
 PRMA_API unsigned prma_progress_turn(prma_context_h ctx, unsigned *turns_p);
 
 /**
+ * @brief The process is about to stop: from now on a peer's UCX
+ *        disconnection is expected and is no error. A starter whose
+ *        processes stop together calls it on each, before the barrier that
+ *        precedes prma_finalize(), so that a peer which gets past the
+ *        barrier first and closes its endpoints is not taken for a failure.
+ * @param [in] ctx  the context
+ */
+PRMA_API void prma_quiesce(prma_context_h ctx);
+
+/**
  * @brief Stop portrma; windows still open are leaked, not freed (freeing is
  *        collective). Memory from prma_mem_alloc() stays mapped.
  * @param [in] ctx  the context

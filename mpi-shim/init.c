@@ -94,7 +94,14 @@ SHIM_EXPORT int MPI_Finalize(void)
 {
     if (shim_ctx != NULL) {
         shim_type_teardown();
-        shim_progress = 0;
+        if (shim_progress) {
+            /* No peer closes its endpoints before every peer expects it
+             * (a peer still in its last MPI_Win_free would take that for
+             * a failure); the barrier drives UCX meanwhile. */
+            prma_quiesce(shim_ctx);
+            shim_barrier(MPI_COMM_WORLD);
+            shim_progress = 0;
+        }
         prma_finalize(shim_ctx);
         shim_ctx = NULL;
     }

@@ -75,6 +75,12 @@ unsigned prma_progress_turn(prma_context_h ctx, unsigned *turns_p)
     return 0;
 }
 
+void prma_quiesce(prma_context_h ctx)
+{
+    if (ctx != NULL && ctx->ucx != NULL)
+        prma__ucx_quiesce(ctx->ucx);
+}
+
 void prma_finalize(prma_context_h ctx)
 {
     if (ctx == NULL)

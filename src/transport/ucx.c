@@ -381,6 +381,12 @@ err_close:
     return status;
 }
 
+void prma__ucx_quiesce(struct prma_ucx *ucx)
+{
+    for (int i = 0; i < ucx->size; i++)
+        ucx->peers[i].closing = 1;
+}
+
 void prma__ucx_fini(struct prma_context *ctx)
 {
     struct prma_ucx *ucx = ctx->ucx;

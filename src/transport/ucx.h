@@ -23,7 +23,8 @@ struct prma_progress;
 struct prma_ucx_peer {
     ucp_ep_h ep;      /* NULL until the first access */
     int      status;  /* PRMA_OK, or why the peer is gone */
-    int      closing; /* prma__ucx_fini() is closing it: a disconnection is expected */
+    _Atomic int closing; /* the process is stopping (prma__ucx_quiesce, prma__ucx_fini):
+                            a disconnection is expected */
 };
 
 struct prma_ucx {
@@ -57,6 +58,10 @@ unsigned prma__ucx_drive(struct prma_ucx *ucx);
  * process's wish). Collective over the job through boot->allgather.
  * Leaves ctx->ucx NULL when nobody wants it. */
 int prma__ucx_init(struct prma_context *ctx, int want);
+
+/* From now on a peer's disconnection is expected (the job is stopping):
+ * marks every peer closing. */
+void prma__ucx_quiesce(struct prma_ucx *ucx);
 
 /* Close every endpoint and release UCX. */
 void prma__ucx_fini(struct prma_context *ctx);
