@@ -188,6 +188,38 @@ PRMA_API int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p);
 PRMA_API int prma_progress(prma_context_h ctx);
 
 /**
+ * @brief Does this process have asynchronous work that its waits must drive
+ *        (a UCX worker)? The answer holds from prma_init() to
+ *        prma_finalize(): a starter may ask once and keep it.
+ * @param [in] ctx  the context (NULL: none)
+ * @return 1 when it has, 0 when it has not
+ */
+PRMA_API int prma_progress_needed(prma_context_h ctx);
+
+/**
+ * @brief One turn of a wait loop outside portrma (a blocking call of the
+ *        MPI library turned into a loop that tests its nonblocking form):
+ *        drive the UCX worker once, unless another thread is driving it at
+ *        the moment, and when that did nothing, relax the CPU or, after a
+ *        few such turns, yield it, as portrma's own waits do.
+ * @param [in]     ctx      the context
+ * @param [in,out] turns_p  idle turns of this wait so far; zero it to start
+ * @return the number of events the worker progressed; 0 when none (the CPU
+ *         was relaxed or yielded)
+ */
+PRMA_API unsigned prma_progress_turn(prma_context_h ctx, unsigned *turns_p);
+
+/**
+ * @brief The process is about to stop: from now on a peer's UCX
+ *        disconnection is expected and is no error. A starter whose
+ *        processes stop together calls it on each, before the barrier that
+ *        precedes prma_finalize(), so that a peer which gets past the
+ *        barrier first and closes its endpoints is not taken for a failure.
+ * @param [in] ctx  the context
+ */
+PRMA_API void prma_quiesce(prma_context_h ctx);
+
+/**
  * @brief Stop portrma; windows still open are leaked, not freed (freeing is
  *        collective). Memory from prma_mem_alloc() stays mapped.
  * @param [in] ctx  the context

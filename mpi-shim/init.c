@@ -57,7 +57,9 @@ static void shim_setup(int thread_level)
     if (status != PRMA_OK) {
         fprintf(stderr, "portrma: start-up failed: %s\n", prma_status_string(status));
         shim_failed = 1;
+        return;
     }
+    shim_progress = prma_progress_needed(shim_ctx);
 }
 
 int shim_ready(const char *func)
@@ -92,6 +94,14 @@ SHIM_EXPORT int MPI_Finalize(void)
 {
     if (shim_ctx != NULL) {
         shim_type_teardown();
+        if (shim_progress) {
+            /* No peer closes its endpoints before every peer expects it
+             * (a peer still in its last MPI_Win_free would take that for
+             * a failure); the barrier drives UCX meanwhile. */
+            prma_quiesce(shim_ctx);
+            shim_barrier(MPI_COMM_WORLD);
+            shim_progress = 0;
+        }
         prma_finalize(shim_ctx);
         shim_ctx = NULL;
     }

@@ -4,7 +4,6 @@
  */
 #include "shim.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,21 +19,7 @@ static int coll_allgather(void *arg, const void *sendbuf, void *recvbuf, size_t 
  * completing its puts through UCX may need this process to take part. */
 static int coll_barrier(void *arg)
 {
-    struct shim_win *w = arg;
-    MPI_Request req;
-    int done = 0, rc;
-
-    if (!prma_progress(shim_ctx))
-        return PMPI_Barrier(w->comm);
-    rc = PMPI_Ibarrier(w->comm, &req);
-    while (rc == MPI_SUCCESS && !done) {
-        rc = PMPI_Test(&req, &done, MPI_STATUS_IGNORE);
-        if (rc == MPI_SUCCESS && !done) {
-            prma_progress(shim_ctx);
-            sched_yield();
-        }
-    }
-    return rc;
+    return shim_barrier(((struct shim_win *)arg)->comm);
 }
 
 /* Checks common to every creation call; an error class or MPI_SUCCESS. */

@@ -10,6 +10,7 @@
 #include "mem.h"
 #include "settings.h"
 #include "transport/ucx.h"
+#include "wait.h"
 
 /* PORTRMA_* are read once per process, however many contexts are started
  * and from however many threads. */
@@ -54,6 +55,31 @@ int prma_progress(prma_context_h ctx)
         return 0;
     prma__ucx_progress(ctx->ucx);
     return 1;
+}
+
+int prma_progress_needed(prma_context_h ctx)
+{
+    return ctx != NULL && ctx->ucx != NULL;
+}
+
+unsigned prma_progress_turn(prma_context_h ctx, unsigned *turns_p)
+{
+    struct prma_waiter wait = { .turns = *turns_p };
+    unsigned n = 0;
+
+    if (ctx != NULL && ctx->ucx != NULL && (n = prma__ucx_drive(ctx->ucx)) != 0) {
+        *turns_p = 0;  /* events: spin again before the next yield */
+        return n;
+    }
+    prma__wait_turn(&wait);
+    *turns_p = wait.turns;
+    return 0;
+}
+
+void prma_quiesce(prma_context_h ctx)
+{
+    if (ctx != NULL && ctx->ucx != NULL)
+        prma__ucx_quiesce(ctx->ucx);
 }
 
 void prma_finalize(prma_context_h ctx)

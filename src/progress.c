@@ -26,6 +26,7 @@ struct prma_progress {
     pthread_t              thread;
     ucp_worker_h           worker;
     _Atomic unsigned long *main_turns;
+    _Atomic int           *gate;
     int          efd;   /* the worker's */
     int          stop;  /* eventfd: written to stop the thread */
 };
@@ -62,18 +63,22 @@ static void *progress_main(void *arg)
 
     bind_away();
     for (;;) {
-        /* The process is driving the worker itself: keep out of its way
-         * (the worker's lock), look again in a moment. */
+        /* The process is driving the worker itself (or is inside it right
+         * now): keep out of its way, look again in a moment. */
         now = atomic_load_explicit(p->main_turns, memory_order_relaxed);
-        if (now != seen) {
+        if (now != seen || !prma__progress_gate_take(p->gate)) {
             seen = now;
             if (poll(&fds[1], 1, NAP_MS) > 0)
                 return NULL;
             continue;
         }
-        while (ucp_worker_progress(p->worker) != 0)
-            ;
+        /* One burst at a time, then look at the process again. */
+        if (ucp_worker_progress(p->worker) != 0) {
+            prma__progress_gate_give(p->gate);
+            continue;
+        }
         st = ucp_worker_arm(p->worker);
+        prma__progress_gate_give(p->gate);
         if (st == UCS_ERR_BUSY)
             continue;  /* events came in meanwhile */
         if (st != UCS_OK) {
@@ -91,7 +96,7 @@ static void *progress_main(void *arg)
 }
 
 int prma__progress_start(ucp_worker_h worker, _Atomic unsigned long *main_turns,
-                         struct prma_progress **p_p)
+                         _Atomic int *gate, struct prma_progress **p_p)
 {
     struct prma_progress *p = calloc(1, sizeof(*p));
     ucs_status_t st;
@@ -101,6 +106,7 @@ int prma__progress_start(ucp_worker_h worker, _Atomic unsigned long *main_turns,
         return PRMA_ERR_NOMEM;
     p->worker     = worker;
     p->main_turns = main_turns;
+    p->gate       = gate;
     st = ucp_worker_get_efd(worker, &p->efd);
     if (st != UCS_OK) {
         prma_warn("the UCX worker has no event fd (%s): no progress thread",

@@ -356,7 +356,8 @@ int prma__ucx_init(struct prma_context *ctx, int want)
         prma_warn("no accumulate agent: accumulates that need one fail");
     status = PRMA_OK;
     if (prma__config.progress == PRMA_PROGRESS_THREAD &&
-        prma__progress_start(ucx->worker, &ucx->main_turns, &ucx->thread) != PRMA_OK)
+        prma__progress_start(ucx->worker, &ucx->main_turns, &ucx->driving, &ucx->thread) !=
+            PRMA_OK)
         prma_warn("no progress thread: peers' emulated operations complete only while this "
                   "process is inside portrma");
     prma_debug("UCX ready: address slots of %zu bytes for %d ranks", ucx->slot, ucx->size);
@@ -378,6 +379,12 @@ err_close:
         free(ucx);
     }
     return status;
+}
+
+void prma__ucx_quiesce(struct prma_ucx *ucx)
+{
+    for (int i = 0; i < ucx->size; i++)
+        ucx->peers[i].closing = 1;
 }
 
 void prma__ucx_fini(struct prma_context *ctx)
@@ -530,8 +537,14 @@ void prma__ucx_mem_unmap(struct prma_ucx *ucx, ucp_mem_h memh, void *rkey)
 
 unsigned prma__ucx_drive(struct prma_ucx *ucx)
 {
+    unsigned n;
+
     atomic_fetch_add_explicit(&ucx->main_turns, 1, memory_order_relaxed);
-    return ucp_worker_progress(ucx->worker);
+    if (!prma__progress_gate_take(&ucx->driving))
+        return 0;
+    n = ucp_worker_progress(ucx->worker);
+    prma__progress_gate_give(&ucx->driving);
+    return n;
 }
 
 void prma__ucx_progress(struct prma_ucx *ucx)

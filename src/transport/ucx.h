@@ -23,7 +23,8 @@ struct prma_progress;
 struct prma_ucx_peer {
     ucp_ep_h ep;      /* NULL until the first access */
     int      status;  /* PRMA_OK, or why the peer is gone */
-    int      closing; /* prma__ucx_fini() is closing it: a disconnection is expected */
+    _Atomic int closing; /* the process is stopping (prma__ucx_quiesce, prma__ucx_fini):
+                            a disconnection is expected */
 };
 
 struct prma_ucx {
@@ -38,16 +39,29 @@ struct prma_ucx {
     _Atomic unsigned long main_turns; /* progress calls by the process's own threads: the
                                         progress thread stays out of their way while
                                         this keeps moving */
+    _Atomic int           driving;   /* the worker's gate: 1 while a thread is inside
+                                        ucp_worker_progress (prma__ucx_drive, the
+                                        progress thread); the others do not wait for it */
 };
 
 /* Drive the worker from one of the process's own threads (not the progress
- * thread); returns what ucp_worker_progress returned. */
+ * thread); returns what ucp_worker_progress returned, or 0 when another
+ * thread is driving it at the moment.
+ * NOTE: one thread at a time drives the worker, whatever its thread mode:
+ * whoever finds the gate taken goes on without driving (the holder's
+ * progress runs every callback, the other threads' included), so nobody
+ * ever spins on UCX's own worker lock and a callback that waits cannot
+ * re-enter ucp_worker_progress. */
 unsigned prma__ucx_drive(struct prma_ucx *ucx);
 
 /* Bring UCX up if this process or any other wants it (want is this
  * process's wish). Collective over the job through boot->allgather.
  * Leaves ctx->ucx NULL when nobody wants it. */
 int prma__ucx_init(struct prma_context *ctx, int want);
+
+/* From now on a peer's disconnection is expected (the job is stopping):
+ * marks every peer closing. */
+void prma__ucx_quiesce(struct prma_ucx *ucx);
 
 /* Close every endpoint and release UCX. */
 void prma__ucx_fini(struct prma_context *ctx);
