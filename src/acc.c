@@ -382,29 +382,16 @@ int prma__acc_setup(struct prma_win *win)
         return PRMA_ERR_NOMEM;
     for (int t = 0; t < win->size; t++)
         win->acc_locked[t] = (unsigned char)(domain || acc_locked_of(win, t));
-    /* A dynamic window's offsets are addresses in regions: no one mapping. */
-    if (!domain || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
-        return PRMA_OK;
-    win->acc_map = calloc((size_t)win->size, sizeof(*win->acc_map));
-    if (win->acc_map == NULL)
-        return PRMA_ERR_NOMEM;
-    for (int t = 0; t < win->size; t++) {
-        struct prma_acc_map *m = &win->acc_map[t];
-
-        if (t == win->rank) {
-            m->memory = win->agent_base;
-            m->ctl    = (char *)win->ctl;
-        } else if ((m->memory = prma__port_shm_memory(win->ports[t])) != NULL) {
-            m->ctl = prma__port_shm_ctl(win->ports[t]);
-        }
-    }
+    /* A dynamic window's offsets are addresses in regions: no one mapping
+     * (win->direct has none for it). */
+    win->acc_domain = domain && win->flavor != PRMA_WIN_FLAVOR_DYNAMIC;
     return PRMA_OK;
 }
 
-int prma__acc_cswap_mapped(const struct prma_acc_map *map, uint64_t offset, size_t size,
+int prma__acc_cswap_mapped(const struct prma_direct *map, uint64_t offset, size_t size,
                            const void *origin, const void *compare, void *result)
 {
-    cswap_locked(map->memory + offset, map->ctl, offset, size, origin, compare, result);
+    cswap_locked(map->base + offset, map->ctl, offset, size, origin, compare, result);
     return PRMA_OK;
 }
 
@@ -599,13 +586,13 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
                          op == PRMA_OP_NO_OP ? PRMA_GUARD_OP_GET : PRMA_GUARD_OP_ACC,
                          (void **)&origin);
     /* A locked domain and a mapped target: here, under the stripes. */
-    if (win->acc_map != NULL && win->acc_map[target].memory != NULL) {
-        const struct prma_acc_map *m = &win->acc_map[target];
+    if (win->acc_domain && win->direct[target].base != NULL) {
+        const struct prma_direct *m = &win->direct[target];
 
         if (count == 1)
-            acc_one_locked(m->memory, m->ctl, type, op, ext, at, origin, result);
+            acc_one_locked(m->base, m->ctl, type, op, ext, at, origin, result);
         else
-            acc_paged(m->memory, m->ctl, type, op, ext, at, origin, result, len);
+            acc_paged(m->base, m->ctl, type, op, ext, at, origin, result, len);
         return PRMA_OK;
     }
     locked = prma__acc_locked(win, target);

@@ -35,13 +35,14 @@ int prma__acc_locked(const struct prma_win *win, int target);
 
 /* Work out prma__acc_locked() for every target once, at creation (after
  * the ports are made), and whether the window is a locked domain (acc.c):
- * then win->acc_map says where each mapped target lies here. */
+ * then win->acc_domain is set, and win->direct says where each mapped
+ * target lies here. */
 int prma__acc_setup(struct prma_win *win);
 
 /* A compare-and-swap of size bytes at offset of a mapped target of a
  * locked domain, under its stripe lock; the old value goes to result. */
-struct prma_acc_map;
-int prma__acc_cswap_mapped(const struct prma_acc_map *map, uint64_t offset, size_t size,
+struct prma_direct;
+int prma__acc_cswap_mapped(const struct prma_direct *map, uint64_t offset, size_t size,
                            const void *origin, const void *compare, void *result);
 
 /* Admit an atomic or accumulate to target in the current epoch: lock_all's

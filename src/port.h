@@ -134,9 +134,6 @@ int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_
 /* Where a mapped shm port reaches its target's window here, else NULL. */
 void *prma__port_shm_memory(struct prma_port *port);
 
-/* Where a shm port (mapped or cma) reaches its target's control block here. */
-void *prma__port_shm_ctl(struct prma_port *port);
-
 /* Is port a shm port (mapped or cma): does its target share this host's
  * memory? */
 int prma__port_is_shm(const struct prma_port *port);

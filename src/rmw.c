@@ -88,8 +88,8 @@ int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin, const
         return status;
     if (win->guard != NULL)
         prma__guard_note(win, target, offset, size, PRMA_GUARD_OP_ACC, NULL);
-    if (win->acc_map != NULL && win->acc_map[target].memory != NULL)
-        return prma__acc_cswap_mapped(&win->acc_map[target], offset, size, origin, compare,
+    if (win->acc_domain && win->direct[target].base != NULL)
+        return prma__acc_cswap_mapped(&win->direct[target], offset, size, origin, compare,
                                       result);
     if (prma__acc_locked(win, target)) {
         /* Like every update of memory reached by copies: by the port

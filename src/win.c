@@ -80,7 +80,6 @@ static void win_teardown(struct prma_win *win)
     prma__dyn_destroy(win);
     free(win->acc_locked);
     free(win->direct);
-    free(win->acc_map);
     if (win->ports != NULL)
         for (int i = 0; i < win->size; i++)
             prma__port_destroy(win->ports[i]);

@@ -82,9 +82,8 @@ struct prma_win {
     uint32_t                 id;          /* in the context's registry, 0: not there */
     unsigned                 acc_hints;   /* PRMA_ACC_* (accumulate_ordering / _ops) */
     unsigned char           *acc_locked;  /* [size] prma__acc_locked(), worked out once */
-    struct prma_acc_map     *acc_map;     /* [size] in a locked domain (acc.c): where each
-                                             mapped target's window and control block
-                                             lie here; NULL outside one */
+    int                      acc_domain;  /* a locked domain (acc.c): accumulates to a
+                                             target in direct[] run here, under stripes */
     struct prma_qmap        *qmaps;       /* [size] shared_query's own mappings, made
                                              on first query of a target no shm port maps */
     struct prma_dyn         *dyn;         /* dynamic flavor: the region tables (dynamic.c),
@@ -102,11 +101,6 @@ struct prma_direct {
                             atomics), or NULL */
     uint64_t size;
     uint64_t disp_unit;
-};
-
-struct prma_acc_map {
-    char *memory;  /* the target's window (agent view here), NULL: not mapped */
-    char *ctl;     /* its control block */
 };
 
 struct prma_qmap {

@@ -46,9 +46,9 @@ int prma__port_init_self(struct prma_win *win, struct prma_port **port_p)
         return PRMA_ERR_NOMEM;
     prma__port_init(&self->base, &self_ops, win->rank);
     self->memory = win->agent_base;
+    self->ctl    = (char *)win->ctl;
     self->base.mp_direct = self->memory;
     self->base.mp_ctl    = self->ctl;
-    self->ctl    = (char *)win->ctl;
     *port_p = &self->base;
     return PRMA_OK;
 }

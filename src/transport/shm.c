@@ -180,11 +180,6 @@ void *prma__port_shm_memory(struct prma_port *port)
     return port->mp_ops == &shm_map_ops ? shm->memory : NULL;
 }
 
-void *prma__port_shm_ctl(struct prma_port *port)
-{
-    return prma__port_is_shm(port) ? ((struct shm_port *)port)->ctl : NULL;
-}
-
 int prma__port_is_shm(const struct prma_port *port)
 {
     return port->mp_ops == &shm_map_ops || port->mp_ops == &shm_cma_ops;
