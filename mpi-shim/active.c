@@ -30,9 +30,9 @@ SHIM_EXPORT int MPI_Win_fence(int assert, MPI_Win win)
     return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
 }
 
-/* The ranks, in the window's group, of the members of group; an error
- * class when one is not in the window's group. */
-static int group_ranks(struct shim_win *w, MPI_Group group, int **ranks_p, int *n_p)
+/* The ranks, in the window's group, of the members of group (an array of
+ * its own, the caller's to free); an error class when one is not in it. */
+static int group_translate(struct shim_win *w, MPI_Group group, int **ranks_p, int *n_p)
 {
     MPI_Group wgroup;
     int n, *in, *out, rc;
@@ -56,12 +56,78 @@ static int group_ranks(struct shim_win *w, MPI_Group group, int **ranks_p, int *
     for (int i = 0; rc == MPI_SUCCESS && i < n; i++)
         if (out[i] == MPI_UNDEFINED)
             rc = MPI_ERR_GROUP;
+    /* The copy a kept translation is checked against: the same members in
+     * the same order (none if it cannot be made: nothing is kept then). */
+    if (rc == MPI_SUCCESS && PMPI_Group_incl(group, n, in, &w->groups[1].copy) != MPI_SUCCESS)
+        w->groups[1].copy = MPI_GROUP_NULL;
     free(in);
     if (rc != MPI_SUCCESS) {
         free(out);
-        return rc == MPI_ERR_GROUP ? rc : MPI_ERR_GROUP;
+        return MPI_ERR_GROUP;
     }
     *ranks_p = out;
+    *n_p     = n;
+    return MPI_SUCCESS;
+}
+
+static void group_forget(struct shim_group_ranks *g)
+{
+    if (g->copy != MPI_GROUP_NULL)
+        PMPI_Group_free(&g->copy);
+    free(g->ranks);
+    *g = (struct shim_group_ranks){ .group = MPI_GROUP_NULL, .copy = MPI_GROUP_NULL };
+}
+
+void shim_groups_init(struct shim_win *w)
+{
+    for (int i = 0; i < 2; i++)
+        w->groups[i] = (struct shim_group_ranks){ .group = MPI_GROUP_NULL,
+                                                  .copy  = MPI_GROUP_NULL };
+}
+
+void shim_groups_release(struct shim_win *w)
+{
+    for (int i = 0; i < 2; i++)
+        group_forget(&w->groups[i]);
+}
+
+/* The ranks of group's members in the window (the window keeps them: not
+ * to be freed). A program posts and starts with the same few groups epoch
+ * after epoch, and translating a group is costly: the last two are kept,
+ * each with a copy of its group, so that a handle freed and reused for
+ * other members is told apart (not MPI_IDENT). */
+static int group_ranks(struct shim_win *w, MPI_Group group, const int **ranks_p, int *n_p)
+{
+    struct shim_group_ranks t;
+    int rc, result, *ranks, n;
+
+    if (group == MPI_GROUP_NULL)
+        return MPI_ERR_GROUP;
+    for (int i = 0; i < 2; i++) {
+        if (w->groups[i].group != group || w->groups[i].copy == MPI_GROUP_NULL ||
+            PMPI_Group_compare(group, w->groups[i].copy, &result) != MPI_SUCCESS ||
+            result != MPI_IDENT)
+            continue;
+        if (i == 1) {  /* the most recent first */
+            t            = w->groups[0];
+            w->groups[0] = w->groups[1];
+            w->groups[1] = t;
+        }
+        *ranks_p = w->groups[0].ranks;
+        *n_p     = w->groups[0].n;
+        return MPI_SUCCESS;
+    }
+    /* The older one makes room; its slot receives the copy meanwhile. */
+    group_forget(&w->groups[1]);
+    if ((rc = group_translate(w, group, &ranks, &n)) != MPI_SUCCESS)
+        return rc;
+    w->groups[1].group = group;
+    w->groups[1].ranks = ranks;
+    w->groups[1].n     = n;
+    t            = w->groups[0];
+    w->groups[0] = w->groups[1];
+    w->groups[1] = t;
+    *ranks_p = ranks;
     *n_p     = n;
     return MPI_SUCCESS;
 }
@@ -72,7 +138,8 @@ static int pscw_open(const char *func, MPI_Group group, int assert, int known, M
 {
     struct shim_win *w = shim_win_lookup(win);
     unsigned mode = 0;
-    int *ranks, n, rc, status;
+    const int *ranks;
+    int n, rc, status;
 
     if (w == NULL)
         return shim_bad_win(win, func);
@@ -87,7 +154,6 @@ static int pscw_open(const char *func, MPI_Group group, int assert, int known, M
     if ((rc = group_ranks(w, group, &ranks, &n)) != MPI_SUCCESS)
         return shim_win_raise(w, rc, func);
     status = open(w->core, ranks, n, mode);
-    free(ranks);
     return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), func);
 }
 

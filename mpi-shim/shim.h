@@ -43,7 +43,18 @@ struct shim_win {
     struct shim_attr *attrs;      /* user attributes, newest first */
     MPI_Info          info;       /* hints given by the user, or MPI_INFO_NULL */
     unsigned          acc_hints;  /* PRMA_ACC_*, from the info keys */
+    /* active.c: the last groups post and start were given, translated to
+     * ranks of the window (a copy of each, to know the handle still names
+     * the same members). */
+    struct shim_group_ranks {
+        MPI_Group group, copy;
+        int       n, *ranks;
+    } groups[2];
 };
+
+/* active.c: the groups a window keeps, set up empty and forgotten. */
+void shim_groups_init(struct shim_win *w);
+void shim_groups_release(struct shim_win *w);
 
 /* Process state (init.c). */
 extern prma_context_h shim_ctx;

@@ -81,6 +81,7 @@ static int win_new(MPI_Comm comm, MPI_Info info, int flavor, struct shim_win **w
     w->model          = MPI_WIN_UNIFIED;
     w->errhandler     = MPI_ERRORS_ARE_FATAL;
     w->info           = MPI_INFO_NULL;
+    shim_groups_init(w);
     if (info != MPI_INFO_NULL)
         PMPI_Info_dup(info, &w->info);
     w->coll.guard     = win_guard(info);
@@ -91,6 +92,7 @@ static int win_new(MPI_Comm comm, MPI_Info info, int flavor, struct shim_win **w
 
 static void win_delete(struct shim_win *w)
 {
+    shim_groups_release(w);
     if (w->info != MPI_INFO_NULL)
         PMPI_Info_free(&w->info);
     PMPI_Comm_free(&w->comm);

@@ -43,26 +43,66 @@
 #define PRMA_ACC_STRIPE(offset) \
     ((unsigned)(((offset) >> PRMA_ACC_STRIPE_SHIFT) % PRMA_ACC_STRIPES))
 
+/* PSCW, one per member rank of the window: the posts it made to us (as
+ * its target: we are the origin) and the completions it sent us (as its
+ * origin: we are the target), counted since the window began. */
+struct prma_ctl_rank {
+    uint64_t posts;
+    uint64_t completes;
+};
+
+/* PSCW: the puts of an access epoch whose target had not posted yet when
+ * it completed, left by the origin (one stage per origin rank) for the
+ * target to apply in its wait. Records: offset (8 bytes), length (8), the
+ * bytes (rounded up to 8). */
+#define PRMA_STAGE_RANKS 64
+#define PRMA_STAGE_BYTES 448
+struct prma_stage {
+    uint64_t staged;    /* the origin's completion (count) the records belong to */
+    uint64_t applied;   /* the last one the target applied */
+    uint64_t nbytes;    /* of records */
+    uint64_t pad[5];
+    unsigned char data[PRMA_STAGE_BYTES];
+};
+
 struct prma_ctl {
     uint64_t                lock;       /* the lock word, above */
-    uint64_t                completes;  /* PSCW: completions received as a target */
+    uint64_t                unused0;
     uint64_t                wticket;    /* exclusive requests: next ticket ... */
     uint64_t                wserving;   /* ... and the one whose turn it is (FIFO) */
     uint64_t                pad[3];
     struct prma_shm_barrier barrier;    /* rank 0's serves the whole group */
     uint64_t                stripes[PRMA_ACC_STRIPES];  /* accumulate stripe locks */
-    uint64_t                posts[];    /* PSCW: posts received from each target rank */
+    struct prma_ctl_rank    ranks[];    /* PSCW, by member rank; then the stages */
 };
 
 #define PRMA_CTL_OFF(field) ((uint64_t)offsetof(struct prma_ctl, field))
 #define PRMA_CTL_STRIPE_OFF(i) \
     ((uint64_t)offsetof(struct prma_ctl, stripes) + (uint64_t)(i) * sizeof(uint64_t))
-#define PRMA_CTL_POST_OFF(rank) \
-    ((uint64_t)offsetof(struct prma_ctl, posts) + (uint64_t)(rank) * sizeof(uint64_t))
+#define PRMA_CTL_POST_OFF(rank)                                                     \
+    ((uint64_t)offsetof(struct prma_ctl, ranks) +                                  \
+     (uint64_t)(rank) * sizeof(struct prma_ctl_rank) + offsetof(struct prma_ctl_rank, posts))
+#define PRMA_CTL_DONE_OFF(rank)                                                     \
+    ((uint64_t)offsetof(struct prma_ctl, ranks) +                                  \
+     (uint64_t)(rank) * sizeof(struct prma_ctl_rank) +                              \
+     offsetof(struct prma_ctl_rank, completes))
+
+/* Groups of up to PRMA_STAGE_RANKS members have stages (pscw.c). */
+static inline size_t prma_ctl_stage_off(int nranks)
+{
+    return (sizeof(struct prma_ctl) + (size_t)nranks * sizeof(struct prma_ctl_rank) + 63) &
+           ~(size_t)63;
+}
+
+static inline struct prma_stage *prma_ctl_stage(void *ctl, int nranks, int rank)
+{
+    return (struct prma_stage *)((char *)ctl + prma_ctl_stage_off(nranks)) + rank;
+}
 
 static inline size_t prma_ctl_size(int nranks)
 {
-    return sizeof(struct prma_ctl) + (size_t)nranks * sizeof(uint64_t);
+    return prma_ctl_stage_off(nranks) +
+           (nranks <= PRMA_STAGE_RANKS ? (size_t)nranks * sizeof(struct prma_stage) : 0);
 }
 
 #endif /* PRMA_CTL_H */

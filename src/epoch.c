@@ -125,4 +125,7 @@ void prma__epoch_fini(struct prma_epoch *ep)
     free(ep->member);
     free(ep->posted);
     free(ep->consumed);
+    free(ep->exposed);
+    free(ep->sent);
+    free(ep->expect);
 }

@@ -64,9 +64,11 @@ struct prma_epoch {
     uint8_t           *member;     /* [size] in the start group */
     uint8_t           *posted;     /* [size] its post for this epoch has arrived */
     uint64_t          *consumed;   /* [size] posts used up by past epochs */
+    uint64_t          *sent;       /* [size] completions sent to each target */
     /* PSCW exposure */
     int                nexposed;   /* origins in the post group */
-    uint64_t           completes;  /* completions used up by past epochs */
+    int               *exposed;    /* [nexposed] their ranks, made on first use */
+    uint64_t          *expect;     /* [size] completions each origin owes us so far */
     int                no_locks;   /* the window promised never to lock */
 };
 

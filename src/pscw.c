@@ -16,6 +16,7 @@
  */
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ctl.h"
 #include "dynamic.h"
 #include "guard.h"
@@ -38,7 +39,10 @@ static int pscw_ready_arrays(struct prma_win *win)
         ep->consumed = calloc((size_t)win->size, sizeof(*ep->consumed));
     if (ep->group == NULL)
         ep->group = calloc((size_t)win->size, sizeof(*ep->group));
-    return ep->member && ep->posted && ep->consumed && ep->group ? PRMA_OK : PRMA_ERR_NOMEM;
+    if (ep->sent == NULL)
+        ep->sent = calloc((size_t)win->size, sizeof(*ep->sent));
+    return ep->member && ep->posted && ep->consumed && ep->group && ep->sent ? PRMA_OK
+                                                                               : PRMA_ERR_NOMEM;
 }
 
 static int check_ranks(const struct prma_win *win, const int *ranks, int n)
@@ -80,7 +84,7 @@ int prma__pscw_ready(struct prma_win *win, int target)
 
     if (ep->posted[target])
         return PRMA_OK;
-    arrived = atomic_load_explicit((_Atomic uint64_t *)&win->ctl->posts[target],
+    arrived = atomic_load_explicit((_Atomic uint64_t *)&win->ctl->ranks[target].posts,
                                    memory_order_acquire);
     if (arrived <= ep->consumed[target])
         return PRMA_EASYNC;
@@ -114,6 +118,12 @@ int prma_win_post(prma_win_h win, const int *ranks, int n, unsigned mode)
     prma__epoch_leave_idle_fence(win);
     if (ep->exposure != PRMA_EXPOSURE_NONE)
         return PRMA_ERR_RMA_SYNC;
+    if (ep->exposed == NULL)
+        ep->exposed = calloc((size_t)win->size, sizeof(*ep->exposed));
+    if (ep->expect == NULL)
+        ep->expect = calloc((size_t)win->size, sizeof(*ep->expect));
+    if (ep->exposed == NULL || ep->expect == NULL)
+        return PRMA_ERR_NOMEM;
     if (win->guard != NULL)
         prma__guard_post(win, mode);
     /* Local stores to the window come before any origin's access. */
@@ -123,6 +133,13 @@ int prma_win_post(prma_win_h win, const int *ranks, int n, unsigned mode)
                                   8, PRMA_AOP_ADD, 1, 0, &old);
         if (status != PRMA_OK)
             return status;
+    }
+    /* Each origin of the group owes one more completion; some may have
+     * sent it already (a complete does not wait for a post it has nothing
+     * for). */
+    for (int i = 0; i < n; i++) {
+        ep->exposed[i] = ranks[i];
+        ep->expect[ranks[i]]++;
     }
     ep->exposure = PRMA_EXPOSURE_PSCW;
     ep->nexposed = n;
@@ -158,6 +175,73 @@ int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode)
     return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
 
+/* The queued puts of an epoch to a target that has not posted, left in
+ * its stage for it to apply in its wait: PRMA_OK, or PRMA_EASYNC when they
+ * do not go that way (no stage, other operations, too many bytes, or the
+ * last stage not applied yet). */
+static int pscw_stage(struct prma_win *win, int target)
+{
+    struct prma_port *port = win->ports[target];
+    char *ctl = win->direct[target].ctl;
+    struct prma_stage *st;
+    struct prma_msg *msg;
+    uint64_t nbytes = 0;
+
+    if (ctl == NULL || win->size > PRMA_STAGE_RANKS || win->dyn != NULL || win->guard != NULL)
+        return PRMA_EASYNC;
+    st = prma_ctl_stage(ctl, win->size, win->rank);
+    if (atomic_load_explicit((_Atomic uint64_t *)&st->applied, memory_order_acquire) !=
+        atomic_load_explicit((_Atomic uint64_t *)&st->staged, memory_order_relaxed))
+        return PRMA_EASYNC;
+    pthread_mutex_lock(&port->mp_lock);
+    TAILQ_FOREACH(msg, &port->mp_msgq, ms_link) {
+        nbytes += 16 + ((msg->ms_len + 7) & ~(uint64_t)7);
+        if (msg->ms_cmd != PRMA_CMD_PUT || msg->ms_len > PRMA_STAGE_BYTES ||
+            nbytes > PRMA_STAGE_BYTES) {
+            pthread_mutex_unlock(&port->mp_lock);
+            return PRMA_EASYNC;
+        }
+    }
+    nbytes = 0;
+    while ((msg = TAILQ_FIRST(&port->mp_msgq)) != NULL) {
+        uint64_t rec[2] = { msg->ms_offset, msg->ms_len };
+
+        TAILQ_REMOVE(&port->mp_msgq, msg, ms_link);
+        memcpy(st->data + nbytes, rec, sizeof(rec));
+        memcpy(st->data + nbytes + 16, msg->ms_buf, msg->ms_len);
+        nbytes += 16 + ((msg->ms_len + 7) & ~(uint64_t)7);
+        free(msg);
+    }
+    pthread_mutex_unlock(&port->mp_lock);
+    st->nbytes = nbytes;
+    /* The completion this epoch sends is the one it belongs to. */
+    atomic_store_explicit((_Atomic uint64_t *)&st->staged, win->epoch.sent[target] + 1,
+                          memory_order_release);
+    return PRMA_OK;
+}
+
+/* Before complete tells target: its post has come and what waited for it
+ * is done; or it has not, and nothing waited (an epoch without operations
+ * to it), or what waited is left in its stage. The post, come or not, is
+ * this epoch's. */
+static int pscw_settle(struct prma_win *win, int target)
+{
+    struct prma_epoch *ep = &win->epoch;
+    struct prma_port *port = win->ports[target];
+    int status = prma__pscw_ready(win, target), empty;
+
+    if (status != PRMA_EASYNC)
+        return status;
+    pthread_mutex_lock(&port->mp_lock);
+    empty = TAILQ_EMPTY(&port->mp_msgq);
+    pthread_mutex_unlock(&port->mp_lock);
+    if (empty || pscw_stage(win, target) == PRMA_OK) {
+        ep->consumed[target]++;
+        return PRMA_OK;
+    }
+    return prma__pscw_wait_ready(win, target);
+}
+
 int prma_win_complete(prma_win_h win)
 {
     struct prma_epoch *ep = &win->epoch;
@@ -166,17 +250,18 @@ int prma_win_complete(prma_win_h win)
 
     if (ep->access != PRMA_ACCESS_PSCW)
         return PRMA_ERR_RMA_SYNC;
-    /* Every target's post, and what waited for it. */
     for (int i = 0; status == PRMA_OK && i < ep->ngroup; i++)
-        status = prma__pscw_wait_ready(win, ep->group[i]);
+        status = pscw_settle(win, ep->group[i]);
     /* Completed at the targets before they hear of it. */
     if (status == PRMA_OK)
         status = prma__win_complete(win);
     if (status == PRMA_OK && win->guard != NULL)
         status = prma__guard_deliver(win, -1, PRMA_GUARD_EPOCH_PSCW);
-    for (int i = 0; status == PRMA_OK && i < ep->ngroup; i++)
-        status = prma__win_atomic(win, ep->group[i], PRMA_REGION_CTL, PRMA_CTL_OFF(completes),
-                                  8, PRMA_AOP_ADD, 1, 0, &old);
+    for (int i = 0; status == PRMA_OK && i < ep->ngroup; i++) {
+        status = prma__win_atomic(win, ep->group[i], PRMA_REGION_CTL,
+                                  PRMA_CTL_DONE_OFF(win->rank), 8, PRMA_AOP_ADD, 1, 0, &old);
+        ep->sent[ep->group[i]]++;
+    }
     for (int i = 0; i < ep->ngroup; i++) {
         ep->member[ep->group[i]] = 0;
         ep->posted[ep->group[i]] = 0;
@@ -186,10 +271,29 @@ int prma_win_complete(prma_win_h win)
     return PRMA_GUARD_SYNC(win, status);
 }
 
+/* Apply what origin left in its stage, if it is for a completion we now
+ * expect (a stage for a later epoch waits for that epoch's wait). */
+static void pscw_apply_stage(struct prma_win *win, int origin)
+{
+    struct prma_stage *st = prma_ctl_stage(win->ctl, win->size, origin);
+    uint64_t staged = atomic_load_explicit((_Atomic uint64_t *)&st->staged,
+                                           memory_order_acquire);
+
+    if (staged == st->applied || staged > win->epoch.expect[origin])
+        return;
+    for (uint64_t at = 0; at < st->nbytes;) {
+        uint64_t rec[2];
+
+        memcpy(rec, st->data + at, sizeof(rec));
+        memcpy((char *)win->agent_base + rec[0], st->data + at + 16, rec[1]);
+        at += 16 + ((rec[1] + 7) & ~(uint64_t)7);
+    }
+    atomic_store_explicit((_Atomic uint64_t *)&st->applied, staged, memory_order_release);
+}
+
 int prma_win_test(prma_win_h win, int *flag_p)
 {
     struct prma_epoch *ep = &win->epoch;
-    uint64_t arrived;
 
     if (ep->exposure != PRMA_EXPOSURE_PSCW)
         return PRMA_ERR_RMA_SYNC;
@@ -197,13 +301,19 @@ int prma_win_test(prma_win_h win, int *flag_p)
         return win->failed;
     /* Drive UCX: completions over emulated transports need it. */
     prma_progress(win->ctx);
-    arrived = atomic_load_explicit((_Atomic uint64_t *)&win->ctl->completes, memory_order_acquire);
-    if (arrived < ep->completes + (uint64_t)ep->nexposed) {
-        *flag_p = 0;
-        return PRMA_OK;
+    for (int i = 0; i < ep->nexposed; i++) {
+        int o = ep->exposed[i];
+
+        if (atomic_load_explicit((_Atomic uint64_t *)&win->ctl->ranks[o].completes,
+                                 memory_order_acquire) < ep->expect[o]) {
+            *flag_p = 0;
+            return PRMA_OK;
+        }
     }
+    if (win->size <= PRMA_STAGE_RANKS)
+        for (int i = 0; i < ep->nexposed; i++)
+            pscw_apply_stage(win, ep->exposed[i]);
     atomic_thread_fence(memory_order_seq_cst);
-    ep->completes += (uint64_t)ep->nexposed;
     ep->exposure = PRMA_EXPOSURE_NONE;
     *flag_p = 1;
     return PRMA_GUARD_SYNC(win, PRMA_OK);

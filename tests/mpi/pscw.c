@@ -490,6 +490,102 @@ static void test_gets(void)
     group_free(&ga);
 }
 
+/* ---- h. small puts to a target that has not posted -------------------- */
+
+/* Puts of a few bytes to a target that has not posted yet may be left for
+ * it to apply in its wait: they must land, in order, in the right epoch,
+ * and never before the target's post of that epoch. Ranks pair up (even:
+ * target, odd: its origin). Each round the origin runs an epoch with no
+ * operation, then one with three small puts (the last two overlapping: the
+ * later wins); the target posts, pauses long enough for the origin to have
+ * done both, waits for the first epoch (nothing of the second may be
+ * there), then posts and waits for the second. */
+static void test_staged_puts(void)
+{
+    const int rounds = 4, small = 40;
+    int peer = rank % 2 ? rank - 1 : rank + 1;
+    MPI_Group g;
+    unsigned char *b = obuf;
+
+    if (peer >= nranks)
+        return;
+    g = group1(peer);
+    for (int r = 0; r < rounds; r++) {
+        reset_window();
+        MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+        if (rank % 2) {
+            MPI_CHECK(MPI_Win_start(g, 0, win));
+            MPI_CHECK(MPI_Win_complete(win));
+            MPI_CHECK(MPI_Win_start(g, 0, win));
+            prma_fill(b, 3 * (size_t)small, put_seed(rank, peer, 8, r), 0);
+            MPI_CHECK(MPI_Put(b, small, MPI_BYTE, peer, (MPI_Aint)slot_off(rank), small,
+                              MPI_BYTE, win));
+            MPI_CHECK(MPI_Put(b + small, small, MPI_BYTE, peer,
+                              (MPI_Aint)(slot_off(rank) + 2 * (size_t)small), small, MPI_BYTE,
+                              win));
+            MPI_CHECK(MPI_Put(b + 2 * small, small, MPI_BYTE, peer,
+                              (MPI_Aint)(slot_off(rank) + 2 * (size_t)small + 8), small,
+                              MPI_BYTE, win));
+            MPI_CHECK(MPI_Win_complete(win));
+            continue;
+        }
+        MPI_CHECK(MPI_Win_post(g, 0, win));
+        sleep_ms(20);
+        MPI_CHECK(MPI_Win_wait(win));
+        VERIFY_CONST(wmem, wsize, PRMA_SENTINEL,
+                     "staged puts round %d: the window after the empty epoch", r);
+        MPI_CHECK(MPI_Win_post(g, 0, win));
+        MPI_CHECK(MPI_Win_wait(win));
+        {
+            unsigned char *want = prma_xmalloc(3 * (size_t)small);
+            unsigned char *slot = wmem + slot_off(peer);
+
+            prma_fill(want, 3 * (size_t)small, put_seed(peer, rank, 8, r), 0);
+            CHECKF(memcmp(slot, want, (size_t)small) == 0,
+                   "staged puts round %d: first put from %d", r, peer);
+            VERIFY_CONST(slot + small, (size_t)small, PRMA_SENTINEL,
+                         "staged puts round %d: gap after the first put", r);
+            CHECKF(memcmp(slot + 2 * small, want + small, 8) == 0 &&
+                       memcmp(slot + 2 * small + 8, want + 2 * small, (size_t)small) == 0,
+                   "staged puts round %d: the overlapping puts, in order", r);
+            VERIFY_CONST(slot + 3 * small + 8, SLOT - 3 * (size_t)small - 8, PRMA_SENTINEL,
+                         "staged puts round %d: after the puts", r);
+            free(want);
+        }
+    }
+    group_free(&g);
+}
+
+/* ---- g. group handles freed and made again ------------------------------ */
+
+/* Each round makes its groups afresh and frees them after, alternating the
+ * direction of the ring: a handle the library hands out again for other
+ * members must not be taken for the one it named before. */
+static void test_reused_groups(void)
+{
+    const int tc = 7, rounds = 6;
+    int *from = calloc((size_t)nranks, sizeof(int));
+    CHECK(from);
+
+    for (int r = 0; r < rounds; r++) {
+        int to = r % 2 ? left : right, by = r % 2 ? right : left;
+        MPI_Group gpost = group1(by), gstart = group1(to);
+
+        memset(from, 0, (size_t)nranks * sizeof(int));
+        from[by] = 1;
+        reset_window();
+        MPI_CHECK(MPI_Win_post(gpost, 0, win));
+        MPI_CHECK(MPI_Win_start(gstart, 0, win));
+        put_to(to, tc, r);
+        MPI_CHECK(MPI_Win_complete(win));
+        MPI_CHECK(MPI_Win_wait(win));
+        verify_region_a("reused groups put", tc, r, from);
+        group_free(&gpost);
+        group_free(&gstart);
+    }
+    free(from);
+}
+
 int main(int argc, char **argv)
 {
     prma_watchdog_arm("pscw", WATCHDOG_S);
@@ -516,6 +612,8 @@ int main(int argc, char **argv)
     test_uneven_groups();
     test_gets();
     test_asserts();
+    test_reused_groups();
+    test_staged_puts();
 
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
     MPI_CHECK(MPI_Win_free(&win));
