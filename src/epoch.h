@@ -30,6 +30,10 @@ enum prma_exposure {
     PRMA_EXPOSURE_PSCW,    /* between post and wait */
 };
 
+/* epoch.member[]: a start group's target with operations queued for its
+ * post (pscw.c). */
+#define PRMA_MEMBER_QUEUED 2
+
 /* Per-target passive state (epoch.locks[]). */
 enum prma_lockstate {
     PRMA_LOCKED_NONE = 0,
@@ -61,7 +65,8 @@ struct prma_epoch {
     /* PSCW access: the start group, and what arrived of their posts */
     int               *group;      /* [ngroup] target ranks */
     int                ngroup;
-    uint8_t           *member;     /* [size] in the start group */
+    uint8_t           *member;     /* [size] in the start group (PRMA_MEMBER_QUEUED:
+                                      and operations wait for its post) */
     uint8_t           *posted;     /* [size] its post for this epoch has arrived */
     uint64_t          *consumed;   /* [size] posts used up by past epochs */
     uint64_t          *sent;       /* [size] completions sent to each target */

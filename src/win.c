@@ -674,6 +674,7 @@ int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg)
             pthread_mutex_lock(&win->ports[target]->mp_lock);
             TAILQ_INSERT_TAIL(&win->ports[target]->mp_msgq, queued, ms_link);
             pthread_mutex_unlock(&win->ports[target]->mp_lock);
+            win->epoch.member[target] |= PRMA_MEMBER_QUEUED;
             win->epoch.nops++;
             return PRMA_OK;
         }
