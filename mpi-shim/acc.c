@@ -139,7 +139,7 @@ static int acc_fast(const char *func, const void *origin, int ocount, MPI_Dataty
 
     if (otype != ttype || ocount != tcount || ocount <= 0 || tdisp < 0 ||
         (result != NULL && (rtype != ttype || rcount != tcount)) ||
-        shim_type_contig_size(ttype) == 0 || shim_type_basic(ttype, &type) != MPI_SUCCESS ||
+        shim_type_contig_fast(ttype) == 0 || shim_type_basic(ttype, &type) != MPI_SUCCESS ||
         (ours = shim_op(op)) < 0 || (ours == PRMA_OP_NO_OP && result == NULL) ||
         prma_op_check(type, (prma_op_t)ours) != PRMA_OK || (w = shim_win_lookup(win)) == NULL ||
         target < 0 || target >= w->coll.size)

@@ -175,48 +175,52 @@ int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Data
  * sides, a valid rank. The core checks epoch and range before it moves a
  * byte; what it refuses so goes the full way, which reports the error in
  * MPI's order. Returns an MPI result, or -1 for "take the full way". */
-static int rma_fast(const char *func, int put, void *origin, int ocount, MPI_Datatype otype,
-                    int target, MPI_Aint tdisp, int tcount, MPI_Datatype ttype, MPI_Win win)
-{
-    struct shim_win *w;
-    size_t size;
-    int status;
-
-    if (otype != ttype || ocount != tcount || ocount <= 0 || tdisp < 0 ||
-        (size = shim_type_contig_size(otype)) == 0 || (w = shim_win_lookup(win)) == NULL ||
-        target < 0 || target >= w->coll.size)
-        return -1;
-    status = put ? prma_win_put(w->core, origin, size * (size_t)ocount, target,
-                                (uint64_t)tdisp, 0)
-                 : prma_win_get(w->core, origin, size * (size_t)ocount, target,
-                                (uint64_t)tdisp, 0);
-    return shim_fast_result(w, status, func);
-}
+/* One contiguous piece of a predefined type, the same on both sides, to a
+ * target of the window: the core directly (which copies on the spot when it
+ * can). Anything else, and any error, takes shim_rma's way: MPI's order of
+ * checks, the error class through the handler. */
+#define RMA_FAST(put, func, origin, ocount, otype, target, tdisp, tcount, ttype, win)        \
+    do {                                                                              \
+        struct shim_win *w_;                                                          \
+        size_t size_;                                                                 \
+        int status_;                                                                  \
+                                                                                      \
+        if (__builtin_expect((otype) == (ttype) && (ocount) == (tcount) && (ocount) > 0 && \
+                                 (tdisp) >= 0 &&                                      \
+                                 (size_ = shim_type_contig_fast(otype)) != 0 &&       \
+                                 (w_ = shim_win_lookup(win)) != NULL &&               \
+                                 (unsigned)(target) < (unsigned)w_->coll.size,        \
+                             1)) {                                                    \
+            status_ = (put) ? prma_win_put(w_->core, (origin), size_ * (size_t)(ocount), \
+                                           (target), (uint64_t)(tdisp), 0)            \
+                            : prma_win_get(w_->core, (void *)(origin),                \
+                                           size_ * (size_t)(ocount), (target),        \
+                                           (uint64_t)(tdisp), 0);                     \
+            if (__builtin_expect(status_ == PRMA_OK, 1))                              \
+                return MPI_SUCCESS;                                                   \
+            if ((status_ = shim_fast_result(w_, status_, (func))) >= 0)               \
+                return status_;                                                       \
+        }                                                                             \
+    } while (0)
 
 SHIM_EXPORT int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
-    int rc = rma_fast(__func__, 1, (void *)origin_addr, origin_count, origin_datatype,
-                      target_rank, target_disp, target_count, target_datatype, win);
-
-    if (rc >= 0)
-        return rc;
+    RMA_FAST(1, __func__, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+             target_count, target_datatype, win);
     return shim_rma(__func__, 1, (void *)origin_addr, origin_count, origin_datatype, target_rank,
-               target_disp, target_count, target_datatype, win);
+                    target_disp, target_count, target_datatype, win);
 }
 
 SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
-    int rc = rma_fast(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
-                      target_disp, target_count, target_datatype, win);
-
-    if (rc >= 0)
-        return rc;
+    RMA_FAST(0, __func__, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+             target_count, target_datatype, win);
     return shim_rma(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
-               target_disp, target_count, target_datatype, win);
+                    target_disp, target_count, target_datatype, win);
 }
 
 

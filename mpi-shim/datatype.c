@@ -126,6 +126,8 @@ struct named {
 #define NAMED_MAX  96
 #define NAMED_HASH 256  /* slots of the open-addressing index, a power of two */
 
+struct shim_contig shim_contig[SHIM_CONTIG_SLOTS];
+
 static struct named  named[NAMED_MAX];
 static int           nnamed;
 static short         named_index[NAMED_HASH];  /* 1 + index into named[], 0 = free */
@@ -221,6 +223,9 @@ static void named_add(MPI_Datatype type, int basic)
     for (s = named_slot(type); named_index[s] != 0; s = (s + 1) % NAMED_HASH)
         ;
     named_index[s] = (short)(++nnamed);
+    /* The in-line table keeps the first contiguous type of each slot. */
+    if (e->layout.contiguous && shim_contig[shim_contig_slot(type)].size == 0)
+        shim_contig[shim_contig_slot(type)] = (struct shim_contig){ type, e->layout.size };
 }
 
 /* Fortran types have the size the Fortran compiler gave them. */

@@ -62,7 +62,7 @@ extern prma_context_h shim_ctx;
 /* handle.c: the window handle table. */
 MPI_Win          shim_win_register(struct shim_win *w);
 void             shim_win_unregister(struct shim_win *w);
-struct shim_win *shim_win_lookup(MPI_Win handle);
+static inline struct shim_win *shim_win_lookup(MPI_Win handle);
 MPI_Win          shim_win_handle(const struct shim_win *w);
 MPI_Fint         shim_win_to_f(MPI_Win handle);
 MPI_Win          shim_win_from_f(MPI_Fint f);
@@ -126,6 +126,28 @@ int  shim_type_basic(MPI_Datatype predefined, prma_type_t *type_p);
  * filling its extent (MPI_INT, MPI_BYTE, ...), else 0: the fast path's
  * question, answered from the table without building anything. */
 size_t shim_type_contig_size(MPI_Datatype type);
+
+/* The same, for the first predefined type of a slot of a small table: in
+ * line, without the full search (which it falls back to). */
+#define SHIM_CONTIG_SLOTS 128
+struct shim_contig {
+    MPI_Datatype type;
+    size_t       size;
+};
+extern struct shim_contig shim_contig[SHIM_CONTIG_SLOTS] __attribute__((visibility("hidden")));
+
+static inline unsigned shim_contig_slot(MPI_Datatype type)
+{
+    return (unsigned)(((uint64_t)(uintptr_t)type * 0x9E3779B97F4A7C15ull) >> 57) &
+           (SHIM_CONTIG_SLOTS - 1);
+}
+
+static inline size_t shim_type_contig_fast(MPI_Datatype type)
+{
+    const struct shim_contig *c = &shim_contig[shim_contig_slot(type)];
+
+    return c->type == type && c->size != 0 ? c->size : shim_type_contig_size(type);
+}
 int  shim_type_setup(void);
 void shim_type_teardown(void);
 
@@ -209,5 +231,62 @@ int  shim_ready(const char *func);
  * progress while they wait; shim_barrier is MPI_Barrier so made. */
 extern int shim_progress;
 int  shim_barrier(MPI_Comm comm);
+
+
+/* ---- handle.c: the table of windows, read without a lock ---- */
+
+/* Windows live in slots, allocated in chunks that never move. A handle names
+ * a slot: its address when MPI_Win is a pointer type (Open MPI), a tagged
+ * index when it is an integer (MPICH). */
+#define SHIM_WIN_CHUNK      256
+#define SHIM_WIN_MAXCHUNKS  4096
+#define SHIM_WIN_INT_TAG    0x5a000000u  /* integer handles: tag | index */
+#define SHIM_WIN_INT_MASK   0x00ffffffu
+#define SHIM_WIN_IS_POINTER _Generic((MPI_Win)0, int: 0, unsigned: 0, long: 0, default: 1)
+
+struct shim_win_slot {
+    struct shim_win *win;  /* NULL when free */
+};
+
+extern struct shim_win_slot *shim_win_chunks[SHIM_WIN_MAXCHUNKS] __attribute__((visibility("hidden")));
+extern int shim_win_nchunks __attribute__((visibility("hidden")));
+
+/* The slot index a handle names, or -1: the value is checked to be one of
+ * our slots before anything is read through it. */
+static inline int shim_win_decode(MPI_Win handle)
+{
+    uintptr_t v = (uintptr_t)handle;
+
+    if (SHIM_WIN_IS_POINTER) {
+        int n = __atomic_load_n(&shim_win_nchunks, __ATOMIC_ACQUIRE);
+
+        for (int c = 0; c < n; c++) {
+            uintptr_t first = (uintptr_t)shim_win_chunks[c];
+
+            if (v - first < SHIM_WIN_CHUNK * sizeof(struct shim_win_slot) &&
+                (v - first) % sizeof(struct shim_win_slot) == 0)
+                return c * SHIM_WIN_CHUNK + (int)((v - first) / sizeof(struct shim_win_slot));
+        }
+        return -1;
+    }
+    if (((unsigned)v & ~SHIM_WIN_INT_MASK) != SHIM_WIN_INT_TAG ||
+        (int)(v & SHIM_WIN_INT_MASK) >=
+            __atomic_load_n(&shim_win_nchunks, __ATOMIC_ACQUIRE) * SHIM_WIN_CHUNK)
+        return -1;
+    return (int)(v & SHIM_WIN_INT_MASK);
+}
+
+/* The window a handle names, or NULL. No lock: chunks are never freed or
+ * moved, the count and the slots are published with release stores. A
+ * lookup racing with the free of that very window is the program's error. */
+static inline struct shim_win *shim_win_lookup(MPI_Win handle)
+{
+    int index;
+
+    if (handle == MPI_WIN_NULL || (index = shim_win_decode(handle)) < 0)
+        return NULL;
+    return __atomic_load_n(&shim_win_chunks[index / SHIM_WIN_CHUNK][index % SHIM_WIN_CHUNK].win,
+                           __ATOMIC_ACQUIRE);
+}
 
 #endif /* PRMA_SHIM_H */
