@@ -14,22 +14,41 @@
 
 #include <stdint.h>
 
+#define OPS                                                                                 \
+    { MPI_SUM, PRMA_OP_SUM }, { MPI_PROD, PRMA_OP_PROD }, { MPI_MAX, PRMA_OP_MAX },             \
+        { MPI_MIN, PRMA_OP_MIN }, { MPI_BAND, PRMA_OP_BAND }, { MPI_BOR, PRMA_OP_BOR },         \
+        { MPI_BXOR, PRMA_OP_BXOR }, { MPI_LAND, PRMA_OP_LAND }, { MPI_LOR, PRMA_OP_LOR },       \
+        { MPI_LXOR, PRMA_OP_LXOR }, { MPI_REPLACE, PRMA_OP_REPLACE },                           \
+        { MPI_NO_OP, PRMA_OP_NO_OP }, { MPI_MAXLOC, PRMA_OP_MAXLOC },                           \
+        { MPI_MINLOC, PRMA_OP_MINLOC }
+
+struct shim_op_slot shim_ops[SHIM_OP_SLOTS];
+
 /* portrma's reduction for a predefined MPI_Op, or -1 (a user's op). */
 int shim_op(MPI_Op op)
 {
-    static const struct { MPI_Op op; prma_op_t ours; } ops[] = {
-        { MPI_SUM, PRMA_OP_SUM }, { MPI_PROD, PRMA_OP_PROD }, { MPI_MAX, PRMA_OP_MAX },
-        { MPI_MIN, PRMA_OP_MIN }, { MPI_BAND, PRMA_OP_BAND }, { MPI_BOR, PRMA_OP_BOR },
-        { MPI_BXOR, PRMA_OP_BXOR }, { MPI_LAND, PRMA_OP_LAND }, { MPI_LOR, PRMA_OP_LOR },
-        { MPI_LXOR, PRMA_OP_LXOR }, { MPI_REPLACE, PRMA_OP_REPLACE },
-        { MPI_NO_OP, PRMA_OP_NO_OP }, { MPI_MAXLOC, PRMA_OP_MAXLOC },
-        { MPI_MINLOC, PRMA_OP_MINLOC },
-    };
+    static const struct { MPI_Op op; prma_op_t ours; } ops[] = { OPS };
 
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         if (ops[i].op == op)
             return (int)ops[i].ours;
     return -1;
+}
+
+/* The in-line table: each op in the first free slot from its hash's (an op
+ * not found at its own slot is looked for by shim_op). */
+void shim_op_setup(void)
+{
+    static const struct { MPI_Op op; prma_op_t ours; } ops[] = { OPS };
+
+    for (unsigned s = 0; s < SHIM_OP_SLOTS; s++)
+        shim_ops[s] = (struct shim_op_slot){ MPI_OP_NULL, -1 };
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        unsigned s = shim_op_hash(ops[i].op);
+
+        if (shim_ops[s].ours < 0)
+            shim_ops[s] = (struct shim_op_slot){ ops[i].op, (int)ops[i].ours };
+    }
 }
 
 /* Does a side hold count elements of the target's basic type? */
@@ -139,8 +158,8 @@ static int acc_fast(const char *func, const void *origin, int ocount, MPI_Dataty
 
     if (otype != ttype || ocount != tcount || ocount <= 0 || tdisp < 0 ||
         (result != NULL && (rtype != ttype || rcount != tcount)) ||
-        shim_type_contig_fast(ttype) == 0 || shim_type_basic(ttype, &type) != MPI_SUCCESS ||
-        (ours = shim_op(op)) < 0 || (ours == PRMA_OP_NO_OP && result == NULL) ||
+        shim_type_contig_fast(ttype) == 0 || shim_type_basic_fast(ttype, &type) != MPI_SUCCESS ||
+        (ours = shim_op_fast(op)) < 0 || (ours == PRMA_OP_NO_OP && result == NULL) ||
         prma_op_check(type, (prma_op_t)ours) != PRMA_OK || (w = shim_win_lookup(win)) == NULL ||
         target < 0 || target >= w->coll.size)
         return -1;
@@ -199,7 +218,7 @@ SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
     /* The common case first, as acc_fast: a valid rank, a predefined op
      * defined on a predefined type; the core checks epoch and range. */
     if (w != NULL && target_rank >= 0 && target_rank < w->coll.size && target_disp >= 0 &&
-        (ours = shim_op(op)) >= 0 && shim_type_basic(datatype, &type) == MPI_SUCCESS &&
+        (ours = shim_op_fast(op)) >= 0 && shim_type_basic_fast(datatype, &type) == MPI_SUCCESS &&
         prma_op_check(type, (prma_op_t)ours) == PRMA_OK &&
         (status = shim_fast_result(
              w,

@@ -277,10 +277,25 @@ SHIM_EXPORT int MPI_Compare_and_swap(const void *origin_addr, const void *compar
 {
     struct shim_win *w = shim_win_lookup(win);
     size_t size = 0;
+    prma_type_t type;
     int is_signed, done, rc, status;
 
     if (w == NULL)
         return shim_bad_win(win, __func__);
+    /* The common case first: a predefined integer, byte or logical type
+     * (those bitwise or logical operations are defined on, as MPI asks of
+     * compare-and-swap), a valid rank; the core checks epoch and range. */
+    if ((unsigned)target_rank < (unsigned)w->coll.size && target_disp >= 0 &&
+        shim_type_basic_fast(datatype, &type) == MPI_SUCCESS &&
+        (prma_op_check(type, PRMA_OP_BAND) == PRMA_OK ||
+         prma_op_check(type, PRMA_OP_LAND) == PRMA_OK) &&
+        (size = shim_type_contig_fast(datatype)) != 0 &&
+        (rc = shim_fast_result(w,
+                               prma_win_compare_swap(w->core, size, origin_addr, compare_addr,
+                                                     result_addr, target_rank,
+                                                     (uint64_t)target_disp),
+                               __func__)) >= 0)
+        return rc;
     rc = rmw_args(w, target_rank, datatype, target_disp, &size, &is_signed, &done);
     if (rc != MPI_SUCCESS || done)
         return shim_win_raise(w, rc, __func__);

@@ -225,7 +225,8 @@ static void named_add(MPI_Datatype type, int basic)
     named_index[s] = (short)(++nnamed);
     /* The in-line table keeps the first contiguous type of each slot. */
     if (e->layout.contiguous && shim_contig[shim_contig_slot(type)].size == 0)
-        shim_contig[shim_contig_slot(type)] = (struct shim_contig){ type, e->layout.size };
+        shim_contig[shim_contig_slot(type)] =
+            (struct shim_contig){ type, e->layout.size, e->layout.basic };
 }
 
 /* Fortran types have the size the Fortran compiler gave them. */

@@ -54,6 +54,7 @@ static void shim_setup(int thread_level)
         status = shim_classes_setup();
     if (status == PRMA_OK)
         status = shim_type_setup();
+    shim_op_setup();
     if (status != PRMA_OK) {
         fprintf(stderr, "portrma: start-up failed: %s\n", prma_status_string(status));
         shim_failed = 1;

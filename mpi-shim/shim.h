@@ -133,6 +133,7 @@ size_t shim_type_contig_size(MPI_Datatype type);
 struct shim_contig {
     MPI_Datatype type;
     size_t       size;
+    int          basic;  /* its prma_type_t, or -1 */
 };
 extern struct shim_contig shim_contig[SHIM_CONTIG_SLOTS] __attribute__((visibility("hidden")));
 
@@ -148,6 +149,18 @@ static inline size_t shim_type_contig_fast(MPI_Datatype type)
 
     return c->type == type && c->size != 0 ? c->size : shim_type_contig_size(type);
 }
+
+/* shim_type_basic(), in line for the types of that table. */
+static inline int shim_type_basic_fast(MPI_Datatype type, prma_type_t *type_p)
+{
+    const struct shim_contig *c = &shim_contig[shim_contig_slot(type)];
+
+    if (c->type == type && c->size != 0 && c->basic >= 0) {
+        *type_p = (prma_type_t)c->basic;
+        return MPI_SUCCESS;
+    }
+    return shim_type_basic(type, type_p);
+}
 int  shim_type_setup(void);
 void shim_type_teardown(void);
 
@@ -155,6 +168,29 @@ void shim_type_teardown(void);
  * the accumulate family (fetch: a Get_accumulate form; counts of any size,
  * for the large-count _c forms too). */
 int  shim_op(MPI_Op op);
+
+/* The same in line: a table of the predefined ops made at start-up
+ * (shim_op_setup), searched by the handle's hash. */
+#define SHIM_OP_SLOTS 32
+struct shim_op_slot {
+    MPI_Op op;
+    int    ours;  /* prma_op_t; -1: a free slot */
+};
+extern struct shim_op_slot shim_ops[SHIM_OP_SLOTS] __attribute__((visibility("hidden")));
+void shim_op_setup(void);
+
+static inline unsigned shim_op_hash(MPI_Op op)
+{
+    return (unsigned)(((uint64_t)(uintptr_t)op * 0x9E3779B97F4A7C15ull) >> 59) &
+           (SHIM_OP_SLOTS - 1);
+}
+
+static inline int shim_op_fast(MPI_Op op)
+{
+    const struct shim_op_slot *s = &shim_ops[shim_op_hash(op)];
+
+    return s->op == op && s->ours >= 0 ? s->ours : shim_op(op);
+}
 int  shim_accumulate(const char *func, int fetch, const void *origin, MPI_Count ocount,
                      MPI_Datatype otype, void *result, MPI_Count rcount, MPI_Datatype rtype,
                      int target, MPI_Aint tdisp, MPI_Count tcount, MPI_Datatype ttype, MPI_Op op,
