@@ -223,10 +223,15 @@ static void named_add(MPI_Datatype type, int basic)
     for (s = named_slot(type); named_index[s] != 0; s = (s + 1) % NAMED_HASH)
         ;
     named_index[s] = (short)(++nnamed);
-    /* The in-line table keeps the first contiguous type of each slot. */
-    if (e->layout.contiguous && shim_contig[shim_contig_slot(type)].size == 0)
-        shim_contig[shim_contig_slot(type)] =
-            (struct shim_contig){ type, e->layout.size, e->layout.basic };
+    /* The in-line table: a contiguous type in the first free slot of the
+     * few it is looked for in. */
+    for (unsigned i = 0, c = shim_contig_slot(type); e->layout.contiguous && i < SHIM_CONTIG_PROBE;
+         i++, c = (c + 1) & (SHIM_CONTIG_SLOTS - 1)) {
+        if (shim_contig[c].size == 0) {
+            shim_contig[c] = (struct shim_contig){ type, e->layout.size, e->layout.basic };
+            break;
+        }
+    }
 }
 
 /* Fortran types have the size the Fortran compiler gave them. */

@@ -129,7 +129,7 @@ size_t shim_type_contig_size(MPI_Datatype type);
 
 /* The same, for the first predefined type of a slot of a small table: in
  * line, without the full search (which it falls back to). */
-#define SHIM_CONTIG_SLOTS 128
+#define SHIM_CONTIG_SLOTS 256
 struct shim_contig {
     MPI_Datatype type;
     size_t       size;
@@ -139,23 +139,36 @@ extern struct shim_contig shim_contig[SHIM_CONTIG_SLOTS] __attribute__((visibili
 
 static inline unsigned shim_contig_slot(MPI_Datatype type)
 {
-    return (unsigned)(((uint64_t)(uintptr_t)type * 0x9E3779B97F4A7C15ull) >> 57) &
+    return (unsigned)(((uint64_t)(uintptr_t)type * 0x9E3779B97F4A7C15ull) >> 56) &
            (SHIM_CONTIG_SLOTS - 1);
+}
+
+/* The type's entry of the table (it lies in one of SHIM_CONTIG_PROBE slots
+ * from its own), or NULL. */
+#define SHIM_CONTIG_PROBE 4
+static inline const struct shim_contig *shim_contig_find(MPI_Datatype type)
+{
+    unsigned s = shim_contig_slot(type);
+
+    for (int i = 0; i < SHIM_CONTIG_PROBE; i++, s = (s + 1) & (SHIM_CONTIG_SLOTS - 1))
+        if (shim_contig[s].type == type && shim_contig[s].size != 0)
+            return &shim_contig[s];
+    return NULL;
 }
 
 static inline size_t shim_type_contig_fast(MPI_Datatype type)
 {
-    const struct shim_contig *c = &shim_contig[shim_contig_slot(type)];
+    const struct shim_contig *c = shim_contig_find(type);
 
-    return c->type == type && c->size != 0 ? c->size : shim_type_contig_size(type);
+    return c != NULL ? c->size : shim_type_contig_size(type);
 }
 
 /* shim_type_basic(), in line for the types of that table. */
 static inline int shim_type_basic_fast(MPI_Datatype type, prma_type_t *type_p)
 {
-    const struct shim_contig *c = &shim_contig[shim_contig_slot(type)];
+    const struct shim_contig *c = shim_contig_find(type);
 
-    if (c->type == type && c->size != 0 && c->basic >= 0) {
+    if (c != NULL && c->basic >= 0) {
         *type_p = (prma_type_t)c->basic;
         return MPI_SUCCESS;
     }

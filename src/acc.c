@@ -516,7 +516,8 @@ int prma__acc_admit(struct prma_win *win, int target)
 {
     int status = PRMA_OK;
 
-    if (win->epoch.access == PRMA_ACCESS_LOCK_ALL || win->epoch.access == PRMA_ACCESS_LOCK)
+    if ((win->epoch.access == PRMA_ACCESS_LOCK_ALL || win->epoch.access == PRMA_ACCESS_LOCK) &&
+        !prma__lock_held(win->epoch.locks[target]))
         status = prma__lock_touch(win, target);
     else if (win->epoch.access == PRMA_ACCESS_PSCW)
         status = prma__pscw_wait_ready(win, target);
