@@ -177,10 +177,12 @@ typedef struct prma_win_attr {
 PRMA_API int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p);
 
 /**
- * @brief Drive portrma's asynchronous work once (the UCX worker). A starter
- *        whose collectives block (an MPI_Barrier) calls it while it waits,
- *        because transports without remote memory access need the target to
- *        take part in a peer's put or get.
+ * @brief Drive portrma's asynchronous work once (the UCX worker, and the
+ *        requests same-node origins handed this process, see
+ *        prma_agent_active()). A starter whose collectives block (an
+ *        MPI_Barrier) calls it while it waits, because transports without
+ *        remote memory access need the target to take part in a peer's put
+ *        or get.
  * @param [in] ctx  the context
  * @return 1 when the context has such work to drive, 0 when it has none
  *         (a blocking wait then needs no calls)
@@ -200,14 +202,35 @@ PRMA_API int prma_progress_needed(prma_context_h ctx);
  * @brief One turn of a wait loop outside portrma (a blocking call of the
  *        MPI library turned into a loop that tests its nonblocking form):
  *        drive the UCX worker once, unless another thread is driving it at
- *        the moment, and when that did nothing, relax the CPU or, after a
- *        few such turns, yield it, as portrma's own waits do.
+ *        the moment, then serve what same-node origins handed this process
+ *        (prma_agent_active()), and when neither did anything, relax the
+ *        CPU or, after a few such turns, yield it, as portrma's own waits do.
  * @param [in]     ctx      the context
  * @param [in,out] turns_p  idle turns of this wait so far; zero it to start
- * @return the number of events the worker progressed; 0 when none (the CPU
- *         was relaxed or yielded)
+ * @return the number of events the worker progressed, else of requests
+ *         served; 0 when none (the CPU was relaxed or yielded)
  */
 PRMA_API unsigned prma_progress_turn(prma_context_h ctx, unsigned *turns_p);
+
+/**
+ * @brief Does this process have a window whose same-node origins may hand
+ *        it small operations while it waits (the node agent: windows they
+ *        reach by process_vm_readv/writev)? Then a blocking wait outside
+ *        portrma should be a loop of prma_progress_turn(), ended by
+ *        prma_agent_idle(). Unlike prma_progress_needed(), the answer
+ *        changes as windows are created and freed; it costs one load.
+ * @param [in] ctx  the context (NULL: none)
+ * @return 1 when it has, 0 when it has not
+ */
+PRMA_API int prma_agent_active(prma_context_h ctx);
+
+/**
+ * @brief A wait outside portrma ends: serve what was handed in meanwhile
+ *        and tell origins this process no longer polls, so that they use
+ *        the system calls at once instead of waiting for it.
+ * @param [in] ctx  the context (NULL: nothing)
+ */
+PRMA_API void prma_agent_idle(prma_context_h ctx);
 
 /**
  * @brief The process is about to stop: from now on a peer's UCX

@@ -12,8 +12,12 @@
  * form (PMPI_Ibarrier, PMPI_Irecv, ...) or takes its test form (PMPI_Test*,
  * PMPI_Iprobe, ...) and tests it in turns with one drive of the worker,
  * relaxing and then yielding the CPU when neither moved
- * (prma_progress_turn). Without UCX each passes straight to its PMPI_ form,
- * for the price of one branch.
+ * (prma_progress_turn). The same holds while this process has a window
+ * whose same-node origins reach it by process_vm_readv/writev: each turn
+ * then also serves the small operations those origins hand it (the node
+ * agent, src/agent.c), and the end of the wait tells them it no longer
+ * polls (prma_agent_idle). Otherwise each passes straight to its PMPI_
+ * form, for the price of a branch and a load.
  *
  * The set, and why:
  * - MPI_Barrier: where the targets of OSU-style benchmarks, and of most
@@ -44,6 +48,21 @@
 
 int shim_progress;
 
+/* Must a blocking call be a loop: UCX is up, or this process serves
+ * same-node origins? Windows come and go, so the second is asked each
+ * time (one load). */
+static inline int shim_loops(void)
+{
+    return shim_progress || prma_agent_active(shim_ctx);
+}
+
+/* A loop is over: origins stop waiting for this process to serve them. */
+static inline int loop_end(int rc)
+{
+    prma_agent_idle(shim_ctx);
+    return rc;
+}
+
 /* Test a started request in turns with portrma's progress until it is
  * complete: what PMPI_Wait would return. */
 static int wait_request(MPI_Request *request, MPI_Status *status)
@@ -54,7 +73,7 @@ static int wait_request(MPI_Request *request, MPI_Status *status)
     for (;;) {
         rc = PMPI_Test(request, &done, status);
         if (rc != MPI_SUCCESS || done)
-            return rc;
+            return loop_end(rc);
         prma_progress_turn(shim_ctx, &turns);
     }
 }
@@ -64,7 +83,7 @@ int shim_barrier(MPI_Comm comm)
     MPI_Request req;
     int rc;
 
-    if (!shim_progress)
+    if (!shim_loops())
         return PMPI_Barrier(comm);
     rc = PMPI_Ibarrier(comm, &req);
     return rc != MPI_SUCCESS ? rc : wait_request(&req, MPI_STATUS_IGNORE);
@@ -79,7 +98,7 @@ SHIM_EXPORT int MPI_Barrier(MPI_Comm comm)
 
 SHIM_EXPORT int MPI_Wait(MPI_Request *request, MPI_Status *status)
 {
-    if (!shim_progress || request == NULL || *request == MPI_REQUEST_NULL)
+    if (!shim_loops() || request == NULL || *request == MPI_REQUEST_NULL)
         return PMPI_Wait(request, status);
     return wait_request(request, status);
 }
@@ -90,14 +109,14 @@ SHIM_EXPORT int MPI_Waitall(int count, MPI_Request array_of_requests[],
     unsigned turns = 0;
     int done = 0, rc;
 
-    if (!shim_progress || count <= 0 || array_of_requests == NULL)
+    if (!shim_loops() || count <= 0 || array_of_requests == NULL)
         return PMPI_Waitall(count, array_of_requests, array_of_statuses);
     /* MPI_Testall leaves requests and statuses alone until all are
      * complete, then does what MPI_Waitall does (MPI_ERR_IN_STATUS too). */
     for (;;) {
         rc = PMPI_Testall(count, array_of_requests, &done, array_of_statuses);
         if (rc != MPI_SUCCESS || done)
-            return rc;
+            return loop_end(rc);
         prma_progress_turn(shim_ctx, &turns);
     }
 }
@@ -108,14 +127,14 @@ SHIM_EXPORT int MPI_Waitany(int count, MPI_Request array_of_requests[], int *ind
     unsigned turns = 0;
     int done = 0, rc;
 
-    if (!shim_progress || count <= 0 || array_of_requests == NULL || index == NULL)
+    if (!shim_loops() || count <= 0 || array_of_requests == NULL || index == NULL)
         return PMPI_Waitany(count, array_of_requests, index, status);
     /* No active request: MPI_Testany says done with MPI_UNDEFINED, as
      * MPI_Waitany returns at once. */
     for (;;) {
         rc = PMPI_Testany(count, array_of_requests, index, &done, status);
         if (rc != MPI_SUCCESS || done)
-            return rc;
+            return loop_end(rc);
         prma_progress_turn(shim_ctx, &turns);
     }
 }
@@ -126,7 +145,7 @@ SHIM_EXPORT int MPI_Waitsome(int incount, MPI_Request array_of_requests[], int *
     unsigned turns = 0;
     int rc;
 
-    if (!shim_progress || incount <= 0 || array_of_requests == NULL || outcount == NULL ||
+    if (!shim_loops() || incount <= 0 || array_of_requests == NULL || outcount == NULL ||
         array_of_indices == NULL)
         return PMPI_Waitsome(incount, array_of_requests, outcount, array_of_indices,
                              array_of_statuses);
@@ -136,7 +155,7 @@ SHIM_EXPORT int MPI_Waitsome(int incount, MPI_Request array_of_requests[], int *
         rc = PMPI_Testsome(incount, array_of_requests, outcount, array_of_indices,
                            array_of_statuses);
         if (rc != MPI_SUCCESS || *outcount != 0)
-            return rc;
+            return loop_end(rc);
         prma_progress_turn(shim_ctx, &turns);
     }
 }
@@ -149,7 +168,7 @@ SHIM_EXPORT int MPI_Recv(void *buf, int count, MPI_Datatype datatype, int source
     MPI_Request req;
     int rc;
 
-    if (!shim_progress || source == MPI_PROC_NULL)
+    if (!shim_loops() || source == MPI_PROC_NULL)
         return PMPI_Recv(buf, count, datatype, source, tag, comm, status);
     rc = PMPI_Irecv(buf, count, datatype, source, tag, comm, &req);
     return rc != MPI_SUCCESS ? rc : wait_request(&req, status);
@@ -161,7 +180,7 @@ SHIM_EXPORT int MPI_Send(const void *buf, int count, MPI_Datatype datatype, int 
     MPI_Request req;
     int rc;
 
-    if (!shim_progress || dest == MPI_PROC_NULL)
+    if (!shim_loops() || dest == MPI_PROC_NULL)
         return PMPI_Send(buf, count, datatype, dest, tag, comm);
     rc = PMPI_Isend(buf, count, datatype, dest, tag, comm, &req);
     return rc != MPI_SUCCESS ? rc : wait_request(&req, MPI_STATUS_IGNORE);
@@ -173,7 +192,7 @@ SHIM_EXPORT int MPI_Ssend(const void *buf, int count, MPI_Datatype datatype, int
     MPI_Request req;
     int rc;
 
-    if (!shim_progress || dest == MPI_PROC_NULL)
+    if (!shim_loops() || dest == MPI_PROC_NULL)
         return PMPI_Ssend(buf, count, datatype, dest, tag, comm);
     rc = PMPI_Issend(buf, count, datatype, dest, tag, comm, &req);
     return rc != MPI_SUCCESS ? rc : wait_request(&req, MPI_STATUS_IGNORE);
@@ -188,7 +207,7 @@ SHIM_EXPORT int MPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype se
     unsigned turns = 0;
     int rc, first = MPI_SUCCESS, done;
 
-    if (!shim_progress)
+    if (!shim_loops())
         return PMPI_Sendrecv(sendbuf, sendcount, sendtype, dest, sendtag, recvbuf, recvcount,
                              recvtype, source, recvtag, comm, status);
     rc = PMPI_Irecv(recvbuf, recvcount, recvtype, source, recvtag, comm, &reqs[0]);
@@ -222,7 +241,7 @@ SHIM_EXPORT int MPI_Sendrecv(const void *sendbuf, int sendcount, MPI_Datatype se
         if (!moved)
             prma_progress_turn(shim_ctx, &turns);
     }
-    return first;
+    return loop_end(first);
 }
 
 SHIM_EXPORT int MPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status)
@@ -230,12 +249,12 @@ SHIM_EXPORT int MPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status
     unsigned turns = 0;
     int flag = 0, rc;
 
-    if (!shim_progress)
+    if (!shim_loops())
         return PMPI_Probe(source, tag, comm, status);
     for (;;) {
         rc = PMPI_Iprobe(source, tag, comm, &flag, status);
         if (rc != MPI_SUCCESS || flag)
-            return rc;
+            return loop_end(rc);
         prma_progress_turn(shim_ctx, &turns);
     }
 }
@@ -246,12 +265,12 @@ SHIM_EXPORT int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *mess
     unsigned turns = 0;
     int flag = 0, rc;
 
-    if (!shim_progress || message == NULL)
+    if (!shim_loops() || message == NULL)
         return PMPI_Mprobe(source, tag, comm, message, status);
     for (;;) {
         rc = PMPI_Improbe(source, tag, comm, &flag, message, status);
         if (rc != MPI_SUCCESS || flag)
-            return rc;
+            return loop_end(rc);
         prma_progress_turn(shim_ctx, &turns);
     }
 }
@@ -262,7 +281,7 @@ SHIM_EXPORT int MPI_Mrecv(void *buf, int count, MPI_Datatype datatype, MPI_Messa
     MPI_Request req;
     int rc;
 
-    if (!shim_progress || message == NULL)
+    if (!shim_loops() || message == NULL)
         return PMPI_Mrecv(buf, count, datatype, message, status);
     rc = PMPI_Imrecv(buf, count, datatype, message, &req);
     return rc != MPI_SUCCESS ? rc : wait_request(&req, status);
@@ -272,7 +291,7 @@ SHIM_EXPORT int MPI_Mrecv(void *buf, int count, MPI_Datatype datatype, MPI_Messa
 
 SHIM_EXPORT int MPI_Test(MPI_Request *request, int *flag, MPI_Status *status)
 {
-    if (shim_progress)
+    if (shim_loops())
         prma_progress(shim_ctx);
     return PMPI_Test(request, flag, status);
 }
@@ -280,7 +299,7 @@ SHIM_EXPORT int MPI_Test(MPI_Request *request, int *flag, MPI_Status *status)
 SHIM_EXPORT int MPI_Testall(int count, MPI_Request array_of_requests[], int *flag,
                             MPI_Status array_of_statuses[])
 {
-    if (shim_progress)
+    if (shim_loops())
         prma_progress(shim_ctx);
     return PMPI_Testall(count, array_of_requests, flag, array_of_statuses);
 }
@@ -288,7 +307,7 @@ SHIM_EXPORT int MPI_Testall(int count, MPI_Request array_of_requests[], int *fla
 SHIM_EXPORT int MPI_Testany(int count, MPI_Request array_of_requests[], int *index, int *flag,
                             MPI_Status *status)
 {
-    if (shim_progress)
+    if (shim_loops())
         prma_progress(shim_ctx);
     return PMPI_Testany(count, array_of_requests, index, flag, status);
 }
@@ -296,7 +315,7 @@ SHIM_EXPORT int MPI_Testany(int count, MPI_Request array_of_requests[], int *ind
 SHIM_EXPORT int MPI_Testsome(int incount, MPI_Request array_of_requests[], int *outcount,
                              int array_of_indices[], MPI_Status array_of_statuses[])
 {
-    if (shim_progress)
+    if (shim_loops())
         prma_progress(shim_ctx);
     return PMPI_Testsome(incount, array_of_requests, outcount, array_of_indices,
                          array_of_statuses);
@@ -304,7 +323,7 @@ SHIM_EXPORT int MPI_Testsome(int incount, MPI_Request array_of_requests[], int *
 
 SHIM_EXPORT int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, MPI_Status *status)
 {
-    if (shim_progress)
+    if (shim_loops())
         prma_progress(shim_ctx);
     return PMPI_Iprobe(source, tag, comm, flag, status);
 }
@@ -312,7 +331,7 @@ SHIM_EXPORT int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag, MPI_St
 SHIM_EXPORT int MPI_Improbe(int source, int tag, MPI_Comm comm, int *flag, MPI_Message *message,
                             MPI_Status *status)
 {
-    if (shim_progress)
+    if (shim_loops())
         prma_progress(shim_ctx);
     return PMPI_Improbe(source, tag, comm, flag, message, status);
 }

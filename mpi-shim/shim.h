@@ -275,9 +275,10 @@ int  shim_request_completed(struct shim_win *w, const char *func, int target,
 /* init.c */
 int  shim_ready(const char *func);
 
-/* blocking.c: while shim_progress is set (UCX is up in this process), the
- * MPI library's blocking calls that a target waits in drive portrma's
- * progress while they wait; shim_barrier is MPI_Barrier so made. */
+/* blocking.c: while shim_progress is set (UCX is up in this process), or
+ * this process serves same-node origins (prma_agent_active), the MPI
+ * library's blocking calls that a target waits in drive portrma's progress
+ * while they wait; shim_barrier is MPI_Barrier so made. */
 extern int shim_progress;
 int  shim_barrier(MPI_Comm comm);
 

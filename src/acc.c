@@ -437,7 +437,8 @@ static int sync_copy(struct prma_win *win, int target, uint32_t cmd, void *buf, 
     struct prma_msg msg;
 
     prma_msg_init(&msg, cmd, PRMA_MSGF_SYNC);
-    msg.ms_reply  = &win->reply;
+    msg.ms_reply    = &win->reply;
+    msg.ms_accflags = PRMA_ACCF_HELD;  /* straight copies: no agent while we hold stripes */
     msg.ms_buf    = buf;
     msg.ms_len    = len;
     msg.ms_offset = offset;
@@ -459,6 +460,9 @@ int prma__acc_by_copy(struct prma_win *win, int target, uint64_t offset, size_t 
     if (cur == NULL)
         return PRMA_ERR_NOMEM;
     prma__win_waiter(win, &wait);
+    /* Serving the target's requests while holding some of its stripes
+     * could spin on one of them. */
+    wait.serve = NULL;
     for (; taken < ns && status == PRMA_OK; taken++)
         status = stripe_take(win, target, stripes[taken], &wait);
     if (status == PRMA_OK)
@@ -646,12 +650,19 @@ int prma__acc_agent(struct prma_context *ctx, const struct prma_acc_hdr *h, cons
                     size_t len, void *result)
 {
     struct prma_win *win = prma__win_lookup(ctx, h->win_id);
-    struct prma_msg msg;
 
     if (win == NULL) {
         prma_error("an accumulate arrived for window %u, which is not here", h->win_id);
         return PRMA_ERR_WIN;
     }
+    return prma__acc_apply(win, h, data, len, result);
+}
+
+int prma__acc_apply(struct prma_win *win, const struct prma_acc_hdr *h, const void *data,
+                    size_t len, void *result)
+{
+    struct prma_msg msg;
+
     if (len != (h->op == PRMA_ACC_CSWAP ? 2 * h->len : h->op == PRMA_OP_NO_OP ? 0 : h->len))
         return PRMA_ERR_ARG;
     if (h->op == PRMA_ACC_CSWAP ? h->len > 8

@@ -81,6 +81,10 @@ struct prma_acc_reply {
 int prma__acc_agent(struct prma_context *ctx, const struct prma_acc_hdr *h, const void *data,
                     size_t len, void *result);
 
+/* The same for a window already found (the node agent, agent.c). */
+int prma__acc_apply(struct prma_win *win, const struct prma_acc_hdr *h, const void *data,
+                    size_t len, void *result);
+
 /* The window registry that agents find windows by (win.c). */
 int              prma__win_register(struct prma_win *win);
 void             prma__win_unregister(struct prma_win *win);

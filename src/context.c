@@ -6,6 +6,7 @@
 #include <hwloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "agent.h"
 #include "log.h"
 #include "mem.h"
 #include "settings.h"
@@ -37,10 +38,12 @@ int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p)
                                                             prma__config.node_size);
     }
     pthread_mutex_init(&ctx->lock, NULL);
+    pthread_mutex_init(&ctx->agent_lock, NULL);
     LIST_INIT(&ctx->mems);
     LIST_INIT(&ctx->pool);
     status = prma__ucx_init(ctx, boot->nnodes > 1 || ctx->forced || prma__config.node_size > 0);
     if (status != PRMA_OK) {
+        pthread_mutex_destroy(&ctx->agent_lock);
         pthread_mutex_destroy(&ctx->lock);
         free(ctx);
         return status;
@@ -51,10 +54,24 @@ int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p)
 
 int prma_progress(prma_context_h ctx)
 {
-    if (ctx == NULL || ctx->ucx == NULL)
+    if (ctx == NULL)
         return 0;
+    prma__agent_serve(ctx);
+    if (ctx->ucx == NULL)
+        return prma_agent_active(ctx);
     prma__ucx_progress(ctx->ucx);
     return 1;
+}
+
+int prma_agent_active(prma_context_h ctx)
+{
+    return ctx != NULL && atomic_load_explicit(&ctx->nagents, memory_order_relaxed) > 0;
+}
+
+void prma_agent_idle(prma_context_h ctx)
+{
+    if (ctx != NULL)
+        prma__agent_idle(ctx);
 }
 
 int prma_progress_needed(prma_context_h ctx)
@@ -64,11 +81,15 @@ int prma_progress_needed(prma_context_h ctx)
 
 unsigned prma_progress_turn(prma_context_h ctx, unsigned *turns_p)
 {
-    struct prma_waiter wait = { .turns = *turns_p };
+    struct prma_waiter wait = { .turns = *turns_p, .idle = *turns_p };
     unsigned n = 0;
 
     if (ctx != NULL && ctx->ucx != NULL && (n = prma__ucx_drive(ctx->ucx)) != 0) {
         *turns_p = 0;  /* events: spin again before the next yield */
+        return n;
+    }
+    if (ctx != NULL && (n = (unsigned)prma__agent_serve(ctx)) != 0) {
+        *turns_p = 0;  /* requests served: the next is likely close behind */
         return n;
     }
     prma__wait_turn(&wait);
@@ -92,7 +113,9 @@ void prma_finalize(prma_context_h ctx)
         hwloc_topology_destroy((hwloc_topology_t)ctx->topo);
     /* Memory from prma_mem_alloc() may still be in the program's hands:
      * leave it mapped; the descriptors close with the process. */
+    pthread_mutex_destroy(&ctx->agent_lock);
     pthread_mutex_destroy(&ctx->lock);
+    free(ctx->agents);
     free(ctx->wins);
     free(ctx);
 }

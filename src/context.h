@@ -5,11 +5,13 @@
 #define PRMA_CONTEXT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/queue.h>
 #include "portrma.h"
 
 struct prma_mem;
 struct prma_ucx;
+struct prma_agent_entry;
 LIST_HEAD(prma_mem_list, prma_mem);
 
 struct prma_context {
@@ -34,6 +36,16 @@ struct prma_context {
                                        find the window an active message is for */
     uint32_t             nwins;     /* slots in wins; ids are never reused */
     int                  topo_failed;
+    /* agent.c: the windows this process serves while it polls. agent_lock
+     * guards agents, nagents_max and agent_ticks; nagents may be read
+     * without it (a wait loop's cheap "anything to serve?"). */
+    pthread_mutex_t          agent_lock;
+    struct prma_agent_entry *agents;
+    int                      nagents_max;
+    _Atomic int              nagents;
+    unsigned                 agent_ticks;
+    _Atomic unsigned long    agent_served;     /* requests served so far, and ... */
+    _Atomic unsigned long    agent_withdrawn;  /* ... withdrawn as an origin (tests) */
 };
 
 #endif /* PRMA_CONTEXT_H */

@@ -76,6 +76,64 @@ struct prma_ctl {
     struct prma_ctl_rank    ranks[];    /* PSCW, by member rank; then the stages */
 };
 
+/*
+ * The agent area (agent.c), after everything else in the block, on a line
+ * of its own: the requests that same-node origins hand this member while it
+ * polls, for a window they reach by copies (shm-cma). Only windows of at
+ * most PRMA_AGENT_SLOTS members whose memory some peer may reach so have
+ * one (prma__agent_area_size()); every member works that out alike.
+ *
+ *   lease    0: this member does not poll; else the CLOCK_MONOTONIC time
+ *            (ns) until which it promises to look at its slots, renewed
+ *            while it polls, dropped to 0 when a blocking wait ends.
+ *   pending  one bit per origin rank: a request was posted in its slot.
+ *   slot[r]  origin rank r's request, then the answer (state below).
+ *
+ * A slot's state goes FREE -> FILL (the origin, by compare-and-swap: one
+ * thread of it at a time) -> POSTED (the origin, release) -> TAKEN (the
+ * target, by compare-and-swap) -> DONE (the target, release, answer
+ * written) -> FREE (the origin, once it read the answer). An origin whose
+ * request is not taken while the lease lapses withdraws it by
+ * compare-and-swap POSTED -> FREE: whichever of the two swaps wins decides
+ * whether the target or the origin does the operation, never both.
+ */
+#define PRMA_AGENT_SLOTS  64   /* members at most (one bit of pending each) */
+#define PRMA_AGENT_INLINE 256  /* data bytes of a request at most */
+
+enum prma_slot_state {
+    PRMA_SLOT_FREE   = 0,
+    PRMA_SLOT_FILL   = 1,
+    PRMA_SLOT_POSTED = 2,
+    PRMA_SLOT_TAKEN  = 3,
+    PRMA_SLOT_DONE   = 4,
+};
+
+struct prma_agent_slot {
+    _Atomic uint32_t state;   /* enum prma_slot_state */
+    uint8_t          cmd;     /* PRMA_CMD_PUT, _GET or _ACC */
+    uint8_t          op;      /* ACC: prma_op_t, or PRMA_ACC_CSWAP */
+    uint8_t          fetch;   /* ACC: answer with the old values */
+    uint8_t          pad0;
+    uint64_t         offset;  /* in the target's window */
+    uint32_t         len;     /* bytes of the window addressed */
+    uint16_t         type;    /* ACC: prma_type_t */
+    uint16_t         pad1;
+    int32_t          status;  /* DONE: the outcome */
+    uint32_t         pad2;
+    /* PUT: the bytes; ACC: the origin's elements (CSWAP: new value, then
+     * compare value); GET and fetching ACC: the answer. A small request
+     * shares its first line with the header. */
+    unsigned char    data[PRMA_AGENT_INLINE + 32];
+};
+
+struct prma_agent_area {
+    _Atomic uint64_t       lease;
+    char                   pad0[56];
+    _Atomic uint64_t       pending;
+    char                   pad1[56];
+    struct prma_agent_slot slot[];  /* [members] */
+};
+
 #define PRMA_CTL_OFF(field) ((uint64_t)offsetof(struct prma_ctl, field))
 #define PRMA_CTL_STRIPE_OFF(i) \
     ((uint64_t)offsetof(struct prma_ctl, stripes) + (uint64_t)(i) * sizeof(uint64_t))

@@ -39,6 +39,7 @@
  * compacts its records: accesses of other threads may go unrecorded then.
  */
 #include "guard.h"
+#include "agent.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -244,8 +245,11 @@ size_t prma__guard_area_size(int mode, int nranks)
 
 size_t prma__win_ctl_size(const struct prma_win *win)
 {
-    return prma_ctl_size(win->size) +
-           (win->guard != NULL ? prma__guard_area_size(win->guard->mode, win->size) : 0);
+    size_t size = prma_ctl_size(win->size) +
+                  (win->guard != NULL ? prma__guard_area_size(win->guard->mode, win->size) : 0);
+
+    /* The node agent's slots come last (agent.c). */
+    return size + prma__agent_area_size(win, size);
 }
 
 int prma__guard_create(struct prma_win *win, int mode)

@@ -52,7 +52,8 @@ uint64_t prma__guard_area_off(int nranks);
  * control block is made: mode decides the block's size. Nothing for off. */
 int prma__guard_create(struct prma_win *win, int mode);
 
-/* Bytes of the window's control block: the guard area included. */
+/* Bytes of the window's control block: the guard area and the node
+ * agent's area (agent.h) included. */
 size_t prma__win_ctl_size(const struct prma_win *win);
 
 /* Set the guard up on a window that setup built (ports connected, control

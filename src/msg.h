@@ -75,6 +75,10 @@ enum prma_msg_cmd {
 #define PRMA_ACCF_LOCKED 0x1u  /* apply under the target's stripe locks (its
                                   memory is also reached by copies, process_vm_*,
                                   or the window is a locked domain, acc.c) */
+#define PRMA_ACCF_HELD   0x2u  /* PUT, GET: a copy of an update by copies, whose
+                                  sender holds the target's stripe locks: a
+                                  straight copy, never handed to the target's
+                                  agent (agent.c), which may need those stripes */
 
 /* Which memory of the target a message addresses (ms_region). */
 enum prma_region {
@@ -108,7 +112,7 @@ struct prma_msg {
     uint64_t              ms_compare;   /* ATOMIC, CSWAP: the expected value */
     uint64_t              ms_fetched;   /* ATOMIC: the old value, once DONE */
     uint32_t              ms_type;      /* ACC: prma_type_t */
-    uint32_t              ms_accflags;  /* ACC: PRMA_ACCF_* */
+    uint32_t              ms_accflags;  /* ACC (PUT, GET: HELD): PRMA_ACCF_* */
     void                 *ms_result;    /* ACC: where the old values go, or NULL */
     void                 *ms_rkey;      /* PUT, GET, ATOMIC on data: the UCX key (ucp_rkey_h)
                                            of the target region that holds ms_offset

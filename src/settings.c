@@ -17,6 +17,7 @@ struct prma_config prma__config = {
     .node_size = 0,
     .progress  = PRMA_PROGRESS_THREAD,
     .guard     = 0,
+    .agent     = 1,
 };
 
 struct setting {
@@ -55,6 +56,11 @@ static const struct setting settings[] = {
       "store while the window is exposed to RMA, race only one that collides with an "
       "RMA access of the same bytes in the same epoch; either is raised as "
       "MPI_ERR_RMA_CONFLICT at the window's next synchronization call (x86-64)" },
+    { "PORTRMA_AGENT", "on", bool_values, &prma__config.agent,
+      "on: a process that waits (in portrma or in a blocking MPI call) applies the "
+      "small puts, gets and accumulates that same-node origins hand it for a window "
+      "they reach by process_vm_readv/writev, sooner than those system calls; off: "
+      "origins always use the system calls" },
     { "PORTRMA_NODE_SIZE", "0", NULL, &prma__config.node_size,
       "a count k > 0 splits each node into pretend nodes of k consecutive local "
       "ranks, so that one machine mixes shm and ucx ports (for testing)" },

@@ -22,6 +22,7 @@ struct prma_config {
     int node_size;  /* > 0: pretend nodes of this many ranks */
     int progress;   /* enum prma_progress_mode */
     int guard;      /* enum prma_guard_mode (guard.h) */
+    int agent;      /* serve and use the node agent (agent.c) */
 };
 
 enum prma_progress_mode {

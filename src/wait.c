@@ -20,16 +20,20 @@ static inline void cpu_relax(void)
 
 int prma__wait_turn(struct prma_waiter *w)
 {
-    unsigned turn = w != NULL ? w->turns++ : SPINS;
+    unsigned turn = w != NULL ? w->turns++ : SPINS, idle = w != NULL ? w->idle++ : SPINS;
 
     if (w != NULL && w->progress != NULL)
         w->progress(w->arg);
-    if (turn < SPINS) {
+    if (w != NULL && w->serve != NULL && w->serve(w->serve_arg) > 0)
+        w->idle = idle = 0;
+    if (idle < SPINS)
         cpu_relax();
-        return PRMA_OK;
-    }
-    sched_yield();
-    if (w != NULL && w->check != NULL && (turn - SPINS) % CHECK_EVERY == CHECK_EVERY - 1)
+    else
+        sched_yield();
+    /* Counted in every turn, served or not: a stream of requests does not
+     * keep the check away. */
+    if (w != NULL && w->check != NULL && turn >= SPINS &&
+        (turn - SPINS) % CHECK_EVERY == CHECK_EVERY - 1)
         return w->check(w->arg);
     return PRMA_OK;
 }

@@ -2,7 +2,10 @@
  * wait.h - one turn of a wait loop, shared by every place portrma waits
  * (a drain, a flush, a barrier): spin briefly, then yield the CPU (jobs
  * often run more ranks than cores), drive progress, and now and then ask
- * whether waiting still makes sense (is every peer alive?).
+ * whether waiting still makes sense (is every peer alive?). A process
+ * that waits also serves what same-node origins hand it (agent.c): a turn
+ * that served something spins again instead of yielding, since the next
+ * request is likely close behind.
  */
 #ifndef PRMA_WAIT_H
 #define PRMA_WAIT_H
@@ -10,8 +13,13 @@
 struct prma_waiter {
     void   (*progress)(void *arg);  /* driven every turn; may be NULL */
     int    (*check)(void *arg);     /* every so often; non-OK ends the wait; may be NULL */
+    int    (*serve)(void *arg);     /* every turn: > 0 when it did work; may be NULL.
+                                       NULL too where the waiter holds what serving
+                                       may need (a stripe lock) */
     void    *arg;
+    void    *serve_arg;
     unsigned turns;                 /* turns taken so far (zero it to start) */
+    unsigned idle;                  /* turns since the last work served (zero it too) */
 };
 
 /* Take one turn. Returns PRMA_OK to go on waiting, or the check's failure.

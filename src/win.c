@@ -5,6 +5,7 @@
 #include "win.h"
 
 #include "acc.h"
+#include "agent.h"
 #include "atomic.h"
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +76,7 @@ struct prma_win *prma__win_lookup(struct prma_context *ctx, uint32_t id)
 /* Free what win_setup() built, in reverse. */
 static void win_teardown(struct prma_win *win)
 {
+    prma__agent_teardown(win);
     prma__win_unregister(win);
     prma__guard_destroy(win);
     prma__dyn_destroy(win);
@@ -240,8 +242,11 @@ void prma__win_waiter(struct prma_win *win, struct prma_waiter *w)
 {
     w->progress = win->ctx->ucx != NULL ? win_progress : NULL;
     w->check    = win->pids != NULL ? win_check_members : NULL;
+    w->serve    = prma__agent_serve_hook;  /* what same-node origins hand us */
     w->arg      = win;
+    w->serve_arg = win->ctx;
     w->turns    = 0;
+    w->idle     = 0;
 }
 
 int prma__win_complete(struct prma_win *win)
@@ -519,6 +524,9 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
     }
     if (win->guard != NULL)
         prma__guard_setup(win);
+    /* Only a shortcut: without it origins use the system calls. */
+    if (prma__agent_setup(win) != PRMA_OK)
+        prma_warn("this window's same-node origins will not hand operations to this process");
     *win_p = win;
     return PRMA_OK;
 }

@@ -7,7 +7,10 @@
  *  - cross-memory attach ("shm-cma"): the target's window is memory portrma
  *    did not allocate (MPI_Win_create on malloc'd memory), which cannot be
  *    mapped; a put is one process_vm_writev into the target's address space.
- * Both complete every message on the spot and need nothing from the target.
+ * Both complete every message on the spot. A cma port first offers a small
+ * put, get or accumulate to the target's agent (agent.c), when the target
+ * polls: it does the operation on its own memory sooner than the system
+ * calls would.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +18,9 @@
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <stdatomic.h>
+#include "../agent.h"
 #include "../atomic.h"
+#include "../ctl.h"
 #include "../guard.h"
 #include "../log.h"
 #include "../mem.h"
@@ -34,6 +39,8 @@ struct shm_port {
     pid_t            pid;     /* cma: the target process */
     struct prma_context *ctx; /* whose mem.c keeps the mappings */
     uint64_t         remote;  /* cma: the target's window base there */
+    struct prma_win *win;     /* cma: the window, for the agent's waits */
+    struct prma_agent_area *agent;  /* cma: the target's agent slots, or NULL */
 };
 
 static int shm_map_putport(struct prma_port *port, struct prma_msg *msg)
@@ -69,17 +76,25 @@ static int cma_transfer(struct shm_port *shm, struct prma_msg *msg, int write)
     return PRMA_OK;
 }
 
+/* NOTE: the one putport that may wait for its target: for its agent's
+ * answer, and only while the target polls (agent.c withdraws the request
+ * otherwise). */
 static int shm_cma_putport(struct prma_port *port, struct prma_msg *msg)
 {
     struct shm_port *shm = (struct shm_port *)port;
+    int status;
 
     switch (msg->ms_cmd) {
     case PRMA_CMD_NOP:
         return PRMA_OK;
     case PRMA_CMD_PUT:
-        return cma_transfer(shm, msg, 1);
     case PRMA_CMD_GET:
-        return cma_transfer(shm, msg, 0);
+        if (shm->agent != NULL && msg->ms_len <= PRMA_AGENT_INLINE &&
+            !(msg->ms_accflags & PRMA_ACCF_HELD) &&
+            (status = prma__agent_call(shm->win, port->mp_rank, shm->agent, msg)) !=
+                PRMA_ERR_NOTSUP)
+            return status;
+        return cma_transfer(shm, msg, msg->ms_cmd == PRMA_CMD_PUT);
     case PRMA_CMD_ATOMIC:
         /* The control block is mapped; the window itself is not, and
          * process_vm_* are not atomic: the window layer does those by
@@ -91,8 +106,11 @@ static int shm_cma_putport(struct prma_port *port, struct prma_msg *msg)
         atomic_thread_fence(memory_order_seq_cst);
         return PRMA_OK;
     case PRMA_CMD_ACC:
-        /* Copies are not atomic: the window layer does it under the
-         * target's stripe locks. */
+        /* The target's agent applies it under its stripe locks; else
+         * copies, which are not atomic: the window layer does it under
+         * those stripe locks. */
+        if (shm->agent != NULL && msg->ms_len <= PRMA_AGENT_INLINE)
+            return prma__agent_call(shm->win, port->mp_rank, shm->agent, msg);
         return PRMA_ERR_NOTSUP;
     }
     return prma__port_stub_putport(port, msg);
@@ -167,6 +185,8 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
         shm->base.mp_direct = shm->memory;
     } else {
         prma__port_init(&shm->base, &shm_cma_ops, rank);
+        shm->win   = win;
+        shm->agent = prma__agent_area(win, shm->ctl);
     }
     shm->base.mp_ctl = shm->ctl;
     *port_p = &shm->base;

@@ -1,0 +1,395 @@
+/*
+ * agent: a window on memory the program allocated (MPI_Win_create on
+ * malloc'd memory, which same-node peers reach by process_vm_readv/writev
+ * or by handing the operation to the target while it polls) whose owner
+ * waits in blocking calls while its origins put, get, accumulate, fetch
+ * and op, compare and swap on it, each one checked exactly:
+ *
+ *  - phases in which rank 0 waits in MPI_Barrier, MPI_Recv, MPI_Waitall
+ *    (lock epochs, shared and exclusive, with flushes), polls with
+ *    MPI_Iprobe between stretches of computing (so that it stops polling
+ *    while requests are on their way: origins withdraw them, or find them
+ *    taken), in MPI_Win_fence
+ *    and in MPI_Win_wait (the origins' puts and accumulates inside the
+ *    epochs), and one in which every rank is the target of the previous
+ *    one and the origin of the next under lock_all (two ranks hand each
+ *    other requests at once);
+ *  - every origin adds to the same counters (accumulate, fetch-and-op,
+ *    compare-and-swap loops), so updates of one element by several origins
+ *    meet; the fetch-and-op values over the whole run must be 0, 1, 2, ...
+ *    each once;
+ *  - an array updated both one element at a time (small: the target may
+ *    apply it) and whole (512 bytes: by copies under the stripe locks), so
+ *    the two paths meet on the same elements;
+ *  - puts of 8, 200 and 300 bytes read back by gets in the same epoch after
+ *    a flush, and checked by the owner at the end.
+ *
+ * The results do not depend on how the operations travel: the same run
+ * with PORTRMA_AGENT=off must pass too (agent-off-check.sh).
+ *
+ * Needs 2 or more ranks: exits 77 with 1.
+ */
+#include "common.h"
+
+#define WATCHDOG_S 90
+#define ROUNDS     40
+#define PHASES     7   /* barrier, recv, waitall, iprobe, fence, pscw, ring */
+#define NPASSIVE   4
+#define BIG        64  /* int64 elements of the array updated both ways */
+#define GACC       4
+#define MID        200 /* bytes: fits in a request */
+#define LARGE      300 /* bytes: does not */
+
+static int rank, nranks;
+
+/* Window layout (bytes). */
+#define OFF_ACC   0                 /* accumulate SUM 1 */
+#define OFF_FOP   8                 /* fetch-and-op SUM 1 */
+#define OFF_CAS   16                /* compare-and-swap increments */
+#define OFF_RING  24                /* ring phase: the predecessor's adds */
+#define OFF_GACC  32                /* get_accumulate SUM {1, 2, 3, 4} */
+#define OFF_BIG   (OFF_GACC + 8 * GACC)
+#define OFF_SLOTS (OFF_BIG + 8 * BIG)
+static size_t slot_off(int o, int ph, int r)
+{
+    return OFF_SLOTS + (((size_t)o * PHASES + (size_t)ph) * ROUNDS + (size_t)r) * 8;
+}
+static size_t mid_off(int o, int ph)
+{
+    return slot_off(nranks, 0, 0) + ((size_t)o * PHASES + (size_t)ph) * (MID + LARGE);
+}
+static size_t win_bytes(void) { return mid_off(nranks, 0); }
+
+static uint64_t slot_value(int o, int ph, int r) { return prma_seed((uint64_t)o, (uint64_t)ph, (uint64_t)r); }
+static uint64_t mid_seed(int o, int ph, int r) { return prma_seed(1000 + (uint64_t)o, (uint64_t)ph, (uint64_t)r); }
+
+static int64_t *fetched;  /* this origin's fetch-and-op results */
+static int nfetched;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    fprintf(stderr, "FAIL [rank %d] agent: watchdog: no progress in %d s\n", rank, WATCHDOG_S);
+    _exit(1);
+}
+
+/* Puts of 8, MID and LARGE bytes to target. */
+static void puts_to(MPI_Win win, int target, int ph, int r, uint64_t *v, unsigned char *mid)
+{
+    *v = slot_value(rank, ph, r);
+    prma_fill(mid, MID + LARGE, mid_seed(rank, ph, r), 0);
+    MPI_CHECK(MPI_Put(v, 8, MPI_BYTE, target, (MPI_Aint)slot_off(rank, ph, r), 8, MPI_BYTE, win));
+    MPI_CHECK(MPI_Put(mid, MID, MPI_BYTE, target, (MPI_Aint)mid_off(rank, ph), MID, MPI_BYTE, win));
+    MPI_CHECK(MPI_Put(mid + MID, LARGE, MPI_BYTE, target, (MPI_Aint)(mid_off(rank, ph) + MID),
+                      LARGE, MPI_BYTE, win));
+}
+
+/* The accumulates every epoch kind allows: counters, the array one
+ * element (and, every fourth round, whole), get_accumulate. */
+static void accs_to(MPI_Win win, int target, int r, int64_t *gold)
+{
+    static const int64_t gadd[GACC] = { 1, 2, 3, 4 };
+    int64_t one = 1, ones[BIG];
+
+    for (int i = 0; i < BIG; i++)
+        ones[i] = 1;
+    MPI_CHECK(MPI_Accumulate(&one, 1, MPI_INT64_T, target, OFF_ACC, 1, MPI_INT64_T, MPI_SUM, win));
+    MPI_CHECK(MPI_Fetch_and_op(&one, &fetched[nfetched++], MPI_INT64_T, target, OFF_FOP,
+                               MPI_SUM, win));
+    MPI_CHECK(MPI_Accumulate(&one, 1, MPI_INT64_T, target,
+                             (MPI_Aint)(OFF_BIG + 8 * ((r + rank) % BIG)), 1, MPI_INT64_T,
+                             MPI_SUM, win));
+    if (r % 4 == 0)
+        MPI_CHECK(MPI_Accumulate(ones, BIG, MPI_INT64_T, target, OFF_BIG, BIG, MPI_INT64_T,
+                                 MPI_SUM, win));
+    MPI_CHECK(MPI_Get_accumulate(gadd, GACC, MPI_INT64_T, gold, GACC, MPI_INT64_T, target,
+                                 OFF_GACC, GACC, MPI_INT64_T, MPI_SUM, win));
+}
+
+static void check_gold(const int64_t *gold)
+{
+    /* Atomic per element: each old value is a whole number of adds. */
+    for (int i = 0; i < GACC; i++)
+        CHECKF(gold[i] >= 0 && gold[i] % (i + 1) == 0, "get_accumulate old[%d] = %lld", i,
+               (long long)gold[i]);
+}
+
+/* Add 1 to target's word at off by compare-and-swap, as a lock-free
+ * program would. */
+static void cas_increment(MPI_Win win, int target, MPI_Aint off)
+{
+    int64_t cur, next, seen, zero = 0;
+
+    MPI_CHECK(MPI_Fetch_and_op(&zero, &cur, MPI_INT64_T, target, off, MPI_NO_OP, win));
+    MPI_CHECK(MPI_Win_flush(target, win));
+    for (;;) {
+        next = cur + 1;
+        MPI_CHECK(MPI_Compare_and_swap(&next, &cur, &seen, MPI_INT64_T, target, off, win));
+        MPI_CHECK(MPI_Win_flush(target, win));
+        if (seen == cur)
+            return;
+        cur = seen;
+    }
+}
+
+/* A passive round on rank 0: everything, each get checked. */
+static void passive_round(MPI_Win win, int ph, int r)
+{
+    unsigned char mid[MID + LARGE], back[MID + LARGE];
+    int64_t gold[GACC];
+    uint64_t v, got = 0;
+
+    MPI_CHECK(MPI_Win_lock(r % 2 ? MPI_LOCK_SHARED : MPI_LOCK_EXCLUSIVE, 0, 0, win));
+    puts_to(win, 0, ph, r, &v, mid);
+    accs_to(win, 0, r, gold);
+    MPI_CHECK(MPI_Win_flush(0, win));
+    check_gold(gold);
+    MPI_CHECK(MPI_Get(&got, 8, MPI_BYTE, 0, (MPI_Aint)slot_off(rank, ph, r), 8, MPI_BYTE, win));
+    MPI_CHECK(MPI_Get(back, MID + LARGE, MPI_BYTE, 0, (MPI_Aint)mid_off(rank, ph), MID + LARGE,
+                      MPI_BYTE, win));
+    MPI_CHECK(MPI_Win_flush(0, win));
+    CHECKF(got == v, "phase %d round %d: read back %llx, put %llx", ph, r,
+           (unsigned long long)got, (unsigned long long)v);
+    CHECKF(memcmp(back, mid, sizeof(mid)) == 0, "phase %d round %d: bytes read back differ",
+           ph, r);
+    cas_increment(win, 0, OFF_CAS);
+    MPI_CHECK(MPI_Win_unlock(0, win));
+}
+
+int main(int argc, char **argv)
+{
+    unsigned char *mem;
+    MPI_Win win;
+    MPI_Group world_group, g0, gorigins;
+    size_t bytes;
+    int norig, total;
+    int64_t *all = NULL;
+
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    if (nranks < 2) {
+        MPI_Finalize();
+        return 77;
+    }
+    signal(SIGALRM, on_alarm);
+    alarm(WATCHDOG_S);
+    norig = nranks - 1;
+    bytes = win_bytes();
+    mem = malloc(bytes);
+    CHECK(mem != NULL);
+    memset(mem, 0, bytes);
+    fetched = calloc(PHASES * ROUNDS, sizeof(*fetched));
+    CHECK(fetched != NULL);
+    MPI_CHECK(MPI_Win_create(mem, (MPI_Aint)bytes, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &win));
+    MPI_Comm_group(MPI_COMM_WORLD, &world_group);
+    {
+        int zero = 0;
+        MPI_Group_incl(world_group, 1, &zero, &g0);
+        MPI_Group_excl(world_group, 1, &zero, &gorigins);
+    }
+
+    /* Phases 0-3: passive target; rank 0 waits in a blocking call, or
+     * polls now and then. */
+    for (int ph = 0; ph < NPASSIVE; ph++) {
+        if (rank == 0) {
+            if (ph == 3) {
+                int left = norig, flag, token;
+                unsigned seed = 12345;
+                MPI_Status st;
+
+                while (left > 0) {
+                    MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, 9, MPI_COMM_WORLD, &flag, &st));
+                    if (flag) {
+                        MPI_CHECK(MPI_Recv(&token, 1, MPI_INT, st.MPI_SOURCE, 9, MPI_COMM_WORLD,
+                                           MPI_STATUS_IGNORE));
+                        left--;
+                    }
+                    /* Compute for 0 to ~60 us: the lease lapses now and then. */
+                    seed = seed * 1103515245u + 12345u;
+                    for (volatile unsigned k = 0, n = (seed >> 16) % 20000; k < n; k++)
+                        ;
+                }
+            } else if (ph == 0) {
+                MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+            } else if (ph == 1) {
+                for (int o = 1; o < nranks; o++) {
+                    int token = -1;
+                    MPI_CHECK(MPI_Recv(&token, 1, MPI_INT, MPI_ANY_SOURCE, 7, MPI_COMM_WORLD,
+                                       MPI_STATUS_IGNORE));
+                    CHECK(token == 7);
+                }
+            } else {
+                MPI_Request *reqs = malloc(sizeof(*reqs) * (size_t)norig);
+                int *tokens = malloc(sizeof(int) * (size_t)norig);
+                for (int o = 1; o < nranks; o++)
+                    MPI_CHECK(MPI_Irecv(&tokens[o - 1], 1, MPI_INT, o, 8, MPI_COMM_WORLD,
+                                        &reqs[o - 1]));
+                MPI_CHECK(MPI_Waitall(norig, reqs, MPI_STATUSES_IGNORE));
+                for (int o = 0; o < norig; o++)
+                    CHECK(tokens[o] == 8);
+                free(reqs);
+                free(tokens);
+            }
+        } else {
+            int token = ph == 1 ? 7 : ph == 2 ? 8 : 9;
+            for (int r = 0; r < ROUNDS; r++)
+                passive_round(win, ph, r);
+            if (ph == 0)
+                MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+            else
+                MPI_CHECK(MPI_Send(&token, 1, MPI_INT, 0, token, MPI_COMM_WORLD));
+        }
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+
+    /* Phase 4: fence epochs; rank 0 waits in the closing fence. */
+    for (int r = 0; r < ROUNDS; r++) {
+        unsigned char mid[MID + LARGE];
+        int64_t gold[GACC];
+        uint64_t v;
+
+        MPI_CHECK(MPI_Win_fence(0, win));
+        if (rank != 0) {
+            puts_to(win, 0, 4, r, &v, mid);
+            accs_to(win, 0, r, gold);
+        }
+        MPI_CHECK(MPI_Win_fence(0, win));
+        if (rank != 0)
+            check_gold(gold);
+    }
+
+    /* Phase 5: PSCW; rank 0 waits in MPI_Win_wait. */
+    for (int r = 0; r < ROUNDS; r++) {
+        unsigned char mid[MID + LARGE];
+        int64_t gold[GACC];
+        uint64_t v;
+
+        if (rank == 0) {
+            MPI_CHECK(MPI_Win_post(gorigins, 0, win));
+            MPI_CHECK(MPI_Win_wait(win));
+        } else {
+            MPI_CHECK(MPI_Win_start(g0, 0, win));
+            puts_to(win, 0, 5, r, &v, mid);
+            accs_to(win, 0, r, gold);
+            MPI_CHECK(MPI_Win_complete(win));
+            check_gold(gold);
+        }
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+
+    /* Phase 6: a ring under lock_all; every rank hands requests to the
+     * next while the previous hands it some. */
+    {
+        int next = (rank + 1) % nranks;
+        int64_t one = 1, old;
+
+        MPI_CHECK(MPI_Win_lock_all(0, win));
+        for (int r = 0; r < ROUNDS; r++) {
+            uint64_t v = slot_value(rank, 6, r), got = 0;
+
+            MPI_CHECK(MPI_Put(&v, 8, MPI_BYTE, next, (MPI_Aint)slot_off(rank, 6, r), 8,
+                              MPI_BYTE, win));
+            MPI_CHECK(MPI_Fetch_and_op(&one, &old, MPI_INT64_T, next, OFF_RING, MPI_SUM, win));
+            MPI_CHECK(MPI_Win_flush(next, win));
+            CHECKF(old == r, "ring round %d: fetched %lld", r, (long long)old);
+            MPI_CHECK(MPI_Get(&got, 8, MPI_BYTE, next, (MPI_Aint)slot_off(rank, 6, r), 8,
+                              MPI_BYTE, win));
+            MPI_CHECK(MPI_Win_flush(next, win));
+            CHECK(got == v);
+        }
+        MPI_CHECK(MPI_Win_unlock_all(win));
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+
+    /* The owners' memory: MPI_Win_sync makes it this process's view. */
+    MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, rank, 0, win));
+    MPI_CHECK(MPI_Win_sync(win));
+    {
+        int prev = (rank + nranks - 1) % nranks;
+        int64_t ring;
+
+        memcpy(&ring, mem + OFF_RING, 8);
+        CHECKF(ring == ROUNDS, "ring counter %lld", (long long)ring);
+        for (int r = 0; r < ROUNDS; r++) {
+            uint64_t v;
+            memcpy(&v, mem + slot_off(prev, 6, r), 8);
+            CHECKF(v == slot_value(prev, 6, r), "ring slot %d of rank %d", r, prev);
+        }
+    }
+    if (rank == 0) {
+        /* The passive phases and the fence and pscw ones. */
+        int64_t per = (int64_t)norig * ROUNDS * (NPASSIVE + 2), w, big_whole = 0;
+
+        for (int r = 0; r < ROUNDS; r++)
+            big_whole += r % 4 == 0;
+        memcpy(&w, mem + OFF_ACC, 8);
+        CHECKF(w == per, "accumulate counter %lld, expected %lld", (long long)w, (long long)per);
+        memcpy(&w, mem + OFF_FOP, 8);
+        CHECKF(w == per, "fetch-and-op counter %lld, expected %lld", (long long)w,
+               (long long)per);
+        memcpy(&w, mem + OFF_CAS, 8);
+        CHECKF(w == (int64_t)norig * ROUNDS * NPASSIVE,
+               "compare-and-swap counter %lld, expected %lld", (long long)w,
+               (long long)norig * ROUNDS * NPASSIVE);
+        for (int i = 0; i < GACC; i++) {
+            memcpy(&w, mem + OFF_GACC + 8 * i, 8);
+            CHECKF(w == per * (i + 1), "get_accumulate element %d: %lld", i, (long long)w);
+        }
+        for (int i = 0; i < BIG; i++) {
+            int64_t want = (int64_t)norig * (NPASSIVE + 2) * big_whole;
+
+            for (int o = 1; o < nranks; o++)
+                for (int r = 0; r < ROUNDS; r++)
+                    want += (r + o) % BIG == i ? NPASSIVE + 2 : 0;
+            memcpy(&w, mem + OFF_BIG + 8 * i, 8);
+            CHECKF(w == want, "array element %d: %lld, expected %lld", i, (long long)w,
+                   (long long)want);
+        }
+        for (int o = 1; o < nranks; o++) {
+            for (int ph = 0; ph < NPASSIVE + 2; ph++) {
+                for (int r = 0; r < ROUNDS; r++) {
+                    uint64_t v;
+                    memcpy(&v, mem + slot_off(o, ph, r), 8);
+                    CHECKF(v == slot_value(o, ph, r), "slot of rank %d phase %d round %d", o,
+                           ph, r);
+                }
+                CHECKF(prma_find_pattern_mismatch(mem + mid_off(o, ph), MID + LARGE,
+                                   mid_seed(o, ph, ROUNDS - 1), 0) < 0,
+                       "the %d bytes of rank %d phase %d", MID + LARGE, o, ph);
+            }
+        }
+    }
+    MPI_CHECK(MPI_Win_unlock(rank, win));
+
+    /* Every fetch-and-op value, over all origins, once each. */
+    total = (int)(nranks * PHASES * ROUNDS);
+    if (rank == 0)
+        all = calloc((size_t)total, sizeof(*all));
+    MPI_CHECK(MPI_Gather(fetched, PHASES * ROUNDS, MPI_INT64_T, all, PHASES * ROUNDS,
+                         MPI_INT64_T, 0, MPI_COMM_WORLD));
+    if (rank == 0) {
+        int64_t per = (int64_t)norig * ROUNDS * (NPASSIVE + 2);
+        unsigned char *seen = calloc((size_t)per, 1);
+
+        CHECK(seen != NULL);
+        for (int o = 1; o < nranks; o++)
+            for (int k = 0; k < (NPASSIVE + 2) * ROUNDS; k++) {
+                int64_t x = all[o * PHASES * ROUNDS + k];
+                CHECKF(x >= 0 && x < per && !seen[x], "fetch-and-op value %lld", (long long)x);
+                seen[x] = 1;
+            }
+        free(seen);
+        free(all);
+    }
+
+    MPI_Group_free(&g0);
+    MPI_Group_free(&gorigins);
+    MPI_Group_free(&world_group);
+    MPI_CHECK(MPI_Win_free(&win));
+    free(mem);
+    free(fetched);
+    alarm(0);
+    MPI_Finalize();
+    return 0;
+}
