@@ -15,6 +15,10 @@
  *  3. Windows where odd ranks contribute no memory (size 0; base NULL for
  *     MPI_Win_create): puts/gets go to even ranks only, fences stay
  *     collective.
+ *  4. Every size from 1 to 80 bytes at every alignment 0..7, put to rank
+ *     r+1 and got back, and the same into our own window from a buffer that
+ *     overlaps the target range (MPI lets a put read the window it writes):
+ *     the result must be a memmove's.
  *
  * Works at any number of ranks (with 1 rank every transfer targets itself).
  */
@@ -322,6 +326,78 @@ static void test_zero_size(enum flavour fl, unsigned char *gbuf)
     win_destroy(&w);
 }
 
+/* ---- 4. small sizes, alignments, overlap with our own window ---------- */
+
+#define SMALL_MAX 80
+#define SMALL_WIN 512
+
+static void test_small(enum flavour fl)
+{
+    struct window w;
+    unsigned char want[SMALL_WIN], got[SMALL_MAX + 16];
+    int right = (rank + 1) % nranks, left = (rank + nranks - 1) % nranks;
+
+    win_make(&w, fl, SMALL_WIN, 1);
+    for (size_t len = 1; len <= SMALL_MAX; len++) {
+        for (size_t al = 0; al < 8; al++) {
+            uint64_t seed = prma_seed((uint64_t)rank, 4000 + len, al);
+            unsigned char src[SMALL_MAX + 8];
+
+            /* Remote: a put to the right at offset 100 + al, got back. */
+            prma_fill_const(w.base, SMALL_WIN, PRMA_SENTINEL);
+            prma_fill(src, len + al, seed, 0);
+            MPI_CHECK(MPI_Win_fence(0, w.win));
+            MPI_CHECK(MPI_Put(src + al, (int)len, MPI_BYTE, right, (MPI_Aint)(100 + al),
+                              (int)len, MPI_BYTE, w.win));
+            MPI_CHECK(MPI_Win_fence(0, w.win));
+            prma_fill(want, len + al, prma_seed((uint64_t)left, 4000 + len, al), 0);
+            CHECKF(memcmp(w.base + 100 + al, want + al, len) == 0,
+                   "%s: put of %zu bytes at alignment %zu", flavour_name[fl], len, al);
+            VERIFY_CONST(w.base, 100 + al, PRMA_SENTINEL, "%s: before a put of %zu bytes",
+                         flavour_name[fl], len);
+            VERIFY_CONST(w.base + 100 + al + len, SMALL_WIN - 100 - al - len, PRMA_SENTINEL,
+                         "%s: after a put of %zu bytes", flavour_name[fl], len);
+            memset(got, 0x5a, sizeof(got));
+            MPI_CHECK(MPI_Get(got + al, (int)len, MPI_BYTE, right, (MPI_Aint)(100 + al),
+                              (int)len, MPI_BYTE, w.win));
+            MPI_CHECK(MPI_Win_fence(0, w.win));
+            CHECKF(memcmp(got + al, src + al, len) == 0 && got[al + len] == 0x5a &&
+                       (al == 0 || got[al - 1] == 0x5a),
+                   "%s: get of %zu bytes at alignment %zu", flavour_name[fl], len, al);
+
+            /* Our own window: the origin buffer overlaps the target range,
+             * shifted by al + 1 bytes either way. */
+            for (int dir = -1; dir <= 1; dir += 2) {
+                size_t from = 200, to = dir > 0 ? from + al + 1 : from - al - 1;
+
+                prma_fill(w.base, SMALL_WIN, seed, 0);
+                memcpy(want, w.base, SMALL_WIN);
+                memmove(want + to, want + from, len);
+                MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, rank, 0, w.win));
+                MPI_CHECK(MPI_Put(w.base + from, (int)len, MPI_BYTE, rank, (MPI_Aint)to,
+                                  (int)len, MPI_BYTE, w.win));
+                MPI_CHECK(MPI_Win_unlock(rank, w.win));
+                CHECKF(memcmp(w.base, want, SMALL_WIN) == 0,
+                       "%s: overlapping put of %zu bytes, shift %d", flavour_name[fl], len,
+                       dir * (int)(al + 1));
+                prma_fill(w.base, SMALL_WIN, seed, 1);
+                memcpy(want, w.base, SMALL_WIN);
+                memmove(want + to, want + from, len);
+                MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, rank, 0, w.win));
+                MPI_CHECK(MPI_Get(w.base + to, (int)len, MPI_BYTE, rank, (MPI_Aint)from,
+                                  (int)len, MPI_BYTE, w.win));
+                MPI_CHECK(MPI_Win_unlock(rank, w.win));
+                CHECKF(memcmp(w.base, want, SMALL_WIN) == 0,
+                       "%s: overlapping get of %zu bytes, shift %d", flavour_name[fl], len,
+                       dir * (int)(al + 1));
+            }
+            MPI_CHECK(MPI_Win_fence(0, w.win));
+        }
+    }
+    MPI_CHECK(MPI_Win_fence(MPI_MODE_NOSUCCEED, w.win));
+    win_destroy(&w);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -342,6 +418,9 @@ int main(int argc, char **argv)
 
     for (int fl = 0; fl < FL_COUNT; fl++)
         test_zero_size((enum flavour)fl, gbuf);
+
+    for (int fl = 0; fl < FL_COUNT; fl++)
+        test_small((enum flavour)fl);
 
     free(obuf);
     free(gbuf);
