@@ -407,6 +407,11 @@ static int acc_locked_of(const struct prma_win *win, int target)
         return 0;
     if (t->memfd >= 0 && prma__config.shm_mode == PRMA_SHM_MAP)
         return 0;
+    /* UCX's memory: every origin but its owner reaches it through UCX (its
+     * owner forces UCX), by UCX's atomics or a mapping UCX made, never by
+     * copies. */
+    if (t->flags & PRMA_PEER_UCX_MEM)
+        return 0;
     /* Copies reach it only from another process on its host. */
     for (int i = 0; i < win->size; i++)
         if (i != target && win->peers[i].host_id == t->host_id)

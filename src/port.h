@@ -134,6 +134,10 @@ int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_
 /* Where a mapped shm port reaches its target's window here, else NULL. */
 void *prma__port_shm_memory(struct prma_port *port);
 
+/* Where a ucx port reaches its target's window here through a mapping UCX
+ * made (a same-host window UCX allocated), else NULL. */
+void *prma__port_ucx_memory(struct prma_port *port);
+
 /* Is port a shm port (mapped or cma): does its target share this host's
  * memory? */
 int prma__port_is_shm(const struct prma_port *port);

@@ -390,9 +390,11 @@ static int win_setup_direct(struct prma_win *win)
     return PRMA_OK;
 }
 
-int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base,
-                    size_t size, size_t disp_unit, prma_win_flavor_t flavor,
-                    struct prma_mem *owned, int status, prma_win_h *win_p)
+/* NOTE: ucx_memh (when set) is memory UCX allocated at base, taken over as
+ * owned is: the window's registration, unmapped (freed) with the window. */
+static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base, size_t size,
+                     size_t disp_unit, prma_win_flavor_t flavor, struct prma_mem *owned,
+                     ucp_mem_h ucx_memh, int status, prma_win_h *win_p)
 {
     struct prma_win *win;
     struct prma_peer me;
@@ -403,8 +405,11 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
     if (win == NULL) {
         if (owned != NULL)
             prma__mem_destroy(owned);
+        if (ucx_memh != NULL)
+            prma__ucx_mem_unmap(ctx->ucx, ucx_memh, NULL);
         return PRMA_ERR_NOMEM;
     }
+    win->memh       = ucx_memh;
     win->magic      = PRMA_WIN_MAGIC;
     win->ctx        = ctx;
     win->coll       = *coll;
@@ -432,7 +437,7 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
     me.node_id   = ctx->node_id;
     me.host_id   = ctx->boot.node_id;
     me.job_rank  = ctx->boot.rank;
-    me.flags     = ctx->forced ? PRMA_PEER_FORCE_UCX : 0;
+    me.flags     = (ctx->forced ? PRMA_PEER_FORCE_UCX : 0) | (ucx_memh ? PRMA_PEER_UCX_MEM : 0);
     me.base      = (uint64_t)(uintptr_t)base;
     me.size      = size;
     me.disp_unit = disp_unit;
@@ -465,10 +470,14 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
         size_t rkey_len = 0;
 
         /* Memory portrma maps is registered whole (pages), so that a
-         * narrow atomic may work on its enclosing word. */
-        status = prma__ucx_mem_map(ctx->ucx, win->agent_base,
-                                   mem != NULL && owned != NULL ? mem->maplen : size,
-                                   (ucp_mem_h *)&win->memh, &win->rkey, &rkey_len);
+         * narrow atomic may work on its enclosing word; UCX's own
+         * allocation is whole pages too. */
+        if (win->memh != NULL)
+            status = prma__ucx_mem_pack(ctx->ucx, win->memh, &win->rkey, &rkey_len);
+        else
+            status = prma__ucx_mem_map(ctx->ucx, win->agent_base,
+                                       mem != NULL && owned != NULL ? mem->maplen : size,
+                                       (ucp_mem_h *)&win->memh, &win->rkey, &rkey_len);
         me.rkey_len = (uint32_t)rkey_len;
     }
     if (status == PRMA_OK && ctx->ucx != NULL) {
@@ -531,6 +540,28 @@ int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *bas
     return PRMA_OK;
 }
 
+int prma__win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base, size_t size,
+                    size_t disp_unit, prma_win_flavor_t flavor, struct prma_mem *owned,
+                    int status, prma_win_h *win_p)
+{
+    return win_setup(ctx, coll, base, size, disp_unit, flavor, owned, NULL, status, win_p);
+}
+
+/* Should MPI_Win_allocate's memory come from UCX? When this process sends
+ * every peer through UCX (PORTRMA_TRANSPORT=ucx), no port maps a memfd of
+ * its: UCX's shared-memory transports reach memory directly only when UCX
+ * allocated it (same-host peers then even copy through a mapping UCX
+ * makes, and MPI_Win_shared_query hands that out), and emulate every put
+ * and get through this process's worker otherwise. Where UCX cannot map
+ * its memory for peers (tcp alone) it would gain nothing: a memfd, as
+ * elsewhere. The exposure guard needs the memfd's second view. */
+static int win_ucx_memory(const struct prma_context *ctx, const prma_coll_t *coll)
+{
+    return ctx->forced && ctx->ucx != NULL &&
+           prma__guard_mode(coll->guard, PRMA_WIN_FLAVOR_ALLOCATE) == PRMA_GUARD_MODE_OFF &&
+           prma__ucx_alloc_mapped(ctx->ucx, ctx->boot.rank);
+}
+
 int prma_win_create(prma_context_h ctx, const prma_coll_t *coll, void *base, size_t size,
                     size_t disp_unit, prma_win_h *win_p)
 {
@@ -548,7 +579,10 @@ int prma_win_create(prma_context_h ctx, const prma_coll_t *coll, void *base, siz
 int prma_win_allocate(prma_context_h ctx, const prma_coll_t *coll, size_t size,
                       size_t disp_unit, void **base_p, prma_win_h *win_p)
 {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), len;
     struct prma_mem *mem = NULL;
+    ucp_mem_h memh = NULL;
+    void *base = NULL;
     int status = PRMA_OK;
 
     if (ctx == NULL || coll == NULL || coll->allgather == NULL || coll->barrier == NULL ||
@@ -556,12 +590,19 @@ int prma_win_allocate(prma_context_h ctx, const prma_coll_t *coll, size_t size,
         return PRMA_ERR_ARG;
     if (disp_unit == 0)
         return PRMA_ERR_DISP;
-    /* A local allocation failure still joins the collectives (win_setup
-     * agrees on it), so that no rank is left waiting. */
-    if (size > 0)
-        status = prma__mem_create(ctx, size, &mem);
-    status = prma__win_setup(ctx, coll, mem ? mem->user : NULL, size, disp_unit,
-                       PRMA_WIN_FLAVOR_ALLOCATE, mem, status, win_p);
+    /* UCX's memory where it serves better (whole pages, bound as ours
+     * are), else (or when UCX has none to give) a memfd. A local
+     * allocation failure still joins the collectives (win_setup agrees on
+     * it), so that no rank is left waiting. */
+    if (size > 0 && size <= SIZE_MAX - page && win_ucx_memory(ctx, coll)) {
+        len = (size + page - 1) & ~(page - 1);
+        if (prma__ucx_mem_alloc(ctx->ucx, len, &base, &memh) == PRMA_OK)
+            prma__topo_bind_area(ctx, base, len);
+    }
+    if (size > 0 && memh == NULL && (status = prma__mem_create(ctx, size, &mem)) == PRMA_OK)
+        base = mem->user;
+    status = win_setup(ctx, coll, base, size, disp_unit, PRMA_WIN_FLAVOR_ALLOCATE, mem, memh,
+                       status, win_p);
     if (status == PRMA_OK)
         *base_p = (*win_p)->base;
     return status;

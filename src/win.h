@@ -39,6 +39,9 @@ struct prma_peer {
 
 #define PRMA_PEER_FORCE_UCX 0x1u  /* PORTRMA_TRANSPORT=ucx there */
 #define PRMA_PEER_VALID     0x2u  /* set by its sender: a slot without it never arrived */
+#define PRMA_PEER_UCX_MEM   0x4u  /* its window memory is UCX's allocation (forced
+                                     owners, MPI_Win_allocate): reached through UCX
+                                     alone, by ucp_rkey_ptr where UCX maps it */
 
 struct prma_mem;
 struct prma_dyn;
@@ -72,7 +75,9 @@ struct prma_win {
     void                    *ctl_map;     /* others: their mapping of rank 0's block */
     size_t                   ctl_maplen;
     /* UCX: our registration, and every member's packed key. */
-    void                    *memh;        /* ucp_mem_h of local memory, or NULL */
+    void                    *memh;        /* ucp_mem_h of local memory, or NULL; the
+                                             memory itself when UCX allocated it
+                                             (PRMA_PEER_UCX_MEM): freed with it */
     void                    *rkey;        /* our packed key */
     char                    *rkeys;       /* [size * rkey_slot] */
     size_t                   rkey_slot;

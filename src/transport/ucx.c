@@ -17,6 +17,13 @@
  * (UCX_ATOMIC_MODE=cpu unless the user chose otherwise), so they are
  * atomic with the CPU atomics of same-host peers and of the agent.
  *
+ * A process that reaches every peer through UCX (forced) has UCX allocate
+ * its MPI_Win_allocate windows (prma__ucx_mem_alloc) where UCX can map
+ * them for a peer on the host: its shared-memory transports then reach
+ * them directly, and a same-host port has UCX map the target's window
+ * here (ucp_rkey_ptr, at creation), so that puts and gets in an epoch that
+ * lets the origin in are copies, as on a shm port (mp_direct).
+ *
  * Failures keep their cause: each UCX status becomes its own portrma status
  * (prma__ucx_status), and a peer that dies is noticed through UCX's peer
  * error handling, after which every operation to it fails at once.
@@ -28,6 +35,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "../acc.h"
 #include "../context.h"
 #include "../log.h"
@@ -501,9 +509,8 @@ int prma__ucx_mem_map(struct prma_ucx *ucx, void *base, size_t len, ucp_mem_h *m
 {
     ucp_mem_map_params_t params;
     ucp_mem_h memh;
-    void *rkey;
-    size_t rkey_len;
     ucs_status_t st;
+    int status;
 
     memset(&params, 0, sizeof(params));
     params.field_mask = UCP_MEM_MAP_PARAM_FIELD_ADDRESS | UCP_MEM_MAP_PARAM_FIELD_LENGTH;
@@ -515,16 +522,99 @@ int prma__ucx_mem_map(struct prma_ucx *ucx, void *base, size_t len, ucp_mem_h *m
                    ucs_status_string(st));
         return prma__ucx_status(st);
     }
+    status = prma__ucx_mem_pack(ucx, memh, rkey_p, rkey_len_p);
+    if (status != PRMA_OK) {
+        ucp_mem_unmap(ucx->context, memh);
+        return status;
+    }
+    *memh_p = memh;
+    return PRMA_OK;
+}
+
+int prma__ucx_mem_pack(struct prma_ucx *ucx, ucp_mem_h memh, void **rkey_p, size_t *rkey_len_p)
+{
+    void *rkey;
+    size_t rkey_len;
+    ucs_status_t st;
+
     st = ucp_rkey_pack(ucx->context, memh, &rkey, &rkey_len);
     if (st != UCS_OK) {
         prma_error("packing the UCX key of window memory failed: %s", ucs_status_string(st));
-        ucp_mem_unmap(ucx->context, memh);
         return prma__ucx_status(st);
     }
-    *memh_p     = memh;
     *rkey_p     = rkey;
     *rkey_len_p = rkey_len;
     return PRMA_OK;
+}
+
+int prma__ucx_mem_alloc(struct prma_ucx *ucx, size_t len, void **base_p, ucp_mem_h *memh_p)
+{
+    ucp_mem_map_params_t params;
+    ucp_mem_attr_t attr;
+    ucp_mem_h memh;
+    ucs_status_t st;
+
+    memset(&params, 0, sizeof(params));
+    params.field_mask = UCP_MEM_MAP_PARAM_FIELD_LENGTH | UCP_MEM_MAP_PARAM_FIELD_FLAGS;
+    params.length     = len;
+    params.flags      = UCP_MEM_MAP_ALLOCATE;
+    st = ucp_mem_map(ucx->context, &params, &memh);
+    if (st != UCS_OK) {
+        /* Not fatal: the caller has memory of its own to fall back on. */
+        prma_debug("UCX could not allocate %zu bytes of window memory: %s", len,
+                   ucs_status_string(st));
+        return prma__ucx_status(st);
+    }
+    memset(&attr, 0, sizeof(attr));
+    attr.field_mask = UCP_MEM_ATTR_FIELD_ADDRESS | UCP_MEM_ATTR_FIELD_LENGTH;
+    st = ucp_mem_query(memh, &attr);
+    if (st != UCS_OK || attr.address == NULL || attr.length < len) {
+        prma_debug("UCX allocated window memory it cannot describe: %s",
+                   ucs_status_string(st));
+        ucp_mem_unmap(ucx->context, memh);
+        return st != UCS_OK ? prma__ucx_status(st) : PRMA_ERR_UCX;
+    }
+    *base_p = attr.address;
+    *memh_p = memh;
+    return PRMA_OK;
+}
+
+/* Does a same-host peer reach memory UCX allocates through a mapping
+ * (ucp_rkey_ptr)? Asked of UCX once: a page of its, with its key unpacked
+ * on an endpoint to this very process. */
+static int ucx_probe_alloc(struct prma_ucx *ucx, int self_rank)
+{
+    void *base, *packed, *at = NULL;
+    size_t packed_len;
+    ucp_rkey_h rkey;
+    ucp_mem_h memh;
+    ucp_ep_h ep;
+    int mapped = 0;
+
+    if (prma__ucx_mem_alloc(ucx, (size_t)sysconf(_SC_PAGESIZE), &base, &memh) != PRMA_OK)
+        return 0;
+    if (prma__ucx_mem_pack(ucx, memh, &packed, &packed_len) == PRMA_OK) {
+        if (prma__ucx_ep(ucx, self_rank, 1, &ep) == PRMA_OK &&
+            ucp_ep_rkey_unpack(ep, packed, &rkey) == UCS_OK) {
+            mapped = ucp_rkey_ptr(rkey, (uint64_t)(uintptr_t)base, &at) == UCS_OK && at != NULL;
+            ucp_rkey_destroy(rkey);
+        }
+        ucp_rkey_buffer_release(packed);
+    }
+    ucp_mem_unmap(ucx->context, memh);
+    prma_debug("UCX's own memory is %s by same-host peers", mapped ? "mapped" : "not mapped");
+    return mapped;
+}
+
+int prma__ucx_alloc_mapped(struct prma_ucx *ucx, int self_rank)
+{
+    int known = atomic_load_explicit(&ucx->alloc_mapped, memory_order_acquire);
+
+    if (known == 0) {
+        known = ucx_probe_alloc(ucx, self_rank) ? 1 : -1;
+        atomic_store_explicit(&ucx->alloc_mapped, known, memory_order_release);
+    }
+    return known > 0;
 }
 
 void prma__ucx_mem_unmap(struct prma_ucx *ucx, ucp_mem_h memh, void *rkey)
@@ -940,6 +1030,29 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
     return PRMA_EASYNC;
 }
 
+/* A same-host target whose window UCX allocated: have UCX map it here
+ * (ucp_rkey_ptr), so that puts and gets become copies, as on a shm port.
+ * Only a shortcut: where UCX cannot (another transport, another host's
+ * memory) the port goes on through UCX calls. */
+static void ucx_map_target(struct ucx_port *up, uint64_t size)
+{
+    void *first, *last;
+    ucs_status_t st;
+    ucp_ep_h ep;
+
+    if (ucx_target(up, &ep) != PRMA_OK)
+        return;
+    st = ucp_rkey_ptr(up->rkey, up->remote, &first);
+    if (st == UCS_OK)
+        st = ucp_rkey_ptr(up->rkey, up->remote + size - 1, &last);
+    if (st != UCS_OK || (char *)last != (char *)first + size - 1) {
+        prma_debug("rank %d: UCX does not map its window here: %s", up->rank,
+                   st != UCS_OK ? ucs_status_string(st) : "not contiguous");
+        return;
+    }
+    up->base.mp_direct = first;
+}
+
 static void ucx_progress(struct prma_port *port)
 {
     prma__ucx_progress(((struct ucx_port *)port)->ucx);
@@ -964,6 +1077,11 @@ static const struct prma_port_ops ucx_ops = {
     .destroy   = ucx_destroy,
 };
 
+void *prma__port_ucx_memory(struct prma_port *port)
+{
+    return port->mp_ops == &ucx_ops ? port->mp_direct : NULL;
+}
+
 int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_p)
 {
     const struct prma_peer *peer = &win->peers[rank];
@@ -982,6 +1100,8 @@ int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_
     up->pid        = up->same_host ? peer->pid : -1;
     up->ctl_packed = (const char *)up->packed + peer->rkey_len;
     up->win_id     = peer->win_id;
+    if (up->same_host && (peer->flags & PRMA_PEER_UCX_MEM) && peer->size > 0)
+        ucx_map_target(up, peer->size);
     *port_p = &up->base;
     return PRMA_OK;
 }

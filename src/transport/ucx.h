@@ -39,6 +39,9 @@ struct prma_ucx {
     _Atomic unsigned long main_turns; /* progress calls by the process's own threads: the
                                         progress thread stays out of their way while
                                         this keeps moving */
+    _Atomic int           alloc_mapped; /* UCX's own memory (prma__ucx_alloc_mapped):
+                                           1 mapped by same-host peers, -1 not, 0 not
+                                           asked yet */
     _Atomic int           driving;   /* the worker's gate: 1 while a thread is inside
                                         ucp_worker_progress (prma__ucx_drive, the
                                         progress thread); the others do not wait for it */
@@ -77,7 +80,25 @@ int prma__ucx_ep(struct prma_ucx *ucx, int rank, int same_host, ucp_ep_h *ep_p);
 int prma__ucx_mem_map(struct prma_ucx *ucx, void *base, size_t len, ucp_mem_h *memh_p,
                       void **rkey_p, size_t *rkey_len_p);
 
-/* Undo prma__ucx_mem_map(). */
+/* Pack the key of memh (registered or allocated) for peers. */
+int prma__ucx_mem_pack(struct prma_ucx *ucx, ucp_mem_h memh, void **rkey_p, size_t *rkey_len_p);
+
+/* Have UCX allocate len bytes of window memory (ucp_mem_map ALLOCATE): its
+ * shared-memory transports then reach it directly (a same-host peer may
+ * even map it, ucp_rkey_ptr), where memory registered from outside must
+ * be emulated through this process's worker. Fails quietly (a debug line):
+ * the caller falls back on memory of its own.
+ * NOTE: the memory is UCX's: prma__ucx_mem_unmap(memh) frees it. */
+int prma__ucx_mem_alloc(struct prma_ucx *ucx, size_t len, void **base_p, ucp_mem_h *memh_p);
+
+/* Can a same-host peer map memory that UCX allocates (ucp_rkey_ptr)? Only
+ * then is UCX's memory better than a memfd of ours for a window that
+ * peers reach through UCX: otherwise its transports emulate every access
+ * whatever the memory (tcp). Found out once per process, with self_rank
+ * (this process's job rank) as the peer; a failure to find out is a no. */
+int prma__ucx_alloc_mapped(struct prma_ucx *ucx, int self_rank);
+
+/* Undo prma__ucx_mem_map() or prma__ucx_mem_alloc() (and the key's packing). */
 void prma__ucx_mem_unmap(struct prma_ucx *ucx, ucp_mem_h memh, void *rkey);
 
 /* Complete every operation started on the worker at its target (remote

@@ -2,7 +2,9 @@
  * test_ucx.c - the ucx port and the UCX helpers behind it
  * (src/transport/ucx.c): status mapping, the lazy endpoint and the cached
  * remote key, the completion paths, the endpoint failures, and the flush
- * and registration helpers.
+ * and registration helpers, and window memory that UCX allocates (the
+ * probe that asks whether peers can map it, the mapping a same-host port
+ * then copies through, and its flush).
  *
  * There is no real UCX here. The binary is linked with -Wl,--wrap= for every
  * UCP call ucx.c makes on these paths (see tests/unit/Makefile.inc): the
@@ -125,7 +127,27 @@ static struct {
     int                     mem_maps, packs, mem_unmaps, buffer_releases;
     ucs_status_t            mem_map_status, pack_status;
     ucp_mem_h               unmapped_memh;
+    uint64_t                map_field_mask;  /* the last ucp_mem_map's params */
+    unsigned                map_flags;
+    size_t                  map_length;
+    /* ucp_mem_query: the allocation it describes */
+    int                     queries;
+    ucs_status_t            query_status;
+    void                   *query_address;
+    size_t                  query_length;
+    /* ucp_rkey_ptr: the target's window (rkey_ptr_base) mapped at
+     * mapped_window, or a mapping that is not contiguous */
+    int                     rkey_ptrs;
+    ucs_status_t            rkey_ptr_status;
+    uint64_t                rkey_ptr_base;
+    uint64_t                rkey_ptr_addr[2];  /* the first two asked for */
+    ucp_rkey_h              rkey_ptr_rkey;
+    int                     rkey_ptr_torn;
+    /* ucp_ep_flush_nbx */
+    int                     ep_flushes;
 } ucxm;
+
+static char mapped_window[8192];
 
 ucs_status_t __wrap_ucp_ep_create(ucp_worker_h worker, const ucp_ep_params_t *params,
                                   ucp_ep_h *ep_p);
@@ -149,6 +171,9 @@ ucs_status_t __wrap_ucp_rkey_pack(ucp_context_h context, ucp_mem_h memh, void **
                                   size_t *size_p);
 ucs_status_t __wrap_ucp_mem_unmap(ucp_context_h context, ucp_mem_h memh);
 void __wrap_ucp_rkey_buffer_release(void *rkey_buffer);
+ucs_status_t __wrap_ucp_mem_query(const ucp_mem_h memh, ucp_mem_attr_t *attr);
+ucs_status_t __wrap_ucp_rkey_ptr(ucp_rkey_h rkey, uint64_t raddr, void **addr_p);
+ucs_status_ptr_t __wrap_ucp_ep_flush_nbx(ucp_ep_h ep, const ucp_request_param_t *param);
 
 ucs_status_t __wrap_ucp_ep_create(ucp_worker_h worker, const ucp_ep_params_t *params,
                                   ucp_ep_h *ep_p)
@@ -273,6 +298,9 @@ ucs_status_t __wrap_ucp_mem_map(ucp_context_h context, const ucp_mem_map_params_
 {
     assert_ptr_equal(context, FAKE_CONTEXT);
     ucxm.mem_maps++;
+    ucxm.map_field_mask = params->field_mask;
+    ucxm.map_flags      = params->field_mask & UCP_MEM_MAP_PARAM_FIELD_FLAGS ? params->flags : 0;
+    ucxm.map_length     = params->length;
     if (ucxm.mem_map_status != UCS_OK)
         return ucxm.mem_map_status;
     *memh_p = FAKE_MEMH;
@@ -302,6 +330,42 @@ void __wrap_ucp_rkey_buffer_release(void *rkey_buffer)
 {
     assert_ptr_equal(rkey_buffer, FAKE_PACKED);
     ucxm.buffer_releases++;
+}
+
+ucs_status_t __wrap_ucp_mem_query(const ucp_mem_h memh, ucp_mem_attr_t *attr)
+{
+    assert_ptr_equal(memh, FAKE_MEMH);
+    ucxm.queries++;
+    if (ucxm.query_status != UCS_OK)
+        return ucxm.query_status;
+    if (attr->field_mask & UCP_MEM_ATTR_FIELD_ADDRESS)
+        attr->address = ucxm.query_address;
+    if (attr->field_mask & UCP_MEM_ATTR_FIELD_LENGTH)
+        attr->length = ucxm.query_length;
+    return UCS_OK;
+}
+
+ucs_status_t __wrap_ucp_rkey_ptr(ucp_rkey_h rkey, uint64_t raddr, void **addr_p)
+{
+    int call = ucxm.rkey_ptrs++;
+
+    if (call < 2)
+        ucxm.rkey_ptr_addr[call] = raddr;
+    ucxm.rkey_ptr_rkey = rkey;
+    if (ucxm.rkey_ptr_status != UCS_OK)
+        return ucxm.rkey_ptr_status;
+    assert_true(raddr >= ucxm.rkey_ptr_base &&
+                raddr - ucxm.rkey_ptr_base < sizeof(mapped_window));
+    /* A torn mapping: the later bytes are not where the first ones are. */
+    *addr_p = mapped_window + (raddr - ucxm.rkey_ptr_base) + (call > 0 && ucxm.rkey_ptr_torn);
+    return UCS_OK;
+}
+
+ucs_status_ptr_t __wrap_ucp_ep_flush_nbx(ucp_ep_h ep, const ucp_request_param_t *param)
+{
+    assert_ptr_equal(ep, FAKE_EP);
+    ucxm.ep_flushes++;
+    return NULL;
 }
 
 /* ---- the hand-made job, window and port ---- */
@@ -355,8 +419,10 @@ static int fixture_setup(void **state)
     memset(&ucxm, 0, sizeof(ucxm));
     ucxm.unpack_status  = UCS_OK;
     ucxm.check_status   = UCS_OK;
-    ucxm.mem_map_status = UCS_OK;
-    ucxm.pack_status    = UCS_OK;
+    ucxm.mem_map_status  = UCS_OK;
+    ucxm.pack_status     = UCS_OK;
+    ucxm.query_status    = UCS_OK;
+    ucxm.rkey_ptr_status = UCS_OK;
     for (int i = 0; i < MAX_CREATES; i++)
         ucxm.ep_create_status[i] = UCS_OK;
 
@@ -1097,6 +1163,196 @@ static void test_ucx_mem_map_failures_are_mapped_and_unwound(void **state)
     assert_int_equal(ucxm.mem_unmaps, 2);
 }
 
+/* ---- window memory that UCX allocates ---- */
+
+static void test_ucx_mem_alloc_asks_ucx_to_allocate(void **state)
+{
+    struct fixture *f = *state;
+    ucp_mem_h memh = NULL;
+    void *base = NULL;
+
+    ucxm.query_address = mapped_window;
+    ucxm.query_length  = 8192;
+    assert_int_equal(prma__ucx_mem_alloc(&f->ucx, 8192, &base, &memh), PRMA_OK);
+    assert_int_equal(ucxm.mem_maps, 1);
+    /* An allocation: no address of ours, a length and UCP_MEM_MAP_ALLOCATE. */
+    assert_false(ucxm.map_field_mask & UCP_MEM_MAP_PARAM_FIELD_ADDRESS);
+    assert_true(ucxm.map_field_mask & UCP_MEM_MAP_PARAM_FIELD_LENGTH);
+    assert_true(ucxm.map_flags & UCP_MEM_MAP_ALLOCATE);
+    assert_int_equal(ucxm.map_length, 8192);
+    /* Where it lies is UCX's to say. */
+    assert_int_equal(ucxm.queries, 1);
+    assert_ptr_equal(base, mapped_window);
+    assert_ptr_equal(memh, FAKE_MEMH);
+    assert_int_equal(ucxm.mem_unmaps, 0);
+}
+
+static void test_ucx_mem_alloc_failures_write_nothing(void **state)
+{
+    struct fixture *f = *state;
+    ucp_mem_h memh = NULL;
+    void *base = NULL;
+
+    ucxm.mem_map_status = UCS_ERR_NO_MEMORY;
+    assert_int_equal(prma__ucx_mem_alloc(&f->ucx, 4096, &base, &memh), PRMA_ERR_NOMEM);
+    assert_int_equal(ucxm.queries, 0);
+    assert_int_equal(ucxm.mem_unmaps, 0);
+
+    /* UCX cannot say where its memory is: given back. */
+    ucxm.mem_map_status = UCS_OK;
+    ucxm.query_status   = UCS_ERR_UNSUPPORTED;
+    assert_int_equal(prma__ucx_mem_alloc(&f->ucx, 4096, &base, &memh), PRMA_ERR_NOTSUP);
+    assert_int_equal(ucxm.mem_unmaps, 1);
+    assert_ptr_equal(ucxm.unmapped_memh, FAKE_MEMH);
+
+    /* Less than asked for: given back too. */
+    ucxm.query_status  = UCS_OK;
+    ucxm.query_address = mapped_window;
+    ucxm.query_length  = 2048;
+    assert_int_equal(prma__ucx_mem_alloc(&f->ucx, 4096, &base, &memh), PRMA_ERR_UCX);
+    assert_int_equal(ucxm.mem_unmaps, 2);
+    assert_null(base);
+    assert_null(memh);
+}
+
+static void test_ucx_alloc_mapped_asks_ucx_once(void **state)
+{
+    struct fixture *f = *state;
+
+    ucxm.query_address = mapped_window;
+    ucxm.query_length  = 4096;
+    ucxm.rkey_ptr_base = (uint64_t)(uintptr_t)mapped_window;
+    assert_true(prma__ucx_alloc_mapped(&f->ucx, 0));
+    /* A page of UCX's, its key unpacked on an endpoint to this process
+     * (job rank 0 here), the mapping asked for at its address ... */
+    assert_int_equal(ucxm.mem_maps, 1);
+    assert_true(ucxm.map_flags & UCP_MEM_MAP_ALLOCATE);
+    assert_int_equal(ucxm.ep_creates, 1);
+    assert_ptr_equal(ucxm.ep_address[0], f->addrs);
+    assert_int_equal(ucxm.unpacks, 1);
+    assert_int_equal(ucxm.rkey_ptrs, 1);
+    assert_int_equal(ucxm.rkey_ptr_addr[0], (uint64_t)(uintptr_t)mapped_window);
+    /* ... and everything given back. */
+    assert_int_equal(ucxm.rkey_destroys, 1);
+    assert_int_equal(ucxm.buffer_releases, 1);
+    assert_int_equal(ucxm.mem_unmaps, 1);
+    /* Known from now on. */
+    assert_true(prma__ucx_alloc_mapped(&f->ucx, 0));
+    assert_int_equal(ucxm.mem_maps, 1);
+    assert_int_equal(ucxm.rkey_ptrs, 1);
+}
+
+static void test_ucx_alloc_mapped_is_no_when_ucx_cannot_map(void **state)
+{
+    struct fixture *f = *state;
+
+    ucxm.query_address   = mapped_window;
+    ucxm.query_length    = 4096;
+    ucxm.rkey_ptr_status = UCS_ERR_UNREACHABLE;  /* tcp alone */
+    assert_false(prma__ucx_alloc_mapped(&f->ucx, 0));
+    assert_int_equal(ucxm.rkey_destroys, 1);
+    assert_int_equal(ucxm.buffer_releases, 1);
+    assert_int_equal(ucxm.mem_unmaps, 1);
+    assert_false(prma__ucx_alloc_mapped(&f->ucx, 0));
+    assert_int_equal(ucxm.mem_maps, 1);
+}
+
+static void test_ucx_alloc_mapped_is_no_when_ucx_allocates_nothing(void **state)
+{
+    struct fixture *f = *state;
+
+    ucxm.mem_map_status = UCS_ERR_NO_MEMORY;
+    assert_false(prma__ucx_alloc_mapped(&f->ucx, 0));
+    assert_int_equal(ucxm.ep_creates, 0);
+    assert_int_equal(ucxm.mem_unmaps, 0);
+}
+
+/* The fixture's target, moved to this host with a window UCX allocated;
+ * its port made again. */
+static void reinit_ucx_memory_target(struct fixture *f, uint64_t host)
+{
+    prma__port_destroy(f->port);
+    f->port = NULL;
+    f->peers[TARGET].host_id = host;
+    f->peers[TARGET].flags  |= PRMA_PEER_UCX_MEM;
+    ucxm.rkey_ptr_base       = AGENT_BASE;
+    assert_int_equal(prma__port_init_ucx(&f->win, TARGET, &f->port), PRMA_OK);
+}
+
+static void test_ucx_same_host_ucx_memory_is_mapped_at_once(void **state)
+{
+    struct fixture *f = *state;
+    struct prma_msg msg;
+    char buf[16] = { 0 };
+
+    reinit_ucx_memory_target(f, HOST_ME);
+    /* Connected and unpacked now; the first and the last byte asked for. */
+    assert_int_equal(ucxm.ep_creates, 1);
+    assert_int_equal(ucxm.ep_err_mode[0], UCP_ERR_HANDLING_MODE_NONE);
+    assert_int_equal(ucxm.unpacks, 1);
+    assert_int_equal(ucxm.rkey_ptrs, 2);
+    assert_ptr_equal(ucxm.rkey_ptr_rkey, FAKE_RKEY(0));
+    assert_int_equal(ucxm.rkey_ptr_addr[0], AGENT_BASE);
+    assert_int_equal(ucxm.rkey_ptr_addr[1], AGENT_BASE + 4096 - 1);
+    assert_ptr_equal(f->port->mp_direct, mapped_window);
+    assert_ptr_equal(prma__port_ucx_memory(f->port), mapped_window);
+    assert_null(f->port->mp_ctl);
+
+    /* Messages still go through UCX, with the key unpacked at creation. */
+    assert_int_equal(put_transient(f, buf, sizeof(buf), 0x10), PRMA_OK);
+    assert_int_equal(ucxm.puts, 1);
+    assert_int_equal(ucxm.unpacks, 1);
+    assert_int_equal(send_op(f, f->port, &msg, PRMA_CMD_FLUSH, 0, NULL, 0, 0), PRMA_OK);
+    assert_int_equal(ucxm.ep_flushes, 1);
+    /* The key is the port's: destroyed with it, once. */
+    prma__port_destroy(f->port);
+    f->port = NULL;
+    assert_int_equal(ucxm.rkey_destroys, 1);
+}
+
+static void test_ucx_unmappable_ucx_memory_stays_on_ucx_calls(void **state)
+{
+    struct fixture *f = *state;
+    struct prma_msg msg;
+    char buf[16] = { 0 };
+
+    ucxm.rkey_ptr_status = UCS_ERR_UNREACHABLE;
+    reinit_ucx_memory_target(f, HOST_ME);
+    assert_int_equal(ucxm.rkey_ptrs, 1);
+    assert_null(f->port->mp_direct);
+    assert_null(prma__port_ucx_memory(f->port));
+    /* Every flush is UCX's. */
+    assert_int_equal(send_op(f, f->port, &msg, PRMA_CMD_FLUSH, 0, NULL, 0, 0), PRMA_OK);
+    assert_int_equal(ucxm.ep_flushes, 1);
+    assert_int_equal(get_transient(f, buf, sizeof(buf), 0x20), PRMA_OK);
+    assert_int_equal(ucxm.gets, 1);
+    assert_int_equal(ucxm.get.remote, AGENT_BASE + 0x20);
+    /* The key unpacked at creation serves the operations. */
+    assert_int_equal(ucxm.unpacks, 1);
+}
+
+static void test_ucx_torn_mapping_is_not_used(void **state)
+{
+    struct fixture *f = *state;
+
+    ucxm.rkey_ptr_torn = 1;
+    reinit_ucx_memory_target(f, HOST_ME);
+    assert_int_equal(ucxm.rkey_ptrs, 2);
+    assert_null(f->port->mp_direct);
+}
+
+static void test_ucx_memory_on_another_host_is_not_mapped(void **state)
+{
+    struct fixture *f = *state;
+
+    reinit_ucx_memory_target(f, HOST_OTHER);
+    /* Nothing is made before the first operation, as for any target. */
+    assert_int_equal(ucxm.ep_creates, 0);
+    assert_int_equal(ucxm.unpacks, 0);
+    assert_int_equal(ucxm.rkey_ptrs, 0);
+    assert_null(f->port->mp_direct);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1129,6 +1385,15 @@ int main(void)
         ucx_test(test_ucx_flush_waits_for_its_request),
         ucx_test(test_ucx_flush_ends_when_its_waiter_gives_up),
         ucx_test(test_ucx_mem_map_failures_are_mapped_and_unwound),
+        ucx_test(test_ucx_mem_alloc_asks_ucx_to_allocate),
+        ucx_test(test_ucx_mem_alloc_failures_write_nothing),
+        ucx_test(test_ucx_alloc_mapped_asks_ucx_once),
+        ucx_test(test_ucx_alloc_mapped_is_no_when_ucx_cannot_map),
+        ucx_test(test_ucx_alloc_mapped_is_no_when_ucx_allocates_nothing),
+        ucx_test(test_ucx_same_host_ucx_memory_is_mapped_at_once),
+        ucx_test(test_ucx_unmappable_ucx_memory_stays_on_ucx_calls),
+        ucx_test(test_ucx_torn_mapping_is_not_used),
+        ucx_test(test_ucx_memory_on_another_host_is_not_mapped),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
