@@ -691,6 +691,8 @@ struct ucx_port {
     ucp_rkey_h       ctl_rkey;   /* unpacked on first use */
     int              pid;        /* same host: the process, watched while waiting */
     uint32_t         win_id;     /* the target's window, for its agent */
+    _Atomic int      unflushed;  /* mapped here (mp_direct): a put, get or accumulate
+                                    went through UCX since the last flush */
 };
 
 /* A transient operation finished: uncount it on its reply port. */
@@ -965,6 +967,14 @@ static int ucx_flush_target(struct ucx_port *up)
     ucp_request_param_t param;
     ucp_ep_h ep;
 
+    /* A target UCX mapped here that was reached by copies alone since the
+     * last flush: they are done; order them with what follows. (Atomics
+     * were waited for when they were made.) */
+    if (up->base.mp_direct != NULL &&
+        !atomic_exchange_explicit(&up->unflushed, 0, memory_order_acq_rel)) {
+        atomic_thread_fence(memory_order_seq_cst);
+        return PRMA_OK;
+    }
     /* No endpoint yet: nothing was ever sent there. */
     if (up->ucx->peers[up->rank].ep == NULL)
         return up->ucx->peers[up->rank].status;
@@ -992,10 +1002,13 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
         return ucx_atomic(up, msg);
     if (msg->ms_cmd == PRMA_CMD_FLUSH)
         return ucx_flush_target(up);
+    if (msg->ms_cmd != PRMA_CMD_ACC && msg->ms_cmd != PRMA_CMD_PUT &&
+        msg->ms_cmd != PRMA_CMD_GET)
+        return prma__port_stub_putport(port, msg);
+    if (up->base.mp_direct != NULL)
+        atomic_store_explicit(&up->unflushed, 1, memory_order_relaxed);
     if (msg->ms_cmd == PRMA_CMD_ACC)
         return ucx_acc(up, msg);
-    if (msg->ms_cmd != PRMA_CMD_PUT && msg->ms_cmd != PRMA_CMD_GET)
-        return prma__port_stub_putport(port, msg);
     /* A message that names its region's key (dynamic windows) needs only
      * the endpoint. */
     status = msg->ms_rkey != NULL ? prma__ucx_ep(up->ucx, up->rank, up->same_host, &ep)
