@@ -14,6 +14,15 @@
  * copies reach, so it stays atomic with the other origins' updates by
  * copies (which hold the same stripes).
  *
+ * Larger puts and gets (prma__agent_bulk()) go through the bulk area that
+ * one origin owns at a time: up to PRMA_AGENT_BOUNCE_MAX bytes in pieces
+ * through its chunks (the origin fills one while the target empties
+ * another), larger ones split between the two processes' system calls
+ * (ctl.h has both protocols). A dynamic window's target copies only inside
+ * the regions it has attached when the request comes (dynamic.c holds
+ * them while it copies): an address outside them is PRMA_ERR_RMA_RANGE
+ * and nothing is written.
+ *
  * Origin.  A shm-cma port (transport/shm.c) offers each small PUT, GET and
  * ACC to prma__agent_call() first: with a live lease it fills its slot,
  * posts it, and waits for the answer, serving its own windows meanwhile
@@ -30,12 +39,15 @@
  */
 #include "agent.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include "acc.h"
 #include "context.h"
 #include "ctl.h"
+#include "dynamic.h"
 #include "guard.h"
 #include "msg.h"
 #include "reduce.h"
@@ -57,11 +69,25 @@
 #define CLOCK_EVERY 16u     /* an origin's waiting turns between two looks */
 #define SCAN_MAX    8       /* groups this small: the target looks at every slot,
                                origins leave the pending word alone */
+#ifndef SPLIT_PIECE
+#define SPLIT_PIECE (16u << 10)  /* the smallest piece of a split transfer */
+#endif
+#define BULK_IDLE_NS 3000u  /* a target waits this long for the next piece of a
+                               bulk transfer before it goes back to its loop */
 
 struct prma_agent_entry {
     struct prma_win        *win;
     struct prma_agent_area *area;  /* in win's own control block */
 };
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 static uint64_t now_ns(void)
 {
@@ -81,9 +107,10 @@ static size_t area_bytes(int nranks)
  * in groups the pending word can name. Facts every member shares. */
 static int area_exists(const struct prma_win *win)
 {
-    if (win->size > PRMA_AGENT_SLOTS || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
+    if (win->size > PRMA_AGENT_SLOTS)
         return 0;
-    return win->flavor == PRMA_WIN_FLAVOR_CREATE || prma__config.shm_mode == PRMA_SHM_CMA;
+    return win->flavor == PRMA_WIN_FLAVOR_CREATE || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC ||
+           prma__config.shm_mode == PRMA_SHM_CMA;
 }
 
 size_t prma__agent_area_size(const struct prma_win *win, size_t size)
@@ -111,7 +138,8 @@ int prma__agent_setup(struct prma_win *win)
     struct prma_agent_entry *grown;
     int any = 0;
 
-    if (!prma__config.agent || !area_exists(win) || win->len == 0 || ctx->forced ||
+    if (!prma__config.agent || !area_exists(win) || ctx->forced ||
+        (win->len == 0 && win->flavor != PRMA_WIN_FLAVOR_DYNAMIC) ||
         (win->flavor == PRMA_WIN_FLAVOR_SHARED && win->contiguous) ||
         (me->memfd >= 0 && prma__config.shm_mode == PRMA_SHM_MAP))
         return PRMA_OK;
@@ -161,25 +189,57 @@ void prma__agent_teardown(struct prma_win *win)
     pthread_mutex_unlock(&ctx->agent_lock);
 }
 
+/* Copy len bytes between buf and the window at offset (put: into the
+ * window). The origin checked the range; checked again against what is
+ * here: the window's length, or a dynamic window's regions as they are now
+ * (nothing is written outside one). */
+static int window_copy(struct prma_win *win, uint64_t offset, void *buf, size_t len, int put)
+{
+    char *memory = win->agent_base;
+
+    if (win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
+        return prma__dyn_copy(win, offset, buf, len, put);
+    if (offset > win->len || len > win->len - offset)
+        return PRMA_ERR_RMA_RANGE;
+    if (put)
+        memcpy(memory + offset, buf, len);
+    else
+        memcpy(buf, memory + offset, len);
+    return PRMA_OK;
+}
+
+/* Tests' budget (context.h): may this process serve one more? */
+static inline int budget_left(const struct prma_context *ctx)
+{
+    return ctx->agent_budget >= 0;
+}
+
+/* ... it served one, of len bytes at offset. */
+static inline void budget_spend(struct prma_context *ctx, uint64_t offset, size_t len)
+{
+    if (ctx->agent_budget == 0)
+        return;
+    ctx->agent_last_offset = offset;
+    ctx->agent_last_len    = len;
+    if (--ctx->agent_budget == 0)
+        ctx->agent_budget = -1;
+}
+
 /* Apply a taken request to the window's memory; the answer goes back into
- * the slot. The origin checked it; checked again against what is here. */
+ * the slot. */
 static int slot_apply(struct prma_win *win, struct prma_agent_slot *s)
 {
     unsigned char in[PRMA_AGENT_INLINE];
-    char *memory = win->agent_base;
     uint64_t offset = s->offset;
     size_t len = s->len, n;
     struct prma_acc_hdr h;
 
-    if (len > PRMA_AGENT_INLINE || offset > win->len || len > win->len - offset)
+    if (len > PRMA_AGENT_INLINE)
         return PRMA_ERR_RMA_RANGE;
     switch (s->cmd) {
     case PRMA_CMD_PUT:
-        memcpy(memory + offset, s->data, len);
-        return PRMA_OK;
     case PRMA_CMD_GET:
-        memcpy(s->data, memory + offset, len);
-        return PRMA_OK;
+        return window_copy(win, offset, s->data, len, s->cmd == PRMA_CMD_PUT);
     case PRMA_CMD_ACC:
         n = s->op == PRMA_ACC_CSWAP ? 2 * len : s->op == PRMA_OP_NO_OP ? 0 : len;
         if (n > sizeof(in))
@@ -206,12 +266,161 @@ static inline int slot_serve(struct prma_win *win, struct prma_agent_slot *s)
     if (atomic_load_explicit(&s->state, memory_order_relaxed) != PRMA_SLOT_POSTED)
         return 0;
     /* Withdrawn meanwhile: the origin does it itself. */
-    if (!atomic_compare_exchange_strong_explicit(&s->state, &expect, PRMA_SLOT_TAKEN,
+    if (!budget_left(win->ctx) ||
+        !atomic_compare_exchange_strong_explicit(&s->state, &expect, PRMA_SLOT_TAKEN,
                                                  memory_order_acquire, memory_order_relaxed))
         return 0;
+    budget_spend(win->ctx, s->offset, s->len);
     s->status = slot_apply(win, s);
     atomic_store_explicit(&s->state, PRMA_SLOT_DONE, memory_order_release);
     return 1;
+}
+
+/* Take a posted piece of a bulk transfer, copy it, answer. Returns 1 when
+ * it did. */
+static inline int chunk_serve(struct prma_win *win, struct prma_agent_bulk *b, int i)
+{
+    struct prma_agent_chunk *c = &b->chunk[i];
+    uint32_t expect = PRMA_SLOT_POSTED;
+
+    if (atomic_load_explicit(&c->state, memory_order_relaxed) != PRMA_SLOT_POSTED ||
+        !budget_left(win->ctx) ||
+        !atomic_compare_exchange_strong_explicit(&c->state, &expect, PRMA_SLOT_TAKEN,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return 0;
+    budget_spend(win->ctx, c->offset, c->len);
+    c->status = c->len > PRMA_AGENT_CHUNK || (c->cmd != PRMA_CMD_PUT && c->cmd != PRMA_CMD_GET)
+                    ? PRMA_ERR_ARG
+                    : window_copy(win, c->offset, b->data[i], c->len, c->cmd == PRMA_CMD_PUT);
+    atomic_store_explicit(&c->state, PRMA_SLOT_DONE, memory_order_release);
+    return 1;
+}
+
+/* Copy n bytes between the window at off and the origin's buffer at addr
+ * in process pid with one system call (put: into the window). */
+static int split_piece(struct prma_win *win, pid_t pid, int put, uint64_t off, uint64_t addr,
+                       size_t n)
+{
+    struct iovec local, remote;
+    size_t done = 0;
+    ssize_t got;
+    int status = PRMA_OK;
+
+    if (win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
+        status = prma__dyn_hold(win, off, n);
+    else if (off > win->len || n > win->len - off)
+        status = PRMA_ERR_RMA_RANGE;
+    if (status != PRMA_OK)
+        return status;
+    while (done < n) {
+        local.iov_base  = win->flavor == PRMA_WIN_FLAVOR_DYNAMIC
+                              ? (void *)(uintptr_t)(off + done)
+                              : (char *)win->agent_base + off + done;
+        local.iov_len   = n - done;
+        remote.iov_base = (void *)(uintptr_t)(addr + done);
+        remote.iov_len  = n - done;
+        got = put ? process_vm_readv(pid, &local, 1, &remote, 1, 0)
+                  : process_vm_writev(pid, &local, 1, &remote, 1, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0) {
+            status = PRMA_ERR_PEER;
+            break;
+        }
+        done += (size_t)got;
+    }
+    if (win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
+        prma__dyn_release(win);
+    return status;
+}
+
+/* Claim the pieces of a split transfer that are left, and copy each with
+ * one system call between the window and the buffer of the origin that
+ * owns the bulk area (owner: its rank + 1). Returns the pieces done. */
+static int split_serve(struct prma_win *win, struct prma_agent_bulk *b)
+{
+    struct prma_agent_split *sp = &b->split;
+    uint64_t w = atomic_load_explicit(&sp->next, memory_order_acquire), lim, at, owner;
+    int done = 0, status;
+
+    for (;;) {
+        uint32_t i;
+        size_t n;
+
+        lim = atomic_load_explicit(&sp->limit, memory_order_acquire);
+        if (lim >> 32 != w >> 32 || (uint32_t)w >= (uint32_t)lim || !budget_left(win->ctx))
+            return done;  /* none left, or none open */
+        if (!atomic_compare_exchange_weak_explicit(&sp->next, &w, w + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue;
+        /* Ours: the fields are the transfer's (written before next). */
+        i  = (uint32_t)w;
+        w += 1;
+        at = (uint64_t)i * sp->piece;
+        n  = sp->len - at < sp->piece ? (size_t)(sp->len - at) : sp->piece;
+        budget_spend(win->ctx, sp->offset + at, n);
+        /* Its owner stays until we are done: it waits for our pieces. */
+        owner  = atomic_load_explicit(&b->owner, memory_order_relaxed);
+        status = owner == 0 || owner > (uint64_t)win->size
+                     ? PRMA_ERR_PEER
+                     : split_piece(win, win->peers[owner - 1].pid, sp->cmd == PRMA_CMD_PUT,
+                                   sp->offset + at, sp->addr + at, n);
+        if (status == PRMA_ERR_RMA_RANGE) {
+            int32_t none = PRMA_OK;
+
+            atomic_compare_exchange_strong_explicit(&sp->tstatus, &none, status,
+                                                    memory_order_relaxed, memory_order_relaxed);
+        } else if (status != PRMA_OK) {
+            atomic_fetch_or_explicit(&sp->tfailed, UINT64_C(1) << i, memory_order_relaxed);
+        }
+        atomic_fetch_add_explicit(&sp->tdone, 1, memory_order_release);
+        done++;
+        if (status != PRMA_OK && status != PRMA_ERR_RMA_RANGE)
+            return done;  /* the origin does the rest */
+    }
+}
+
+/* Serve the pieces of the bulk transfer under way, if any, for as long as
+ * the origin hands out more (the next one is due while this one is
+ * copied) and at most BULK_IDLE_NS without one; the lease is renewed as
+ * pieces come. Returns the pieces served. */
+static int bulk_serve(struct prma_win *win, struct prma_agent_area *a)
+{
+    struct prma_agent_bulk *b = &a->bulk;
+    uint64_t idle_since = 0, now;
+    int served, any;
+
+    uint64_t owner = atomic_load_explicit(&b->owner, memory_order_relaxed);
+
+    if (owner == 0)
+        return 0;
+    if ((served = split_serve(win, b)) > 0)
+        return served;
+    for (unsigned turn = 0;; turn++) {
+        any = 0;
+        for (int i = 0; i < PRMA_AGENT_CHUNKS; i++)
+            any += chunk_serve(win, b, i);
+        if (any > 0) {
+            served    += any;
+            idle_since = 0;
+            now        = now_ns();
+            if (atomic_load_explicit(&a->lease, memory_order_relaxed) < now + RENEW_NS)
+                atomic_store_explicit(&a->lease, now + LEASE_NS, memory_order_release);
+            continue;
+        }
+        if (atomic_load_explicit(&b->owner, memory_order_relaxed) == 0 ||
+            !budget_left(win->ctx))
+            break;
+        if (turn % 8 == 7) {
+            now = now_ns();
+            if (idle_since == 0)
+                idle_since = now;
+            else if (now - idle_since > BULK_IDLE_NS)
+                break;
+        }
+        cpu_relax();
+    }
+    return served;
 }
 
 int prma__agent_serve(struct prma_context *ctx)
@@ -221,6 +430,10 @@ int prma__agent_serve(struct prma_context *ctx)
     if (atomic_load_explicit(&ctx->nagents, memory_order_relaxed) == 0 ||
         pthread_mutex_trylock(&ctx->agent_lock) != 0)
         return 0;
+    if (!budget_left(ctx)) {
+        pthread_mutex_unlock(&ctx->agent_lock);
+        return 0;  /* tests: stopped polling */
+    }
     n = atomic_load_explicit(&ctx->nagents, memory_order_relaxed);
     ctx->agent_ticks++;
     for (int i = 0; i < n; i++) {
@@ -232,6 +445,7 @@ int prma__agent_serve(struct prma_context *ctx)
             if (lease < now + RENEW_NS)
                 atomic_store_explicit(&a->lease, now + LEASE_NS, memory_order_release);
         }
+        served += bulk_serve(ctx->agents[i].win, a);
         if (ctx->agents[i].win->size <= SCAN_MAX) {
             for (int r = 0; r < ctx->agents[i].win->size; r++)
                 served += slot_serve(ctx->agents[i].win, &a->slot[r]);
@@ -363,4 +577,211 @@ int prma__agent_call(struct prma_win *win, int target, struct prma_agent_area *a
         memcpy(msg->ms_cmd == PRMA_CMD_GET ? msg->ms_buf : msg->ms_result, s->data, out);
     atomic_store_explicit(&s->state, PRMA_SLOT_FREE, memory_order_release);
     return status;
+}
+
+/* Is the target's promise to poll still good? Looks at the clock only
+ * when look says so (it costs more than the load). */
+static inline int lease_alive(struct prma_agent_area *a, int look)
+{
+    uint64_t lease = atomic_load_explicit(&a->lease, memory_order_acquire);
+
+    return lease != 0 && (!look || now_ns() < lease);
+}
+
+/* The part of msg that chunk c was handed, as a message of its own. */
+static void chunk_part(const struct prma_msg *msg, const struct prma_agent_chunk *c,
+                       struct prma_msg *part)
+{
+    *part         = *msg;
+    part->ms_buf  = (char *)msg->ms_buf + (c->offset - msg->ms_offset);
+    part->ms_len  = c->len;
+    part->ms_offset = c->offset;
+}
+
+/* Wait for chunk i's answer (a get's bytes go to their place in msg's
+ * buffer) and make it FREE; or withdraw its piece when the target stops
+ * polling, and copy it by copy(). Returns the piece's status; *lost_p is
+ * set when the wait itself failed (a member is gone), the chunk perhaps
+ * still taken. */
+static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
+                        const struct prma_msg *msg, prma_agent_copy_cb copy, void *arg,
+                        struct prma_waiter *wait, int *lost_p)
+{
+    struct prma_agent_chunk *c = &a->bulk.chunk[i];
+    struct prma_msg part;
+    uint32_t state, expect;
+    int status;
+
+    for (unsigned turn = 0;; turn++) {
+        state = atomic_load_explicit(&c->state, memory_order_acquire);
+        if (state == PRMA_SLOT_FREE)
+            return PRMA_OK;
+        if (state == PRMA_SLOT_DONE) {
+            status = c->status;
+            if (status == PRMA_OK && c->cmd == PRMA_CMD_GET)
+                memcpy((char *)msg->ms_buf + (c->offset - msg->ms_offset), a->bulk.data[i],
+                       c->len);
+            atomic_store_explicit(&c->state, PRMA_SLOT_FREE, memory_order_relaxed);
+            wait->idle = 0;  /* the next answer is close behind: spin, don't yield */
+            return status;
+        }
+        if (state == PRMA_SLOT_POSTED && !lease_alive(a, turn % CLOCK_EVERY == CLOCK_EVERY - 1)) {
+            expect = PRMA_SLOT_POSTED;
+            if (atomic_compare_exchange_strong_explicit(&c->state, &expect, PRMA_SLOT_FREE,
+                                                        memory_order_acq_rel,
+                                                        memory_order_acquire)) {
+                atomic_fetch_add_explicit(&win->ctx->agent_withdrawn, 1, memory_order_relaxed);
+                chunk_part(msg, c, &part);
+                return copy(arg, &part);
+            }
+            continue;  /* taken just now: its answer comes */
+        }
+        status = prma__wait_turn(wait);
+        if (status != PRMA_OK) {
+            /* A member is gone: see prma__agent_call(). */
+            expect = PRMA_SLOT_POSTED;
+            if (!atomic_compare_exchange_strong_explicit(&c->state, &expect, PRMA_SLOT_FREE,
+                                                         memory_order_acq_rel,
+                                                         memory_order_acquire))
+                *lost_p = 1;
+            return status;
+        }
+    }
+}
+
+/* A split transfer (ctl.h): the origin's side, the bulk area owned. */
+static int split_transfer(struct prma_win *win, struct prma_agent_area *a,
+                          struct prma_msg *msg, prma_agent_copy_cb copy, void *arg)
+{
+    struct prma_agent_split *sp = &a->bulk.split;
+    struct prma_waiter wait;
+    struct prma_msg part;
+    size_t len = msg->ms_len, piece;
+    uint64_t gen, failed, w;
+    uint32_t npieces, mine = 0, i;
+    int status = PRMA_OK, st;
+
+    piece = (len + PRMA_AGENT_PIECES - 1) / PRMA_AGENT_PIECES;
+    piece = piece < SPLIT_PIECE ? SPLIT_PIECE : (piece + 4095) & ~(size_t)4095;
+    npieces = (uint32_t)((len + piece - 1) / piece);
+    gen = (atomic_load_explicit(&sp->next, memory_order_relaxed) >> 32) + 1;
+    sp->addr   = (uint64_t)(uintptr_t)msg->ms_buf;
+    sp->offset = msg->ms_offset;
+    sp->len    = len;
+    sp->piece  = (uint32_t)piece;
+    sp->cmd    = (uint8_t)msg->ms_cmd;
+    atomic_store_explicit(&sp->tdone, 0, memory_order_relaxed);
+    atomic_store_explicit(&sp->tstatus, PRMA_OK, memory_order_relaxed);
+    atomic_store_explicit(&sp->tfailed, 0, memory_order_relaxed);
+    atomic_store_explicit(&sp->limit, gen << 32 | npieces, memory_order_release);
+    atomic_store_explicit(&sp->next, gen << 32, memory_order_release);
+    /* Our pieces, from the front, while there are any left. */
+    for (;;) {
+        w = atomic_fetch_add_explicit(&sp->next, 1, memory_order_acq_rel);
+        if ((i = (uint32_t)w) >= npieces)
+            break;
+        mine++;
+        part           = *msg;
+        part.ms_buf    = (char *)msg->ms_buf + (size_t)i * piece;
+        part.ms_offset = msg->ms_offset + (uint64_t)i * piece;
+        part.ms_len    = len - (size_t)i * piece < piece ? len - (size_t)i * piece : piece;
+        st = copy(arg, &part);
+        if (status == PRMA_OK)
+            status = st;
+    }
+    /* The target's: being copied now, done soon. */
+    prma__win_waiter(win, &wait);
+    while (atomic_load_explicit(&sp->tdone, memory_order_acquire) < npieces - mine) {
+        st = prma__wait_turn(&wait);
+        if (st != PRMA_OK)
+            return st;  /* the area stays owned: see prma__agent_bulk() */
+    }
+    failed = atomic_load_explicit(&sp->tfailed, memory_order_relaxed);
+    st     = atomic_load_explicit(&sp->tstatus, memory_order_relaxed);
+    if (status == PRMA_OK)
+        status = st;
+    atomic_store_explicit(&a->bulk.owner, 0, memory_order_release);
+    /* What its system calls could not do, ours do. */
+    for (; failed != 0 && status == PRMA_OK; failed &= failed - 1) {
+        i              = (uint32_t)__builtin_ctzll(failed);
+        part           = *msg;
+        part.ms_buf    = (char *)msg->ms_buf + (size_t)i * piece;
+        part.ms_offset = msg->ms_offset + (uint64_t)i * piece;
+        part.ms_len    = len - (size_t)i * piece < piece ? len - (size_t)i * piece : piece;
+        status = copy(arg, &part);
+    }
+    return status;
+}
+
+int prma__agent_bulk(struct prma_win *win, struct prma_agent_area *a, struct prma_msg *msg,
+                     prma_agent_copy_cb copy, void *arg)
+{
+    struct prma_agent_bulk *b;
+    struct prma_waiter wait;
+    struct prma_msg rest;
+    size_t len = msg->ms_len, next = 0;
+    uint64_t expect = 0;
+    unsigned k = 0;
+    int status = PRMA_OK, st, lost = 0, put = msg->ms_cmd == PRMA_CMD_PUT;
+
+    if (a == NULL || !prma__config.agent || msg->ms_region != PRMA_REGION_DATA ||
+        msg->ms_rkey != NULL || (!put && msg->ms_cmd != PRMA_CMD_GET) || len == 0 ||
+        !lease_alive(a, 1))
+        return PRMA_ERR_NOTSUP;
+    b = &a->bulk;
+    if (atomic_load_explicit(&b->owner, memory_order_relaxed) != 0 ||
+        !atomic_compare_exchange_strong_explicit(&b->owner, &expect, (uint64_t)win->rank + 1,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return PRMA_ERR_NOTSUP;  /* another origin's transfer: the system calls */
+    if (len > PRMA_AGENT_BOUNCE_MAX)
+        return split_transfer(win, a, msg, copy, arg);
+    prma__win_waiter(win, &wait);
+    /* Hand out the pieces in turn, each chunk again once its previous piece
+     * is answered, while the target polls. */
+    while (next < len) {
+        int i = (int)(k % PRMA_AGENT_CHUNKS);
+        struct prma_agent_chunk *c = &b->chunk[i];
+        size_t n = len - next < PRMA_AGENT_CHUNK ? len - next : PRMA_AGENT_CHUNK;
+
+        if (k >= PRMA_AGENT_CHUNKS) {
+            st = chunk_retire(win, a, i, msg, copy, arg, &wait, &lost);
+            if (lost)
+                goto err_keep;
+            if (status == PRMA_OK)
+                status = st;
+        }
+        if (!lease_alive(a, 1))
+            break;
+        c->cmd    = (uint8_t)msg->ms_cmd;
+        c->offset = msg->ms_offset + next;
+        c->len    = (uint32_t)n;
+        c->status = PRMA_OK;
+        if (put)
+            memcpy(b->data[i], (const char *)msg->ms_buf + next, n);
+        atomic_store_explicit(&c->state, PRMA_SLOT_POSTED, memory_order_release);
+        next += n;
+        k++;
+    }
+    for (unsigned j = k > PRMA_AGENT_CHUNKS ? k - PRMA_AGENT_CHUNKS : 0; j < k; j++) {
+        st = chunk_retire(win, a, (int)(j % PRMA_AGENT_CHUNKS), msg, copy, arg, &wait, &lost);
+        if (lost)
+            goto err_keep;
+        if (status == PRMA_OK)
+            status = st;
+    }
+    atomic_store_explicit(&b->owner, 0, memory_order_release);
+    /* What was not handed out: by system calls. */
+    if (next < len && status == PRMA_OK) {
+        rest           = *msg;
+        rest.ms_buf    = (char *)msg->ms_buf + next;
+        rest.ms_len    = len - next;
+        rest.ms_offset = msg->ms_offset + next;
+        status         = copy(arg, &rest);
+    }
+    return status;
+
+err_keep:
+    /* A member is gone and a piece may still be taken: the chunks stay
+     * owned (the window has failed anyway). */
+    return st;
 }

@@ -87,6 +87,7 @@ struct prma_ctl {
  *            (ns) until which it promises to look at its slots, renewed
  *            while it polls, dropped to 0 when a blocking wait ends.
  *   pending  one bit per origin rank: a request was posted in its slot.
+ *   bulk     the chunks of one larger put or get at a time (below).
  *   slot[r]  origin rank r's request, then the answer (state below).
  *
  * A slot's state goes FREE -> FILL (the origin, by compare-and-swap: one
@@ -99,6 +100,26 @@ struct prma_ctl {
  */
 #define PRMA_AGENT_SLOTS  64   /* members at most (one bit of pending each) */
 #define PRMA_AGENT_INLINE 256  /* data bytes of a request at most */
+
+/*
+ * Larger puts and gets go through the bulk chunks, which one origin at a
+ * time owns (owner: 0, or its rank + 1, taken by compare-and-swap; an
+ * origin that finds them owned takes the system calls). It cuts the
+ * transfer in pieces of PRMA_AGENT_CHUNK bytes and hands them out in turn
+ * through the chunks, each a request of its own with a slot's states and
+ * withdrawal: while the target copies one piece between its window and a
+ * chunk, the origin fills (put) or empties (get) another. A chunk whose
+ * piece is not taken while the lease lapses is withdrawn by its origin,
+ * which copies that piece (and every piece not yet handed out) by system
+ * calls. The origin lets go of the chunks once every piece is answered or
+ * withdrawn, so they are all FREE whenever nobody owns them.
+ */
+#ifndef PRMA_AGENT_CHUNK
+#define PRMA_AGENT_CHUNK  (8u << 10)   /* bytes of a piece */
+#endif
+#ifndef PRMA_AGENT_CHUNKS
+#define PRMA_AGENT_CHUNKS 4            /* pieces in flight at most */
+#endif
 
 enum prma_slot_state {
     PRMA_SLOT_FREE   = 0,
@@ -126,11 +147,61 @@ struct prma_agent_slot {
     unsigned char    data[PRMA_AGENT_INLINE + 32];
 };
 
+/* A chunk's header, on a line of its own; its bytes are in the bulk's data. */
+struct prma_agent_chunk {
+    _Atomic uint32_t state;   /* enum prma_slot_state */
+    uint8_t          cmd;     /* PRMA_CMD_PUT or _GET */
+    uint8_t          pad0[3];
+    uint64_t         offset;  /* in the target's window (dynamic: the address) */
+    uint32_t         len;     /* PRMA_AGENT_CHUNK at most */
+    int32_t          status;  /* DONE: the outcome */
+    char             pad1[40];
+};
+
+/*
+ * Larger transfers still are split between the two processes instead:
+ * each moves pieces of it with process_vm_readv/writev, the origin pushing
+ * (put) or pulling (get) its pieces, the target pulling from or pushing to
+ * the origin's buffer its own, both at once. A piece is claimed by moving
+ * next on by one (the origin: fetch-and-add; the target: compare-and-swap,
+ * so that it never claims one of a later transfer): each piece is done
+ * once, by whoever claimed it. The origin claims pieces until none is
+ * left and then waits for the target's (tdone): a target that does not
+ * poll claims nothing and costs nothing. A piece the target could not copy
+ * (its bit in tfailed) the origin copies again itself.
+ */
+#define PRMA_AGENT_PIECES 64   /* pieces of a split transfer at most (tfailed's bits) */
+
+struct prma_agent_split {
+    _Atomic uint64_t next;     /* (generation << 32) | the next piece to claim */
+    _Atomic uint64_t limit;    /* (generation << 32) | the number of pieces */
+    uint64_t         addr;     /* the origin's buffer, in the origin */
+    uint64_t         offset;   /* in the target's window (dynamic: the address) */
+    uint64_t         len;      /* bytes of the whole transfer */
+    uint32_t         piece;    /* bytes of a piece (the last: what is left) */
+    uint8_t          cmd;      /* PRMA_CMD_PUT or _GET */
+    uint8_t          pad0[19];
+    /* Written by the target, on a line of their own. */
+    _Atomic uint32_t tdone;    /* pieces the target has finished */
+    _Atomic int32_t  tstatus;  /* the target's first range error, or 0 */
+    _Atomic uint64_t tfailed;  /* the target's pieces that its system call failed */
+    char             pad1[48];
+};
+
+struct prma_agent_bulk {
+    _Atomic uint64_t        owner;  /* 0, or the owning origin's rank + 1 */
+    char                    pad0[56];
+    struct prma_agent_split split;
+    struct prma_agent_chunk chunk[PRMA_AGENT_CHUNKS];
+    unsigned char           data[PRMA_AGENT_CHUNKS][PRMA_AGENT_CHUNK];
+};
+
 struct prma_agent_area {
     _Atomic uint64_t       lease;
     char                   pad0[56];
     _Atomic uint64_t       pending;
     char                   pad1[56];
+    struct prma_agent_bulk bulk;
     struct prma_agent_slot slot[];  /* [members] */
 };
 

@@ -28,6 +28,16 @@
 #include "../settings.h"
 #include "../win.h"
 
+/* Puts and gets of up to these many bytes go to a polling target's agent
+ * (larger ones through its bulk chunks); beyond, the system calls are
+ * faster. */
+#ifndef AGENT_PUT_MAX
+#define AGENT_PUT_MAX ((size_t)1 << 30)
+#endif
+#ifndef AGENT_GET_MAX
+#define AGENT_GET_MAX ((size_t)1 << 30)
+#endif
+
 struct shm_port {
     struct prma_port base;    /* first: a port is a shm_port */
     char            *memory;  /* mapped: the target's window here */
@@ -76,6 +86,12 @@ static int cma_transfer(struct shm_port *shm, struct prma_msg *msg, int write)
     return PRMA_OK;
 }
 
+/* The agent's fallback for the parts of a transfer it did not do. */
+static int cma_part(void *arg, struct prma_msg *part)
+{
+    return cma_transfer(arg, part, part->ms_cmd == PRMA_CMD_PUT);
+}
+
 /* NOTE: the one putport that may wait for its target: for its agent's
  * answer, and only while the target polls (agent.c withdraws the request
  * otherwise). */
@@ -89,11 +105,16 @@ static int shm_cma_putport(struct prma_port *port, struct prma_msg *msg)
         return PRMA_OK;
     case PRMA_CMD_PUT:
     case PRMA_CMD_GET:
-        if (shm->agent != NULL && msg->ms_len <= PRMA_AGENT_INLINE &&
-            !(msg->ms_accflags & PRMA_ACCF_HELD) &&
-            (status = prma__agent_call(shm->win, port->mp_rank, shm->agent, msg)) !=
-                PRMA_ERR_NOTSUP)
-            return status;
+        if (shm->agent != NULL && !(msg->ms_accflags & PRMA_ACCF_HELD)) {
+            if (msg->ms_len <= PRMA_AGENT_INLINE)
+                status = prma__agent_call(shm->win, port->mp_rank, shm->agent, msg);
+            else if (msg->ms_len <= (msg->ms_cmd == PRMA_CMD_PUT ? AGENT_PUT_MAX : AGENT_GET_MAX))
+                status = prma__agent_bulk(shm->win, shm->agent, msg, cma_part, shm);
+            else
+                status = PRMA_ERR_NOTSUP;
+            if (status != PRMA_ERR_NOTSUP)
+                return status;
+        }
         return cma_transfer(shm, msg, msg->ms_cmd == PRMA_CMD_PUT);
     case PRMA_CMD_ATOMIC:
         /* The control block is mapped; the window itself is not, and
