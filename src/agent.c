@@ -14,11 +14,12 @@
  * copies reach, so it stays atomic with the other origins' updates by
  * copies (which hold the same stripes).
  *
- * Larger puts and gets (prma__agent_bulk()) go through the bulk area that
- * one origin owns at a time: up to PRMA_AGENT_BOUNCE_MAX bytes in pieces
- * through its chunks (the origin fills one while the target empties
- * another), larger ones split between the two processes' system calls
- * (ctl.h has both protocols). A dynamic window's target copies only inside
+ * Larger puts and gets (prma__agent_bulk()), up to PRMA_AGENT_BOUNCE_MAX
+ * bytes, go in pieces through the chunks of a bulk area that one origin
+ * owns at a time: the origin fills one while the target empties another
+ * (ctl.h). Larger ones are left to the system calls, which move them as
+ * fast as two copies through shared memory can on either side (each byte
+ * crosses between the cores twice). A dynamic window's target copies only inside
  * the regions it has attached when the request comes (dynamic.c holds
  * them while it copies): an address outside them is PRMA_ERR_RMA_RANGE
  * and nothing is written.
@@ -39,11 +40,9 @@
  */
 #include "agent.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/uio.h>
 #include "acc.h"
 #include "context.h"
 #include "ctl.h"
@@ -69,9 +68,7 @@
 #define CLOCK_EVERY 16u     /* an origin's waiting turns between two looks */
 #define SCAN_MAX    8       /* groups this small: the target looks at every slot,
                                origins leave the pending word alone */
-#ifndef SPLIT_PIECE
-#define SPLIT_PIECE (16u << 10)  /* the smallest piece of a split transfer */
-#endif
+#define BULK_PATIENCE_NS 4000u /* an origin withdraws a piece not taken this long */
 #define BULK_IDLE_NS 3000u  /* a target waits this long for the next piece of a
                                bulk transfer before it goes back to its loop */
 
@@ -296,90 +293,6 @@ static inline int chunk_serve(struct prma_win *win, struct prma_agent_bulk *b, i
     return 1;
 }
 
-/* Copy n bytes between the window at off and the origin's buffer at addr
- * in process pid with one system call (put: into the window). */
-static int split_piece(struct prma_win *win, pid_t pid, int put, uint64_t off, uint64_t addr,
-                       size_t n)
-{
-    struct iovec local, remote;
-    size_t done = 0;
-    ssize_t got;
-    int status = PRMA_OK;
-
-    if (win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
-        status = prma__dyn_hold(win, off, n);
-    else if (off > win->len || n > win->len - off)
-        status = PRMA_ERR_RMA_RANGE;
-    if (status != PRMA_OK)
-        return status;
-    while (done < n) {
-        local.iov_base  = win->flavor == PRMA_WIN_FLAVOR_DYNAMIC
-                              ? (void *)(uintptr_t)(off + done)
-                              : (char *)win->agent_base + off + done;
-        local.iov_len   = n - done;
-        remote.iov_base = (void *)(uintptr_t)(addr + done);
-        remote.iov_len  = n - done;
-        got = put ? process_vm_readv(pid, &local, 1, &remote, 1, 0)
-                  : process_vm_writev(pid, &local, 1, &remote, 1, 0);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
-            status = PRMA_ERR_PEER;
-            break;
-        }
-        done += (size_t)got;
-    }
-    if (win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
-        prma__dyn_release(win);
-    return status;
-}
-
-/* Claim the pieces of a split transfer that are left, and copy each with
- * one system call between the window and the buffer of the origin that
- * owns the bulk area (owner: its rank + 1). Returns the pieces done. */
-static int split_serve(struct prma_win *win, struct prma_agent_bulk *b)
-{
-    struct prma_agent_split *sp = &b->split;
-    uint64_t w = atomic_load_explicit(&sp->next, memory_order_acquire), lim, at, owner;
-    int done = 0, status;
-
-    for (;;) {
-        uint32_t i;
-        size_t n;
-
-        lim = atomic_load_explicit(&sp->limit, memory_order_acquire);
-        if (lim >> 32 != w >> 32 || (uint32_t)w >= (uint32_t)lim || !budget_left(win->ctx))
-            return done;  /* none left, or none open */
-        if (!atomic_compare_exchange_weak_explicit(&sp->next, &w, w + 1, memory_order_acq_rel,
-                                                   memory_order_acquire))
-            continue;
-        /* Ours: the fields are the transfer's (written before next). */
-        i  = (uint32_t)w;
-        w += 1;
-        at = (uint64_t)i * sp->piece;
-        n  = sp->len - at < sp->piece ? (size_t)(sp->len - at) : sp->piece;
-        budget_spend(win->ctx, sp->offset + at, n);
-        /* Its owner stays until we are done: it waits for our pieces. */
-        owner  = atomic_load_explicit(&b->owner, memory_order_relaxed);
-        status = owner == 0 || owner > (uint64_t)win->size
-                     ? PRMA_ERR_PEER
-                     : split_piece(win, win->peers[owner - 1].pid, sp->cmd == PRMA_CMD_PUT,
-                                   sp->offset + at, sp->addr + at, n);
-        if (status == PRMA_ERR_RMA_RANGE) {
-            int32_t none = PRMA_OK;
-
-            atomic_compare_exchange_strong_explicit(&sp->tstatus, &none, status,
-                                                    memory_order_relaxed, memory_order_relaxed);
-        } else if (status != PRMA_OK) {
-            atomic_fetch_or_explicit(&sp->tfailed, UINT64_C(1) << i, memory_order_relaxed);
-        }
-        atomic_fetch_add_explicit(&sp->tdone, 1, memory_order_release);
-        done++;
-        if (status != PRMA_OK && status != PRMA_ERR_RMA_RANGE)
-            return done;  /* the origin does the rest */
-    }
-}
-
 /* Serve the pieces of the bulk transfer under way, if any, for as long as
  * the origin hands out more (the next one is due while this one is
  * copied) and at most BULK_IDLE_NS without one; the lease is renewed as
@@ -388,14 +301,11 @@ static int bulk_serve(struct prma_win *win, struct prma_agent_area *a)
 {
     struct prma_agent_bulk *b = &a->bulk;
     uint64_t idle_since = 0, now;
-    int served, any;
 
-    uint64_t owner = atomic_load_explicit(&b->owner, memory_order_relaxed);
+    int served = 0, any;
 
-    if (owner == 0)
+    if (atomic_load_explicit(&b->owner, memory_order_relaxed) == 0)
         return 0;
-    if ((served = split_serve(win, b)) > 0)
-        return served;
     for (unsigned turn = 0;; turn++) {
         any = 0;
         for (int i = 0; i < PRMA_AGENT_CHUNKS; i++)
@@ -600,17 +510,19 @@ static void chunk_part(const struct prma_msg *msg, const struct prma_agent_chunk
 
 /* Wait for chunk i's answer (a get's bytes go to their place in msg's
  * buffer) and make it FREE; or withdraw its piece when the target stops
- * polling, and copy it by copy(). Returns the piece's status; *lost_p is
- * set when the wait itself failed (a member is gone), the chunk perhaps
- * still taken. */
+ * polling or has not taken it for BULK_PATIENCE_NS (it is off its CPU, or
+ * busy: the system call is sooner then), set *gave_up_p and copy the piece
+ * by copy(). Returns the piece's status; *lost_p is set when the wait
+ * itself failed (a member is gone), the chunk perhaps still taken. */
 static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
                         const struct prma_msg *msg, prma_agent_copy_cb copy, void *arg,
-                        struct prma_waiter *wait, int *lost_p)
+                        struct prma_waiter *wait, int *gave_up_p, int *lost_p)
 {
     struct prma_agent_chunk *c = &a->bulk.chunk[i];
     struct prma_msg part;
+    uint64_t since = 0, now = 0;
     uint32_t state, expect;
-    int status;
+    int status, look;
 
     for (unsigned turn = 0;; turn++) {
         state = atomic_load_explicit(&c->state, memory_order_acquire);
@@ -625,12 +537,19 @@ static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
             wait->idle = 0;  /* the next answer is close behind: spin, don't yield */
             return status;
         }
-        if (state == PRMA_SLOT_POSTED && !lease_alive(a, turn % CLOCK_EVERY == CLOCK_EVERY - 1)) {
+        look = turn % CLOCK_EVERY == CLOCK_EVERY - 1;
+        if (state == PRMA_SLOT_POSTED && look) {
+            now   = now_ns();
+            since = since == 0 ? now : since;
+        }
+        if (state == PRMA_SLOT_POSTED &&
+            (!lease_alive(a, look) || (look && now - since > BULK_PATIENCE_NS))) {
             expect = PRMA_SLOT_POSTED;
             if (atomic_compare_exchange_strong_explicit(&c->state, &expect, PRMA_SLOT_FREE,
                                                         memory_order_acq_rel,
                                                         memory_order_acquire)) {
                 atomic_fetch_add_explicit(&win->ctx->agent_withdrawn, 1, memory_order_relaxed);
+                *gave_up_p = 1;
                 chunk_part(msg, c, &part);
                 return copy(arg, &part);
             }
@@ -649,70 +568,6 @@ static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
     }
 }
 
-/* A split transfer (ctl.h): the origin's side, the bulk area owned. */
-static int split_transfer(struct prma_win *win, struct prma_agent_area *a,
-                          struct prma_msg *msg, prma_agent_copy_cb copy, void *arg)
-{
-    struct prma_agent_split *sp = &a->bulk.split;
-    struct prma_waiter wait;
-    struct prma_msg part;
-    size_t len = msg->ms_len, piece;
-    uint64_t gen, failed, w;
-    uint32_t npieces, mine = 0, i;
-    int status = PRMA_OK, st;
-
-    piece = (len + PRMA_AGENT_PIECES - 1) / PRMA_AGENT_PIECES;
-    piece = piece < SPLIT_PIECE ? SPLIT_PIECE : (piece + 4095) & ~(size_t)4095;
-    npieces = (uint32_t)((len + piece - 1) / piece);
-    gen = (atomic_load_explicit(&sp->next, memory_order_relaxed) >> 32) + 1;
-    sp->addr   = (uint64_t)(uintptr_t)msg->ms_buf;
-    sp->offset = msg->ms_offset;
-    sp->len    = len;
-    sp->piece  = (uint32_t)piece;
-    sp->cmd    = (uint8_t)msg->ms_cmd;
-    atomic_store_explicit(&sp->tdone, 0, memory_order_relaxed);
-    atomic_store_explicit(&sp->tstatus, PRMA_OK, memory_order_relaxed);
-    atomic_store_explicit(&sp->tfailed, 0, memory_order_relaxed);
-    atomic_store_explicit(&sp->limit, gen << 32 | npieces, memory_order_release);
-    atomic_store_explicit(&sp->next, gen << 32, memory_order_release);
-    /* Our pieces, from the front, while there are any left. */
-    for (;;) {
-        w = atomic_fetch_add_explicit(&sp->next, 1, memory_order_acq_rel);
-        if ((i = (uint32_t)w) >= npieces)
-            break;
-        mine++;
-        part           = *msg;
-        part.ms_buf    = (char *)msg->ms_buf + (size_t)i * piece;
-        part.ms_offset = msg->ms_offset + (uint64_t)i * piece;
-        part.ms_len    = len - (size_t)i * piece < piece ? len - (size_t)i * piece : piece;
-        st = copy(arg, &part);
-        if (status == PRMA_OK)
-            status = st;
-    }
-    /* The target's: being copied now, done soon. */
-    prma__win_waiter(win, &wait);
-    while (atomic_load_explicit(&sp->tdone, memory_order_acquire) < npieces - mine) {
-        st = prma__wait_turn(&wait);
-        if (st != PRMA_OK)
-            return st;  /* the area stays owned: see prma__agent_bulk() */
-    }
-    failed = atomic_load_explicit(&sp->tfailed, memory_order_relaxed);
-    st     = atomic_load_explicit(&sp->tstatus, memory_order_relaxed);
-    if (status == PRMA_OK)
-        status = st;
-    atomic_store_explicit(&a->bulk.owner, 0, memory_order_release);
-    /* What its system calls could not do, ours do. */
-    for (; failed != 0 && status == PRMA_OK; failed &= failed - 1) {
-        i              = (uint32_t)__builtin_ctzll(failed);
-        part           = *msg;
-        part.ms_buf    = (char *)msg->ms_buf + (size_t)i * piece;
-        part.ms_offset = msg->ms_offset + (uint64_t)i * piece;
-        part.ms_len    = len - (size_t)i * piece < piece ? len - (size_t)i * piece : piece;
-        status = copy(arg, &part);
-    }
-    return status;
-}
-
 int prma__agent_bulk(struct prma_win *win, struct prma_agent_area *a, struct prma_msg *msg,
                      prma_agent_copy_cb copy, void *arg)
 {
@@ -722,19 +577,17 @@ int prma__agent_bulk(struct prma_win *win, struct prma_agent_area *a, struct prm
     size_t len = msg->ms_len, next = 0;
     uint64_t expect = 0;
     unsigned k = 0;
-    int status = PRMA_OK, st, lost = 0, put = msg->ms_cmd == PRMA_CMD_PUT;
+    int status = PRMA_OK, st, gave_up = 0, lost = 0, put = msg->ms_cmd == PRMA_CMD_PUT;
 
     if (a == NULL || !prma__config.agent || msg->ms_region != PRMA_REGION_DATA ||
         msg->ms_rkey != NULL || (!put && msg->ms_cmd != PRMA_CMD_GET) || len == 0 ||
-        !lease_alive(a, 1))
+        len > PRMA_AGENT_BOUNCE_MAX || !lease_alive(a, 1))
         return PRMA_ERR_NOTSUP;
     b = &a->bulk;
     if (atomic_load_explicit(&b->owner, memory_order_relaxed) != 0 ||
         !atomic_compare_exchange_strong_explicit(&b->owner, &expect, (uint64_t)win->rank + 1,
                                                  memory_order_acquire, memory_order_relaxed))
         return PRMA_ERR_NOTSUP;  /* another origin's transfer: the system calls */
-    if (len > PRMA_AGENT_BOUNCE_MAX)
-        return split_transfer(win, a, msg, copy, arg);
     prma__win_waiter(win, &wait);
     /* Hand out the pieces in turn, each chunk again once its previous piece
      * is answered, while the target polls. */
@@ -744,13 +597,13 @@ int prma__agent_bulk(struct prma_win *win, struct prma_agent_area *a, struct prm
         size_t n = len - next < PRMA_AGENT_CHUNK ? len - next : PRMA_AGENT_CHUNK;
 
         if (k >= PRMA_AGENT_CHUNKS) {
-            st = chunk_retire(win, a, i, msg, copy, arg, &wait, &lost);
+            st = chunk_retire(win, a, i, msg, copy, arg, &wait, &gave_up, &lost);
             if (lost)
                 goto err_keep;
             if (status == PRMA_OK)
                 status = st;
         }
-        if (!lease_alive(a, 1))
+        if (gave_up || !lease_alive(a, 1))
             break;
         c->cmd    = (uint8_t)msg->ms_cmd;
         c->offset = msg->ms_offset + next;
@@ -763,7 +616,8 @@ int prma__agent_bulk(struct prma_win *win, struct prma_agent_area *a, struct prm
         k++;
     }
     for (unsigned j = k > PRMA_AGENT_CHUNKS ? k - PRMA_AGENT_CHUNKS : 0; j < k; j++) {
-        st = chunk_retire(win, a, (int)(j % PRMA_AGENT_CHUNKS), msg, copy, arg, &wait, &lost);
+        st = chunk_retire(win, a, (int)(j % PRMA_AGENT_CHUNKS), msg, copy, arg, &wait,
+                          &gave_up, &lost);
         if (lost)
             goto err_keep;
         if (status == PRMA_OK)

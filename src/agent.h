@@ -69,22 +69,19 @@ int prma__agent_call(struct prma_win *win, int target, struct prma_agent_area *a
  * system calls) when the agent does not: arg is the port's. */
 typedef int (*prma_agent_copy_cb)(void *arg, struct prma_msg *part);
 
-/* Bulk transfers of up to this many bytes go through the chunks; larger
- * ones are split (ctl.h). */
-#ifndef PRMA_AGENT_BOUNCE_MAX
+/* Puts and gets of up to this many bytes go through the bulk chunks;
+ * larger ones by system calls, which are as fast then (measured:
+ * benchmarks/README.md). */
 #define PRMA_AGENT_BOUNCE_MAX (16u << 10)
-#endif
 
-/* Origin side: a PUT or GET of any length through the target's bulk area
- * (ctl.h): through its chunks a piece at a time, pipelined, up to
- * PRMA_AGENT_BOUNCE_MAX bytes; beyond, split between this process's
- * system calls and the target's. Returns the operation's status, every
- * byte moved (the pieces the target did not take, and the rest once it
- * stops polling, by copy(arg, part)); or PRMA_ERR_NOTSUP when it started
- * nothing (no lease, the area busy with another origin's transfer, a
- * request it does not take): the caller does it all.
- * NOTE: like prma__agent_call(), waits only while the target polls, or
- * for pieces it is copying. */
+/* Origin side: a PUT or GET of more than a slot holds, up to
+ * PRMA_AGENT_BOUNCE_MAX bytes, through the target's bulk chunks (ctl.h), a
+ * piece at a time, pipelined. Returns the operation's status, every byte
+ * moved (the pieces the target did not take, and the rest once it stops
+ * polling, by copy(arg, part)); or PRMA_ERR_NOTSUP when it started nothing
+ * (no lease, the chunks busy with another origin's transfer, a request it
+ * does not take): the caller does it all.
+ * NOTE: like prma__agent_call(), waits only while the target polls. */
 int prma__agent_bulk(struct prma_win *win, struct prma_agent_area *area, struct prma_msg *msg,
                      prma_agent_copy_cb copy, void *arg);
 

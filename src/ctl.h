@@ -114,12 +114,8 @@ struct prma_ctl {
  * calls. The origin lets go of the chunks once every piece is answered or
  * withdrawn, so they are all FREE whenever nobody owns them.
  */
-#ifndef PRMA_AGENT_CHUNK
 #define PRMA_AGENT_CHUNK  (8u << 10)   /* bytes of a piece */
-#endif
-#ifndef PRMA_AGENT_CHUNKS
-#define PRMA_AGENT_CHUNKS 4            /* pieces in flight at most */
-#endif
+#define PRMA_AGENT_CHUNKS 2            /* pieces in flight at most */
 
 enum prma_slot_state {
     PRMA_SLOT_FREE   = 0,
@@ -158,40 +154,9 @@ struct prma_agent_chunk {
     char             pad1[40];
 };
 
-/*
- * Larger transfers still are split between the two processes instead:
- * each moves pieces of it with process_vm_readv/writev, the origin pushing
- * (put) or pulling (get) its pieces, the target pulling from or pushing to
- * the origin's buffer its own, both at once. A piece is claimed by moving
- * next on by one (the origin: fetch-and-add; the target: compare-and-swap,
- * so that it never claims one of a later transfer): each piece is done
- * once, by whoever claimed it. The origin claims pieces until none is
- * left and then waits for the target's (tdone): a target that does not
- * poll claims nothing and costs nothing. A piece the target could not copy
- * (its bit in tfailed) the origin copies again itself.
- */
-#define PRMA_AGENT_PIECES 64   /* pieces of a split transfer at most (tfailed's bits) */
-
-struct prma_agent_split {
-    _Atomic uint64_t next;     /* (generation << 32) | the next piece to claim */
-    _Atomic uint64_t limit;    /* (generation << 32) | the number of pieces */
-    uint64_t         addr;     /* the origin's buffer, in the origin */
-    uint64_t         offset;   /* in the target's window (dynamic: the address) */
-    uint64_t         len;      /* bytes of the whole transfer */
-    uint32_t         piece;    /* bytes of a piece (the last: what is left) */
-    uint8_t          cmd;      /* PRMA_CMD_PUT or _GET */
-    uint8_t          pad0[19];
-    /* Written by the target, on a line of their own. */
-    _Atomic uint32_t tdone;    /* pieces the target has finished */
-    _Atomic int32_t  tstatus;  /* the target's first range error, or 0 */
-    _Atomic uint64_t tfailed;  /* the target's pieces that its system call failed */
-    char             pad1[48];
-};
-
 struct prma_agent_bulk {
     _Atomic uint64_t        owner;  /* 0, or the owning origin's rank + 1 */
     char                    pad0[56];
-    struct prma_agent_split split;
     struct prma_agent_chunk chunk[PRMA_AGENT_CHUNKS];
     unsigned char           data[PRMA_AGENT_CHUNKS][PRMA_AGENT_CHUNK];
 };

@@ -1134,42 +1134,24 @@ int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len)
     return found ? PRMA_OK : PRMA_ERR_RMA_RANGE;
 }
 
-int prma__dyn_hold(struct prma_win *win, uint64_t addr, size_t len)
+int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, int put)
 {
     struct prma_dyn *dyn = win->dyn;
     int found = 0;
 
     if (dyn == NULL || addr > UINT64_MAX - len)
         return PRMA_ERR_RMA_RANGE;
-    /* The lock stays taken: another thread's detach waits for the copy. */
+    /* Under the lock: another thread's detach waits for the copy. */
     pthread_mutex_lock(&dyn->lock);
     for (size_t i = 0; i < dyn->nregions && !found; i++)
         found = addr >= dyn->regions[i].base &&
                 addr + len <= dyn->regions[i].base + dyn->regions[i].len;
-    if (!found) {
-        pthread_mutex_unlock(&dyn->lock);
-        return PRMA_ERR_RMA_RANGE;
-    }
-    return PRMA_OK;
-}
-
-void prma__dyn_release(struct prma_win *win)
-{
-    pthread_mutex_unlock(&win->dyn->lock);
-}
-
-int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, int put)
-{
-    int status = prma__dyn_hold(win, addr, len);
-
-    if (status != PRMA_OK)
-        return status;
-    if (put)
+    if (found && put)
         memcpy((void *)(uintptr_t)addr, buf, len);
-    else
+    else if (found)
         memcpy(buf, (const void *)(uintptr_t)addr, len);
-    prma__dyn_release(win);
-    return PRMA_OK;
+    pthread_mutex_unlock(&dyn->lock);
+    return found ? PRMA_OK : PRMA_ERR_RMA_RANGE;
 }
 
 void prma__dyn_synced(struct prma_win *win)

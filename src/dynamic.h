@@ -39,13 +39,6 @@ int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len);
  * copied. A detach by another thread waits for the copy (NOTE above). */
 int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, int put);
 
-/* The owner's agent's check for a copy it makes itself (a system call):
- * is [addr, addr + len) inside one region attached to win now? On PRMA_OK
- * the regions stay as they are (a detach waits) until prma__dyn_release();
- * else PRMA_ERR_RMA_RANGE and nothing is held. */
-int prma__dyn_hold(struct prma_win *win, uint64_t addr, size_t len);
-void prma__dyn_release(struct prma_win *win);
-
 /* A synchronization that opens an access epoch (fence, start, lock,
  * lock_all) or orders memory (win_sync) happened on win: cached tables of
  * targets behind a ucx port are re-validated on their next access. No-op

@@ -8,9 +8,9 @@
  *    did not allocate (MPI_Win_create on malloc'd memory), which cannot be
  *    mapped; a put is one process_vm_writev into the target's address space.
  * Both complete every message on the spot. A cma port first offers a small
- * put, get or accumulate to the target's agent (agent.c), when the target
- * polls: it does the operation on its own memory sooner than the system
- * calls would.
+ * put, get or accumulate, and a put or get of up to PRMA_AGENT_BOUNCE_MAX
+ * bytes, to the target's agent (agent.c), when the target polls: it does
+ * the operation on its own memory sooner than the system calls would.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -27,16 +27,6 @@
 #include "../port.h"
 #include "../settings.h"
 #include "../win.h"
-
-/* Puts and gets of up to these many bytes go to a polling target's agent
- * (larger ones through its bulk chunks); beyond, the system calls are
- * faster. */
-#ifndef AGENT_PUT_MAX
-#define AGENT_PUT_MAX ((size_t)1 << 30)
-#endif
-#ifndef AGENT_GET_MAX
-#define AGENT_GET_MAX ((size_t)1 << 30)
-#endif
 
 struct shm_port {
     struct prma_port base;    /* first: a port is a shm_port */
@@ -108,7 +98,7 @@ static int shm_cma_putport(struct prma_port *port, struct prma_msg *msg)
         if (shm->agent != NULL && !(msg->ms_accflags & PRMA_ACCF_HELD)) {
             if (msg->ms_len <= PRMA_AGENT_INLINE)
                 status = prma__agent_call(shm->win, port->mp_rank, shm->agent, msg);
-            else if (msg->ms_len <= (msg->ms_cmd == PRMA_CMD_PUT ? AGENT_PUT_MAX : AGENT_GET_MAX))
+            else if (msg->ms_len <= PRMA_AGENT_BOUNCE_MAX)
                 status = prma__agent_bulk(shm->win, shm->agent, msg, cma_part, shm);
             else
                 status = PRMA_ERR_NOTSUP;
