@@ -68,7 +68,7 @@
 #define CLOCK_EVERY 16u     /* an origin's waiting turns between two looks */
 #define SCAN_MAX    8       /* groups this small: the target looks at every slot,
                                origins leave the pending word alone */
-#define BULK_PATIENCE_NS 4000u /* an origin withdraws a piece not taken this long */
+#define BULK_PATIENCE_NS 3000u /* an origin withdraws a piece not taken this long */
 #define BULK_IDLE_NS 3000u  /* a target waits this long for the next piece of a
                                bulk transfer before it goes back to its loop */
 
@@ -511,8 +511,9 @@ static void chunk_part(const struct prma_msg *msg, const struct prma_agent_chunk
 /* Wait for chunk i's answer (a get's bytes go to their place in msg's
  * buffer) and make it FREE; or withdraw its piece when the target stops
  * polling or has not taken it for BULK_PATIENCE_NS (it is off its CPU, or
- * busy: the system call is sooner then), set *gave_up_p and copy the piece
- * by copy(). Returns the piece's status; *lost_p is set when the wait
+ * busy: the system call is sooner then), or when *gave_up_p says an
+ * earlier piece was withdrawn, set *gave_up_p and copy the piece by
+ * copy(). Returns the piece's status; *lost_p is set when the wait
  * itself failed (a member is gone), the chunk perhaps still taken. */
 static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
                         const struct prma_msg *msg, prma_agent_copy_cb copy, void *arg,
@@ -520,7 +521,7 @@ static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
 {
     struct prma_agent_chunk *c = &a->bulk.chunk[i];
     struct prma_msg part;
-    uint64_t since = 0, now = 0;
+    uint64_t since = now_ns(), now = since;
     uint32_t state, expect;
     int status, look;
 
@@ -538,12 +539,10 @@ static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
             return status;
         }
         look = turn % CLOCK_EVERY == CLOCK_EVERY - 1;
-        if (state == PRMA_SLOT_POSTED && look) {
-            now   = now_ns();
-            since = since == 0 ? now : since;
-        }
+        if (look)
+            now = now_ns();
         if (state == PRMA_SLOT_POSTED &&
-            (!lease_alive(a, look) || (look && now - since > BULK_PATIENCE_NS))) {
+            (*gave_up_p || !lease_alive(a, look) || now - since > BULK_PATIENCE_NS)) {
             expect = PRMA_SLOT_POSTED;
             if (atomic_compare_exchange_strong_explicit(&c->state, &expect, PRMA_SLOT_FREE,
                                                         memory_order_acq_rel,
@@ -555,6 +554,10 @@ static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
             }
             continue;  /* taken just now: its answer comes */
         }
+        /* The answer is due within the patience: spin, don't yield (on a
+         * loaded node a yield may cost a time slice). */
+        if (now - since <= BULK_PATIENCE_NS)
+            wait->idle = 0;
         status = prma__wait_turn(wait);
         if (status != PRMA_OK) {
             /* A member is gone: see prma__agent_call(). */
