@@ -293,15 +293,14 @@ static inline int chunk_serve(struct prma_win *win, struct prma_agent_bulk *b, i
     return 1;
 }
 
-/* Serve the pieces of the bulk transfer under way, if any, for as long as
- * the origin hands out more (the next one is due while this one is
- * copied) and at most BULK_IDLE_NS without one; the lease is renewed as
- * pieces come. Returns the pieces served. */
+/* Serve the pieces of the bulk transfer under way, if any; once one was
+ * there, go on for as long as the origin hands out more (the next one is
+ * due while this one is copied), at most BULK_IDLE_NS without one; the
+ * lease is renewed as pieces come. Returns the pieces served. */
 static int bulk_serve(struct prma_win *win, struct prma_agent_area *a)
 {
     struct prma_agent_bulk *b = &a->bulk;
     uint64_t idle_since = 0, now;
-
     int served = 0, any;
 
     if (atomic_load_explicit(&b->owner, memory_order_relaxed) == 0)
@@ -318,7 +317,9 @@ static int bulk_serve(struct prma_win *win, struct prma_agent_area *a)
                 atomic_store_explicit(&a->lease, now + LEASE_NS, memory_order_release);
             continue;
         }
-        if (atomic_load_explicit(&b->owner, memory_order_relaxed) == 0 ||
+        /* Nothing posted at the first look (the origin may not have begun,
+         * be off its CPU, or gone): its pieces wait for the next call. */
+        if (turn == 0 || atomic_load_explicit(&b->owner, memory_order_relaxed) == 0 ||
             !budget_left(win->ctx))
             break;
         if (turn % 8 == 7) {
