@@ -69,6 +69,7 @@
 #define SCAN_MAX    8       /* groups this small: the target looks at every slot,
                                origins leave the pending word alone */
 #define BULK_PATIENCE_NS 3000u /* an origin withdraws a piece not taken this long */
+#define BULK_TAKEN_NS   50000u /* and spins for its answer this long at most */
 #define BULK_IDLE_NS 3000u  /* a target waits this long for the next piece of a
                                bulk transfer before it goes back to its loop */
 
@@ -555,9 +556,11 @@ static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
             }
             continue;  /* taken just now: its answer comes */
         }
-        /* The answer is due within the patience: spin, don't yield (on a
-         * loaded node a yield may cost a time slice). */
-        if (now - since <= BULK_PATIENCE_NS)
+        /* Posted within the patience, or taken (the target is copying
+         * it now): the answer is due, so spin, don't yield (on a loaded
+         * node a yield may cost a time slice). A target taken off its CPU
+         * in the middle of a piece is waited for as any other wait. */
+        if (now - since <= BULK_TAKEN_NS)
             wait->idle = 0;
         status = prma__wait_turn(wait);
         if (status != PRMA_OK) {
