@@ -72,7 +72,7 @@ typedef int (*prma_agent_copy_cb)(void *arg, struct prma_msg *part);
 /* Puts and gets of up to this many bytes go through the bulk chunks;
  * larger ones by system calls, which are as fast then (measured:
  * benchmarks/README.md). */
-#define PRMA_AGENT_BOUNCE_MAX (16u << 10)
+#define PRMA_AGENT_BOUNCE_MAX (8u << 10)
 
 /* Origin side: a PUT or GET of more than a slot holds, up to
  * PRMA_AGENT_BOUNCE_MAX bytes, through the target's bulk chunks (ctl.h), a

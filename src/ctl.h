@@ -114,7 +114,7 @@ struct prma_ctl {
  * calls. The origin lets go of the chunks once every piece is answered or
  * withdrawn, so they are all FREE whenever nobody owns them.
  */
-#define PRMA_AGENT_CHUNK  (8u << 10)   /* bytes of a piece */
+#define PRMA_AGENT_CHUNK  (4u << 10)   /* bytes of a piece */
 #define PRMA_AGENT_CHUNKS 2            /* pieces in flight at most */
 
 enum prma_slot_state {

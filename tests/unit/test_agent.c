@@ -388,7 +388,7 @@ static void dyn_body(struct rank *r)
              * its end and one into memory never attached (refused). */
             for (int tries = 0; tries < 20000 && served < 3; tries++) {
                 uint64_t at[3] = { (uint64_t)(uintptr_t)c->region + 8,
-                                   (uint64_t)(uintptr_t)c->region + DYN_OUT - lens[k] / 2,
+                                   (uint64_t)(uintptr_t)c->region + DYN_OUT - 4,
                                    (uint64_t)(uintptr_t)c->outside + 64 };
                 struct prma_msg msg;
                 int status;
