@@ -14,6 +14,16 @@
  * copies reach, so it stays atomic with the other origins' updates by
  * copies (which hold the same stripes).
  *
+ * Larger puts and gets (prma__agent_bulk()), up to PRMA_AGENT_BOUNCE_MAX
+ * bytes, go in pieces through the chunks of a bulk area that one origin
+ * owns at a time: the origin fills one while the target empties another
+ * (ctl.h). Larger ones are left to the system calls, which move them as
+ * fast as two copies through shared memory can on either side (each byte
+ * crosses between the cores twice). A dynamic window's target copies only inside
+ * the regions it has attached when the request comes (dynamic.c holds
+ * them while it copies): an address outside them is PRMA_ERR_RMA_RANGE
+ * and nothing is written.
+ *
  * Origin.  A shm-cma port (transport/shm.c) offers each small PUT, GET and
  * ACC to prma__agent_call() first: with a live lease it fills its slot,
  * posts it, and waits for the answer, serving its own windows meanwhile
@@ -36,6 +46,7 @@
 #include "acc.h"
 #include "context.h"
 #include "ctl.h"
+#include "dynamic.h"
 #include "guard.h"
 #include "msg.h"
 #include "reduce.h"
@@ -57,11 +68,24 @@
 #define CLOCK_EVERY 16u     /* an origin's waiting turns between two looks */
 #define SCAN_MAX    8       /* groups this small: the target looks at every slot,
                                origins leave the pending word alone */
+#define BULK_PATIENCE_NS 3000u /* an origin withdraws a piece not taken this long */
+#define BULK_TAKEN_NS   50000u /* and spins for its answer this long at most */
+#define BULK_IDLE_NS 3000u  /* a target waits this long for the next piece of a
+                               bulk transfer before it goes back to its loop */
 
 struct prma_agent_entry {
     struct prma_win        *win;
     struct prma_agent_area *area;  /* in win's own control block */
 };
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
 
 static uint64_t now_ns(void)
 {
@@ -81,9 +105,10 @@ static size_t area_bytes(int nranks)
  * in groups the pending word can name. Facts every member shares. */
 static int area_exists(const struct prma_win *win)
 {
-    if (win->size > PRMA_AGENT_SLOTS || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
+    if (win->size > PRMA_AGENT_SLOTS)
         return 0;
-    return win->flavor == PRMA_WIN_FLAVOR_CREATE || prma__config.shm_mode == PRMA_SHM_CMA;
+    return win->flavor == PRMA_WIN_FLAVOR_CREATE || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC ||
+           prma__config.shm_mode == PRMA_SHM_CMA;
 }
 
 size_t prma__agent_area_size(const struct prma_win *win, size_t size)
@@ -111,7 +136,8 @@ int prma__agent_setup(struct prma_win *win)
     struct prma_agent_entry *grown;
     int any = 0;
 
-    if (!prma__config.agent || !area_exists(win) || win->len == 0 || ctx->forced ||
+    if (!prma__config.agent || !area_exists(win) || ctx->forced ||
+        (win->len == 0 && win->flavor != PRMA_WIN_FLAVOR_DYNAMIC) ||
         (win->flavor == PRMA_WIN_FLAVOR_SHARED && win->contiguous) ||
         (me->memfd >= 0 && prma__config.shm_mode == PRMA_SHM_MAP))
         return PRMA_OK;
@@ -161,25 +187,57 @@ void prma__agent_teardown(struct prma_win *win)
     pthread_mutex_unlock(&ctx->agent_lock);
 }
 
+/* Copy len bytes between buf and the window at offset (put: into the
+ * window). The origin checked the range; checked again against what is
+ * here: the window's length, or a dynamic window's regions as they are now
+ * (nothing is written outside one). */
+static int window_copy(struct prma_win *win, uint64_t offset, void *buf, size_t len, int put)
+{
+    char *memory = win->agent_base;
+
+    if (win->flavor == PRMA_WIN_FLAVOR_DYNAMIC)
+        return prma__dyn_copy(win, offset, buf, len, put);
+    if (offset > win->len || len > win->len - offset)
+        return PRMA_ERR_RMA_RANGE;
+    if (put)
+        memcpy(memory + offset, buf, len);
+    else
+        memcpy(buf, memory + offset, len);
+    return PRMA_OK;
+}
+
+/* Tests' budget (context.h): may this process serve one more? */
+static inline int budget_left(const struct prma_context *ctx)
+{
+    return ctx->agent_budget >= 0;
+}
+
+/* ... it served one, of len bytes at offset. */
+static inline void budget_spend(struct prma_context *ctx, uint64_t offset, size_t len)
+{
+    if (ctx->agent_budget == 0)
+        return;
+    ctx->agent_last_offset = offset;
+    ctx->agent_last_len    = len;
+    if (--ctx->agent_budget == 0)
+        ctx->agent_budget = -1;
+}
+
 /* Apply a taken request to the window's memory; the answer goes back into
- * the slot. The origin checked it; checked again against what is here. */
+ * the slot. */
 static int slot_apply(struct prma_win *win, struct prma_agent_slot *s)
 {
     unsigned char in[PRMA_AGENT_INLINE];
-    char *memory = win->agent_base;
     uint64_t offset = s->offset;
     size_t len = s->len, n;
     struct prma_acc_hdr h;
 
-    if (len > PRMA_AGENT_INLINE || offset > win->len || len > win->len - offset)
+    if (len > PRMA_AGENT_INLINE)
         return PRMA_ERR_RMA_RANGE;
     switch (s->cmd) {
     case PRMA_CMD_PUT:
-        memcpy(memory + offset, s->data, len);
-        return PRMA_OK;
     case PRMA_CMD_GET:
-        memcpy(s->data, memory + offset, len);
-        return PRMA_OK;
+        return window_copy(win, offset, s->data, len, s->cmd == PRMA_CMD_PUT);
     case PRMA_CMD_ACC:
         n = s->op == PRMA_ACC_CSWAP ? 2 * len : s->op == PRMA_OP_NO_OP ? 0 : len;
         if (n > sizeof(in))
@@ -206,12 +264,75 @@ static inline int slot_serve(struct prma_win *win, struct prma_agent_slot *s)
     if (atomic_load_explicit(&s->state, memory_order_relaxed) != PRMA_SLOT_POSTED)
         return 0;
     /* Withdrawn meanwhile: the origin does it itself. */
-    if (!atomic_compare_exchange_strong_explicit(&s->state, &expect, PRMA_SLOT_TAKEN,
+    if (!budget_left(win->ctx) ||
+        !atomic_compare_exchange_strong_explicit(&s->state, &expect, PRMA_SLOT_TAKEN,
                                                  memory_order_acquire, memory_order_relaxed))
         return 0;
+    budget_spend(win->ctx, s->offset, s->len);
     s->status = slot_apply(win, s);
     atomic_store_explicit(&s->state, PRMA_SLOT_DONE, memory_order_release);
     return 1;
+}
+
+/* Take a posted piece of a bulk transfer, copy it, answer. Returns 1 when
+ * it did. */
+static inline int chunk_serve(struct prma_win *win, struct prma_agent_bulk *b, int i)
+{
+    struct prma_agent_chunk *c = &b->chunk[i];
+    uint32_t expect = PRMA_SLOT_POSTED;
+
+    if (atomic_load_explicit(&c->state, memory_order_relaxed) != PRMA_SLOT_POSTED ||
+        !budget_left(win->ctx) ||
+        !atomic_compare_exchange_strong_explicit(&c->state, &expect, PRMA_SLOT_TAKEN,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return 0;
+    budget_spend(win->ctx, c->offset, c->len);
+    c->status = c->len > PRMA_AGENT_CHUNK || (c->cmd != PRMA_CMD_PUT && c->cmd != PRMA_CMD_GET)
+                    ? PRMA_ERR_ARG
+                    : window_copy(win, c->offset, b->data[i], c->len, c->cmd == PRMA_CMD_PUT);
+    atomic_store_explicit(&c->state, PRMA_SLOT_DONE, memory_order_release);
+    return 1;
+}
+
+/* Serve the pieces of the bulk transfer under way, if any; once one was
+ * there, go on for as long as the origin hands out more (the next one is
+ * due while this one is copied), at most BULK_IDLE_NS without one; the
+ * lease is renewed as pieces come. Returns the pieces served. */
+static int bulk_serve(struct prma_win *win, struct prma_agent_area *a)
+{
+    struct prma_agent_bulk *b = &a->bulk;
+    uint64_t idle_since = 0, now;
+    int served = 0, any;
+
+    if (atomic_load_explicit(&b->owner, memory_order_relaxed) == 0)
+        return 0;
+    for (unsigned turn = 0;; turn++) {
+        any = 0;
+        for (int i = 0; i < PRMA_AGENT_CHUNKS; i++)
+            any += chunk_serve(win, b, i);
+        if (any > 0) {
+            served    += any;
+            idle_since = 0;
+            now        = now_ns();
+            if (atomic_load_explicit(&a->lease, memory_order_relaxed) < now + RENEW_NS)
+                atomic_store_explicit(&a->lease, now + LEASE_NS, memory_order_release);
+            continue;
+        }
+        /* Nothing posted at the first look (the origin may not have begun,
+         * be off its CPU, or gone): its pieces wait for the next call. */
+        if (turn == 0 || atomic_load_explicit(&b->owner, memory_order_relaxed) == 0 ||
+            !budget_left(win->ctx))
+            break;
+        if (turn % 8 == 7) {
+            now = now_ns();
+            if (idle_since == 0)
+                idle_since = now;
+            else if (now - idle_since > BULK_IDLE_NS)
+                break;
+        }
+        cpu_relax();
+    }
+    return served;
 }
 
 int prma__agent_serve(struct prma_context *ctx)
@@ -221,6 +342,10 @@ int prma__agent_serve(struct prma_context *ctx)
     if (atomic_load_explicit(&ctx->nagents, memory_order_relaxed) == 0 ||
         pthread_mutex_trylock(&ctx->agent_lock) != 0)
         return 0;
+    if (!budget_left(ctx)) {
+        pthread_mutex_unlock(&ctx->agent_lock);
+        return 0;  /* tests: stopped polling */
+    }
     n = atomic_load_explicit(&ctx->nagents, memory_order_relaxed);
     ctx->agent_ticks++;
     for (int i = 0; i < n; i++) {
@@ -232,6 +357,7 @@ int prma__agent_serve(struct prma_context *ctx)
             if (lease < now + RENEW_NS)
                 atomic_store_explicit(&a->lease, now + LEASE_NS, memory_order_release);
         }
+        served += bulk_serve(ctx->agents[i].win, a);
         if (ctx->agents[i].win->size <= SCAN_MAX) {
             for (int r = 0; r < ctx->agents[i].win->size; r++)
                 served += slot_serve(ctx->agents[i].win, &a->slot[r]);
@@ -363,4 +489,160 @@ int prma__agent_call(struct prma_win *win, int target, struct prma_agent_area *a
         memcpy(msg->ms_cmd == PRMA_CMD_GET ? msg->ms_buf : msg->ms_result, s->data, out);
     atomic_store_explicit(&s->state, PRMA_SLOT_FREE, memory_order_release);
     return status;
+}
+
+/* Is the target's promise to poll still good? Looks at the clock only
+ * when look says so (it costs more than the load). */
+static inline int lease_alive(struct prma_agent_area *a, int look)
+{
+    uint64_t lease = atomic_load_explicit(&a->lease, memory_order_acquire);
+
+    return lease != 0 && (!look || now_ns() < lease);
+}
+
+/* The part of msg that chunk c was handed, as a message of its own. */
+static void chunk_part(const struct prma_msg *msg, const struct prma_agent_chunk *c,
+                       struct prma_msg *part)
+{
+    *part         = *msg;
+    part->ms_buf  = (char *)msg->ms_buf + (c->offset - msg->ms_offset);
+    part->ms_len  = c->len;
+    part->ms_offset = c->offset;
+}
+
+/* Wait for chunk i's answer (a get's bytes go to their place in msg's
+ * buffer) and make it FREE; or withdraw its piece when the target stops
+ * polling or has not taken it for BULK_PATIENCE_NS (it is off its CPU, or
+ * busy: the system call is sooner then), or when *gave_up_p says an
+ * earlier piece was withdrawn, set *gave_up_p and copy the piece by
+ * copy(). Returns the piece's status; *lost_p is set when the wait
+ * itself failed (a member is gone), the chunk perhaps still taken. */
+static int chunk_retire(struct prma_win *win, struct prma_agent_area *a, int i,
+                        const struct prma_msg *msg, prma_agent_copy_cb copy, void *arg,
+                        struct prma_waiter *wait, int *gave_up_p, int *lost_p)
+{
+    struct prma_agent_chunk *c = &a->bulk.chunk[i];
+    struct prma_msg part;
+    uint64_t since = now_ns(), now = since;
+    uint32_t state, expect;
+    int status, look;
+
+    for (unsigned turn = 0;; turn++) {
+        state = atomic_load_explicit(&c->state, memory_order_acquire);
+        if (state == PRMA_SLOT_FREE)
+            return PRMA_OK;
+        if (state == PRMA_SLOT_DONE) {
+            status = c->status;
+            if (status == PRMA_OK && c->cmd == PRMA_CMD_GET)
+                memcpy((char *)msg->ms_buf + (c->offset - msg->ms_offset), a->bulk.data[i],
+                       c->len);
+            atomic_store_explicit(&c->state, PRMA_SLOT_FREE, memory_order_relaxed);
+            wait->idle = 0;  /* the next answer is close behind: spin, don't yield */
+            return status;
+        }
+        look = turn % CLOCK_EVERY == CLOCK_EVERY - 1;
+        if (look)
+            now = now_ns();
+        if (state == PRMA_SLOT_POSTED &&
+            (*gave_up_p || !lease_alive(a, look) || now - since > BULK_PATIENCE_NS)) {
+            expect = PRMA_SLOT_POSTED;
+            if (atomic_compare_exchange_strong_explicit(&c->state, &expect, PRMA_SLOT_FREE,
+                                                        memory_order_acq_rel,
+                                                        memory_order_acquire)) {
+                atomic_fetch_add_explicit(&win->ctx->agent_withdrawn, 1, memory_order_relaxed);
+                *gave_up_p = 1;
+                chunk_part(msg, c, &part);
+                return copy(arg, &part);
+            }
+            continue;  /* taken just now: its answer comes */
+        }
+        /* Posted within the patience, or taken (the target is copying
+         * it now): the answer is due, so spin, don't yield (on a loaded
+         * node a yield may cost a time slice). A target taken off its CPU
+         * in the middle of a piece is waited for as any other wait. */
+        if (now - since <= BULK_TAKEN_NS)
+            wait->idle = 0;
+        status = prma__wait_turn(wait);
+        if (status != PRMA_OK) {
+            /* A member is gone: see prma__agent_call(). */
+            expect = PRMA_SLOT_POSTED;
+            if (!atomic_compare_exchange_strong_explicit(&c->state, &expect, PRMA_SLOT_FREE,
+                                                         memory_order_acq_rel,
+                                                         memory_order_acquire))
+                *lost_p = 1;
+            return status;
+        }
+    }
+}
+
+int prma__agent_bulk(struct prma_win *win, struct prma_agent_area *a, struct prma_msg *msg,
+                     prma_agent_copy_cb copy, void *arg)
+{
+    struct prma_agent_bulk *b;
+    struct prma_waiter wait;
+    struct prma_msg rest;
+    size_t len = msg->ms_len, next = 0;
+    uint64_t expect = 0;
+    unsigned k = 0;
+    int status = PRMA_OK, st, gave_up = 0, lost = 0, put = msg->ms_cmd == PRMA_CMD_PUT;
+
+    if (a == NULL || !prma__config.agent || msg->ms_region != PRMA_REGION_DATA ||
+        msg->ms_rkey != NULL || (!put && msg->ms_cmd != PRMA_CMD_GET) || len == 0 ||
+        len > PRMA_AGENT_BOUNCE_MAX || !lease_alive(a, 1))
+        return PRMA_ERR_NOTSUP;
+    b = &a->bulk;
+    if (atomic_load_explicit(&b->owner, memory_order_relaxed) != 0 ||
+        !atomic_compare_exchange_strong_explicit(&b->owner, &expect, (uint64_t)win->rank + 1,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return PRMA_ERR_NOTSUP;  /* another origin's transfer: the system calls */
+    prma__win_waiter(win, &wait);
+    /* Hand out the pieces in turn, each chunk again once its previous piece
+     * is answered, while the target polls. */
+    while (next < len) {
+        int i = (int)(k % PRMA_AGENT_CHUNKS);
+        struct prma_agent_chunk *c = &b->chunk[i];
+        size_t n = len - next < PRMA_AGENT_CHUNK ? len - next : PRMA_AGENT_CHUNK;
+
+        if (k >= PRMA_AGENT_CHUNKS) {
+            st = chunk_retire(win, a, i, msg, copy, arg, &wait, &gave_up, &lost);
+            if (lost)
+                goto err_keep;
+            if (status == PRMA_OK)
+                status = st;
+        }
+        if (gave_up || !lease_alive(a, 1))
+            break;
+        c->cmd    = (uint8_t)msg->ms_cmd;
+        c->offset = msg->ms_offset + next;
+        c->len    = (uint32_t)n;
+        c->status = PRMA_OK;
+        if (put)
+            memcpy(b->data[i], (const char *)msg->ms_buf + next, n);
+        atomic_store_explicit(&c->state, PRMA_SLOT_POSTED, memory_order_release);
+        next += n;
+        k++;
+    }
+    for (unsigned j = k > PRMA_AGENT_CHUNKS ? k - PRMA_AGENT_CHUNKS : 0; j < k; j++) {
+        st = chunk_retire(win, a, (int)(j % PRMA_AGENT_CHUNKS), msg, copy, arg, &wait,
+                          &gave_up, &lost);
+        if (lost)
+            goto err_keep;
+        if (status == PRMA_OK)
+            status = st;
+    }
+    atomic_store_explicit(&b->owner, 0, memory_order_release);
+    /* What was not handed out: by system calls. */
+    if (next < len && status == PRMA_OK) {
+        rest           = *msg;
+        rest.ms_buf    = (char *)msg->ms_buf + next;
+        rest.ms_len    = len - next;
+        rest.ms_offset = msg->ms_offset + next;
+        status         = copy(arg, &rest);
+    }
+    return status;
+
+err_keep:
+    /* A member is gone and a piece may still be taken: the chunks stay
+     * owned (the window has failed anyway). */
+    return st;
 }

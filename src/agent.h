@@ -4,7 +4,7 @@
  * with process_vm_readv/writev (shm-cma ports).
  *
  * A system call per put, get or stripe-locked copy costs a microsecond or
- * more; a target that is waiting anyway (in a portrma wait loop or in a
+ * more (two for a few KiB); a target that is waiting anyway (in a portrma wait loop or in a
  * blocking MPI call the shim turns into a loop) can do a small operation
  * on its own memory far sooner. It says so in its control block (a lease,
  * ctl.h); an origin that sees the lease writes its request in its slot of
@@ -64,5 +64,25 @@ void prma__agent_idle(struct prma_context *ctx);
  * withdrawn): the caller then does it the usual way. */
 int prma__agent_call(struct prma_win *win, int target, struct prma_agent_area *area,
                      struct prma_msg *msg);
+
+/* How an origin's port copies a part of a message by other means (the
+ * system calls) when the agent does not: arg is the port's. */
+typedef int (*prma_agent_copy_cb)(void *arg, struct prma_msg *part);
+
+/* Puts and gets of up to this many bytes go through the bulk chunks;
+ * larger ones by system calls, which are as fast then (measured:
+ * benchmarks/README.md). */
+#define PRMA_AGENT_BOUNCE_MAX (8u << 10)
+
+/* Origin side: a PUT or GET of more than a slot holds, up to
+ * PRMA_AGENT_BOUNCE_MAX bytes, through the target's bulk chunks (ctl.h), a
+ * piece at a time, pipelined. Returns the operation's status, every byte
+ * moved (the pieces the target did not take, and the rest once it stops
+ * polling, by copy(arg, part)); or PRMA_ERR_NOTSUP when it started nothing
+ * (no lease, the chunks busy with another origin's transfer, a request it
+ * does not take): the caller does it all.
+ * NOTE: like prma__agent_call(), waits only while the target polls. */
+int prma__agent_bulk(struct prma_win *win, struct prma_agent_area *area, struct prma_msg *msg,
+                     prma_agent_copy_cb copy, void *arg);
 
 #endif /* PRMA_AGENT_H */

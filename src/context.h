@@ -46,6 +46,14 @@ struct prma_context {
     unsigned                 agent_ticks;
     _Atomic unsigned long    agent_served;     /* requests served so far, and ... */
     _Atomic unsigned long    agent_withdrawn;  /* ... withdrawn as an origin (tests) */
+    /* Tests: when agent_budget > 0, this process serves that many more
+     * requests or pieces and then stops serving, as a process that stops
+     * polling does (its lease left to lapse): agent_budget < 0. The range
+     * of the last one it served: agent_last_offset, agent_last_len. 0: no
+     * limit. Under agent_lock. */
+    long                     agent_budget;
+    uint64_t                 agent_last_offset;
+    size_t                   agent_last_len;
 };
 
 #endif /* PRMA_CONTEXT_H */

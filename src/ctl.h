@@ -87,6 +87,7 @@ struct prma_ctl {
  *            (ns) until which it promises to look at its slots, renewed
  *            while it polls, dropped to 0 when a blocking wait ends.
  *   pending  one bit per origin rank: a request was posted in its slot.
+ *   bulk     the chunks of one larger put or get at a time (below).
  *   slot[r]  origin rank r's request, then the answer (state below).
  *
  * A slot's state goes FREE -> FILL (the origin, by compare-and-swap: one
@@ -99,6 +100,22 @@ struct prma_ctl {
  */
 #define PRMA_AGENT_SLOTS  64   /* members at most (one bit of pending each) */
 #define PRMA_AGENT_INLINE 256  /* data bytes of a request at most */
+
+/*
+ * Larger puts and gets go through the bulk chunks, which one origin at a
+ * time owns (owner: 0, or its rank + 1, taken by compare-and-swap; an
+ * origin that finds them owned takes the system calls). It cuts the
+ * transfer in pieces of PRMA_AGENT_CHUNK bytes and hands them out in turn
+ * through the chunks, each a request of its own with a slot's states and
+ * withdrawal: while the target copies one piece between its window and a
+ * chunk, the origin fills (put) or empties (get) another. A chunk whose
+ * piece is not taken while the lease lapses is withdrawn by its origin,
+ * which copies that piece (and every piece not yet handed out) by system
+ * calls. The origin lets go of the chunks once every piece is answered or
+ * withdrawn, so they are all FREE whenever nobody owns them.
+ */
+#define PRMA_AGENT_CHUNK  (4u << 10)   /* bytes of a piece */
+#define PRMA_AGENT_CHUNKS 2            /* pieces in flight at most */
 
 enum prma_slot_state {
     PRMA_SLOT_FREE   = 0,
@@ -126,11 +143,30 @@ struct prma_agent_slot {
     unsigned char    data[PRMA_AGENT_INLINE + 32];
 };
 
+/* A chunk's header, on a line of its own; its bytes are in the bulk's data. */
+struct prma_agent_chunk {
+    _Atomic uint32_t state;   /* enum prma_slot_state */
+    uint8_t          cmd;     /* PRMA_CMD_PUT or _GET */
+    uint8_t          pad0[3];
+    uint64_t         offset;  /* in the target's window (dynamic: the address) */
+    uint32_t         len;     /* PRMA_AGENT_CHUNK at most */
+    int32_t          status;  /* DONE: the outcome */
+    char             pad1[40];
+};
+
+struct prma_agent_bulk {
+    _Atomic uint64_t        owner;  /* 0, or the owning origin's rank + 1 */
+    char                    pad0[56];
+    struct prma_agent_chunk chunk[PRMA_AGENT_CHUNKS];
+    unsigned char           data[PRMA_AGENT_CHUNKS][PRMA_AGENT_CHUNK];
+};
+
 struct prma_agent_area {
     _Atomic uint64_t       lease;
     char                   pad0[56];
     _Atomic uint64_t       pending;
     char                   pad1[56];
+    struct prma_agent_bulk bulk;
     struct prma_agent_slot slot[];  /* [members] */
 };
 

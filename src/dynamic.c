@@ -1134,6 +1134,26 @@ int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len)
     return found ? PRMA_OK : PRMA_ERR_RMA_RANGE;
 }
 
+int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, int put)
+{
+    struct prma_dyn *dyn = win->dyn;
+    int found = 0;
+
+    if (dyn == NULL || addr > UINT64_MAX - len)
+        return PRMA_ERR_RMA_RANGE;
+    /* Under the lock: another thread's detach waits for the copy. */
+    pthread_mutex_lock(&dyn->lock);
+    for (size_t i = 0; i < dyn->nregions && !found; i++)
+        found = addr >= dyn->regions[i].base &&
+                addr + len <= dyn->regions[i].base + dyn->regions[i].len;
+    if (found && put)
+        memcpy((void *)(uintptr_t)addr, buf, len);
+    else if (found)
+        memcpy(buf, (const void *)(uintptr_t)addr, len);
+    pthread_mutex_unlock(&dyn->lock);
+    return found ? PRMA_OK : PRMA_ERR_RMA_RANGE;
+}
+
 void prma__dyn_synced(struct prma_win *win)
 {
     struct prma_dyn *dyn = win->dyn;

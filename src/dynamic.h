@@ -33,6 +33,12 @@ int prma__dyn_region(struct prma_win *win, int target, uint64_t addr, size_t len
  * win now? PRMA_OK or PRMA_ERR_RMA_RANGE. */
 int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len);
 
+/* The owner's agent's copy: len bytes between buf and [addr, addr + len)
+ * (put: into the region), when that range is inside one region this
+ * process has attached to win now; else PRMA_ERR_RMA_RANGE and nothing is
+ * copied. A detach by another thread waits for the copy (NOTE above). */
+int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, int put);
+
 /* A synchronization that opens an access epoch (fence, start, lock,
  * lock_all) or orders memory (win_sync) happened on win: cached tables of
  * targets behind a ucx port are re-validated on their next access. No-op

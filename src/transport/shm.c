@@ -8,9 +8,9 @@
  *    did not allocate (MPI_Win_create on malloc'd memory), which cannot be
  *    mapped; a put is one process_vm_writev into the target's address space.
  * Both complete every message on the spot. A cma port first offers a small
- * put, get or accumulate to the target's agent (agent.c), when the target
- * polls: it does the operation on its own memory sooner than the system
- * calls would.
+ * put, get or accumulate, and a put or get of up to PRMA_AGENT_BOUNCE_MAX
+ * bytes, to the target's agent (agent.c), when the target polls: it does
+ * the operation on its own memory sooner than the system calls would.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -76,6 +76,12 @@ static int cma_transfer(struct shm_port *shm, struct prma_msg *msg, int write)
     return PRMA_OK;
 }
 
+/* The agent's fallback for the parts of a transfer it did not do. */
+static int cma_part(void *arg, struct prma_msg *part)
+{
+    return cma_transfer(arg, part, part->ms_cmd == PRMA_CMD_PUT);
+}
+
 /* NOTE: the one putport that may wait for its target: for its agent's
  * answer, and only while the target polls (agent.c withdraws the request
  * otherwise). */
@@ -89,11 +95,16 @@ static int shm_cma_putport(struct prma_port *port, struct prma_msg *msg)
         return PRMA_OK;
     case PRMA_CMD_PUT:
     case PRMA_CMD_GET:
-        if (shm->agent != NULL && msg->ms_len <= PRMA_AGENT_INLINE &&
-            !(msg->ms_accflags & PRMA_ACCF_HELD) &&
-            (status = prma__agent_call(shm->win, port->mp_rank, shm->agent, msg)) !=
-                PRMA_ERR_NOTSUP)
-            return status;
+        if (shm->agent != NULL && !(msg->ms_accflags & PRMA_ACCF_HELD)) {
+            if (msg->ms_len <= PRMA_AGENT_INLINE)
+                status = prma__agent_call(shm->win, port->mp_rank, shm->agent, msg);
+            else if (msg->ms_len <= PRMA_AGENT_BOUNCE_MAX)
+                status = prma__agent_bulk(shm->win, shm->agent, msg, cma_part, shm);
+            else
+                status = PRMA_ERR_NOTSUP;
+            if (status != PRMA_ERR_NOTSUP)
+                return status;
+        }
         return cma_transfer(shm, msg, msg->ms_cmd == PRMA_CMD_PUT);
     case PRMA_CMD_ATOMIC:
         /* The control block is mapped; the window itself is not, and

@@ -22,7 +22,17 @@
  *    apply it) and whole (512 bytes: by copies under the stripe locks), so
  *    the two paths meet on the same elements;
  *  - puts of 8, 200 and 300 bytes read back by gets in the same epoch after
- *    a flush, and checked by the owner at the end.
+ *    a flush, and checked by the owner at the end;
+ *  - larger puts (257 bytes to 1 MiB, around the sizes where the agent cuts
+ *    a transfer in pieces, at odd offsets), every origin at once, each read
+ *    back with the bytes around it by a get after a flush in the same
+ *    epoch, while rank 0 waits in MPI_Barrier, then while it polls in
+ *    stretches (the agent stops in the middle of transfers); the owner
+ *    checks its memory against a replay of every put;
+ *  - a dynamic window (MPI_Win_create_dynamic, MPI_Win_attach) whose owner
+ *    waits in MPI_Barrier: puts and gets of 8 bytes to 200 KB, accumulates
+ *    and fetch-and-ops on a counter, then a put and a get to a region it
+ *    detached: MPI_ERR_RMA_RANGE, and its bytes unchanged.
  *
  * The results do not depend on how the operations travel: the same run
  * with PORTRMA_AGENT=off must pass too (agent-off-check.sh).
@@ -41,6 +51,8 @@
 #define LARGE      300 /* bytes: does not */
 
 static int rank, nranks;
+
+#define EXPECT_CLASS(rc, want, ...) prma_expect_class_at(__FILE__, __LINE__, (rc), (want), __VA_ARGS__)
 
 /* Window layout (bytes). */
 #define OFF_ACC   0                 /* accumulate SUM 1 */
@@ -62,6 +74,22 @@ static size_t win_bytes(void) { return mid_off(nranks, 0); }
 
 static uint64_t slot_value(int o, int ph, int r) { return prma_seed((uint64_t)o, (uint64_t)ph, (uint64_t)r); }
 static uint64_t mid_seed(int o, int ph, int r) { return prma_seed(1000 + (uint64_t)o, (uint64_t)ph, (uint64_t)r); }
+
+/* The larger transfers: one slice of rank 0's memory per origin. */
+#define SLICE      ((size_t)(1 << 20) + 8192)
+#define NLARGE     12
+static const size_t large_sizes[NLARGE] = { 257,   1000,  8191,   8192,   8193,   16384,
+                                            16385, 40000, 65536, 65543, 131075, 1 << 20 };
+static size_t large_off(int k) { return 64 + ((size_t)k * 97) % 4093; }
+static uint64_t large_seed(int o, int mode, int k) { return prma_seed(2000 + (uint64_t)o, (uint64_t)mode, (uint64_t)k); }
+
+/* What origin o's slice holds after its puts 0..upto-1 of mode (a replay). */
+static void large_replay(unsigned char *shadow, int o, int mode, int upto)
+{
+    for (int m = 0; m <= mode; m++)
+        for (int k = 0; k < (m < mode ? NLARGE : upto); k++)
+            prma_fill(shadow + large_off(k), large_sizes[k], large_seed(o, m, k), 0);
+}
 
 static int64_t *fetched;  /* this origin's fetch-and-op results */
 static int nfetched;
@@ -154,6 +182,216 @@ static void passive_round(MPI_Win win, int ph, int r)
            ph, r);
     cas_increment(win, 0, OFF_CAS);
     MPI_CHECK(MPI_Win_unlock(0, win));
+}
+
+/* Rank 0 waits for a token from every origin: in MPI_Barrier (mode 0, the
+ * origins' barrier is their token), or polling with MPI_Iprobe between
+ * stretches of computing (mode 1). */
+static void owner_waits(int mode, int tag)
+{
+    int left = nranks - 1, flag, token;
+    unsigned seed = 777;
+    MPI_Status st;
+
+    if (mode == 0) {
+        MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+        return;
+    }
+    while (left > 0) {
+        MPI_CHECK(MPI_Iprobe(MPI_ANY_SOURCE, tag, MPI_COMM_WORLD, &flag, &st));
+        if (flag) {
+            MPI_CHECK(MPI_Recv(&token, 1, MPI_INT, st.MPI_SOURCE, tag, MPI_COMM_WORLD,
+                               MPI_STATUS_IGNORE));
+            left--;
+        }
+        seed = seed * 1103515245u + 12345u;
+        for (volatile unsigned k = 0, n = (seed >> 16) % 20000; k < n; k++)
+            ;
+    }
+}
+
+static void origin_done(int mode, int tag)
+{
+    int token = tag;
+
+    if (mode == 0)
+        MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    else
+        MPI_CHECK(MPI_Send(&token, 1, MPI_INT, 0, tag, MPI_COMM_WORLD));
+}
+
+/* The larger transfers, on a window of their own over malloc'd memory. */
+static void large_phase(void)
+{
+    size_t bytes = SLICE * (size_t)(nranks - 1);
+    unsigned char *mem = rank == 0 ? malloc(bytes) : NULL;
+    unsigned char *shadow = malloc(SLICE), *buf = malloc(SLICE), *back = malloc(SLICE);
+    MPI_Win win;
+
+    CHECK(shadow != NULL && buf != NULL && back != NULL && (rank != 0 || mem != NULL));
+    if (rank == 0)
+        memset(mem, 0, bytes);
+    MPI_CHECK(MPI_Win_create(mem, rank == 0 ? (MPI_Aint)bytes : 0, 1, MPI_INFO_NULL,
+                             MPI_COMM_WORLD, &win));
+    for (int mode = 0; mode < 2; mode++) {
+        if (rank == 0) {
+            owner_waits(mode, 20);
+        } else {
+            MPI_Aint base = (MPI_Aint)(SLICE * (size_t)(rank - 1));
+
+            memset(shadow, 0, SLICE);
+            large_replay(shadow, rank, mode, 0);
+            MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win));
+            for (int k = 0; k < NLARGE; k++) {
+                size_t off = large_off(k), len = large_sizes[k], lo = off - 64,
+                       hi = off + len + 64;
+
+                prma_fill(buf, len, large_seed(rank, mode, k), 0);
+                memcpy(shadow + off, buf, len);
+                MPI_CHECK(MPI_Put(buf, (int)len, MPI_BYTE, 0, base + (MPI_Aint)off, (int)len,
+                                  MPI_BYTE, win));
+                MPI_CHECK(MPI_Win_flush(0, win));
+                memset(back, 0x5a, hi - lo);
+                MPI_CHECK(MPI_Get(back, (int)(hi - lo), MPI_BYTE, 0, base + (MPI_Aint)lo,
+                                  (int)(hi - lo), MPI_BYTE, win));
+                MPI_CHECK(MPI_Win_flush(0, win));
+                for (size_t i = 0; i < hi - lo; i++)
+                    CHECKF(back[i] == shadow[lo + i],
+                           "mode %d: %zu bytes put at %zu, read back: byte %zu differs", mode,
+                           len, off, lo + i);
+            }
+            MPI_CHECK(MPI_Win_unlock(0, win));
+            origin_done(mode, 20);
+        }
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank == 0) {
+        MPI_CHECK(MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, win));
+        MPI_CHECK(MPI_Win_sync(win));
+        for (int o = 1; o < nranks; o++) {
+            memset(shadow, 0, SLICE);
+            large_replay(shadow, o, 1, NLARGE);
+            for (size_t i = 0; i < SLICE; i++)
+                CHECKF(mem[SLICE * (size_t)(o - 1) + i] == shadow[i],
+                       "the larger puts of rank %d: byte %zu of its slice differs", o, i);
+        }
+        MPI_CHECK(MPI_Win_unlock(0, win));
+    }
+    MPI_CHECK(MPI_Win_free(&win));
+    free(mem);
+    free(shadow);
+    free(buf);
+    free(back);
+}
+
+/* A dynamic window whose owner (rank 0) waits in MPI_Barrier. */
+#define DSLICE  ((size_t)256 << 10)
+#define NDYN    8
+#define DROUNDS 20
+static const size_t dyn_sizes[NDYN] = { 8, 256, 300, 8192, 8195, 70000, 200003, 1 };
+
+static void dynamic_phase(void)
+{
+    size_t bytes = DSLICE * (size_t)(nranks - 1);
+    unsigned char *a = NULL, *gone = NULL, *shadow = malloc(DSLICE), *buf = malloc(DSLICE),
+                  *back = malloc(DSLICE);
+    int64_t *counter = NULL;
+    MPI_Aint addr[3] = { 0, 0, 0 };  /* the slices, the counter, the detached region */
+    MPI_Win win;
+
+    CHECK(shadow != NULL && buf != NULL && back != NULL);
+    MPI_CHECK(MPI_Win_create_dynamic(MPI_INFO_NULL, MPI_COMM_WORLD, &win));
+    MPI_CHECK(MPI_Win_set_errhandler(win, MPI_ERRORS_RETURN));
+    if (rank == 0) {
+        a       = calloc(1, bytes);
+        gone    = malloc(4096);
+        counter = calloc(1, sizeof(*counter));
+        CHECK(a != NULL && gone != NULL && counter != NULL);
+        memset(gone, PRMA_SENTINEL, 4096);
+        MPI_CHECK(MPI_Win_attach(win, a, (MPI_Aint)bytes));
+        MPI_CHECK(MPI_Win_attach(win, counter, sizeof(*counter)));
+        MPI_CHECK(MPI_Win_attach(win, gone, 4096));
+        MPI_CHECK(MPI_Get_address(a, &addr[0]));
+        MPI_CHECK(MPI_Get_address(counter, &addr[1]));
+        MPI_CHECK(MPI_Get_address(gone, &addr[2]));
+    }
+    MPI_CHECK(MPI_Bcast(addr, 3, MPI_AINT, 0, MPI_COMM_WORLD));
+    if (rank != 0) {
+        MPI_Aint base = addr[0] + (MPI_Aint)(DSLICE * (size_t)(rank - 1));
+        int64_t one = 1, old;
+
+        memset(shadow, 0, DSLICE);
+        MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win));
+        for (int r = 0; r < DROUNDS; r++) {
+            int k = r % NDYN;
+            size_t off = 64 + ((size_t)r * 131) % 4001, len = dyn_sizes[k], lo = off - 64,
+                   hi = off + len + 64;
+
+            prma_fill(buf, len, prma_seed(3000 + (uint64_t)rank, (uint64_t)r, 0), 0);
+            memcpy(shadow + off, buf, len);
+            MPI_CHECK(MPI_Put(buf, (int)len, MPI_BYTE, 0, base + (MPI_Aint)off, (int)len,
+                              MPI_BYTE, win));
+            MPI_CHECK(MPI_Accumulate(&one, 1, MPI_INT64_T, 0, addr[1], 1, MPI_INT64_T, MPI_SUM,
+                                     win));
+            MPI_CHECK(MPI_Fetch_and_op(&one, &old, MPI_INT64_T, 0, addr[1], MPI_SUM, win));
+            MPI_CHECK(MPI_Win_flush(0, win));
+            CHECKF(old >= 0 && old < 2 * DROUNDS * (nranks - 1), "dynamic: fetched %lld",
+                   (long long)old);
+            MPI_CHECK(MPI_Get(back, (int)(hi - lo), MPI_BYTE, 0, base + (MPI_Aint)lo,
+                              (int)(hi - lo), MPI_BYTE, win));
+            MPI_CHECK(MPI_Win_flush(0, win));
+            CHECKF(memcmp(back, shadow + lo, hi - lo) == 0,
+                   "dynamic: %zu bytes put at %zu, read back differently", len, off);
+        }
+        MPI_CHECK(MPI_Win_unlock(0, win));
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    /* Rank 0 detaches a region; accesses to it are refused, even while rank
+     * 0 waits (and would serve them). */
+    if (rank == 0)
+        MPI_CHECK(MPI_Win_detach(win, gone));
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank != 0) {
+        uint64_t v = 42, got;
+        unsigned char big[1000];
+
+        memset(big, 1, sizeof(big));
+        MPI_CHECK(MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win));
+        EXPECT_CLASS(MPI_Put(&v, 8, MPI_BYTE, 0, addr[2] + 8, 8, MPI_BYTE, win),
+                     MPI_ERR_RMA_RANGE, "dynamic: a put into a detached region");
+        EXPECT_CLASS(MPI_Put(big, (int)sizeof(big), MPI_BYTE, 0, addr[2] + 16, (int)sizeof(big),
+                             MPI_BYTE, win),
+                     MPI_ERR_RMA_RANGE, "dynamic: a larger put into a detached region");
+        EXPECT_CLASS(MPI_Get(&got, 8, MPI_BYTE, 0, addr[2], 8, MPI_BYTE, win),
+                     MPI_ERR_RMA_RANGE, "dynamic: a get from a detached region");
+        MPI_CHECK(MPI_Win_unlock(0, win));
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank == 0) {
+        VERIFY_CONST(gone, 4096, PRMA_SENTINEL, "dynamic: the detached region");
+        CHECKF(*counter == 2 * DROUNDS * (int64_t)(nranks - 1), "dynamic: counter %lld",
+               (long long)*counter);
+        for (int o = 1; o < nranks; o++) {
+            memset(shadow, 0, DSLICE);
+            for (int r = 0; r < DROUNDS; r++) {
+                size_t off = 64 + ((size_t)r * 131) % 4001;
+
+                prma_fill(shadow + off, dyn_sizes[r % NDYN],
+                          prma_seed(3000 + (uint64_t)o, (uint64_t)r, 0), 0);
+            }
+            CHECKF(memcmp(a + DSLICE * (size_t)(o - 1), shadow, DSLICE) == 0,
+                   "dynamic: the slice of rank %d differs", o);
+        }
+        MPI_CHECK(MPI_Win_detach(win, a));
+        MPI_CHECK(MPI_Win_detach(win, counter));
+    }
+    MPI_CHECK(MPI_Win_free(&win));
+    free(a);
+    free(gone);
+    free(counter);
+    free(shadow);
+    free(buf);
+    free(back);
 }
 
 int main(int argc, char **argv)
@@ -381,6 +619,14 @@ int main(int argc, char **argv)
             }
         free(seen);
         free(all);
+    }
+
+    large_phase();
+    dynamic_phase();
+    {
+        int soft = prma_soft_total();
+
+        CHECKF(soft == 0, "%d soft failures", soft);
     }
 
     MPI_Group_free(&g0);

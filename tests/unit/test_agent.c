@@ -19,7 +19,13 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include <sys/uio.h>
+
+#include "agent.h"
 #include "context.h"
+#include "msg.h"
+#include "port.h"
+#include "win.h"
 #include "ctl.h"
 #include "portrma.h"
 #include "settings.h"
@@ -199,6 +205,250 @@ static int agent_env_teardown(void **state)
     return prma__config.agent == 1 ? 0 : -1;
 }
 
+/* ---- a target that stops in the middle of a larger transfer ---------- */
+
+/* The bytes process_vm_writev wrote (the origin's own copies of a put). */
+static _Atomic size_t cma_written;
+
+ssize_t __real_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                 const struct iovec *remote, unsigned long riovcnt,
+                                 unsigned long flags);
+ssize_t __wrap_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                 const struct iovec *remote, unsigned long riovcnt,
+                                 unsigned long flags);
+ssize_t __wrap_process_vm_writev(pid_t pid, const struct iovec *local, unsigned long liovcnt,
+                                 const struct iovec *remote, unsigned long riovcnt,
+                                 unsigned long flags)
+{
+    ssize_t n = __real_process_vm_writev(pid, local, liovcnt, remote, riovcnt, flags);
+
+    if (n > 0)
+        atomic_fetch_add(&cma_written, (size_t)n);
+    return n;
+}
+
+#define STOP_AT     3        /* an odd offset */
+#define STOP_ROUNDS 4        /* rounds in which the target stopped mid-transfer */
+#define STOP_MAX    3000     /* rounds at most */
+
+struct stop_case {
+    size_t               len;       /* of each put */
+    unsigned char       *mem;       /* rank 1's window */
+    _Atomic int          round;     /* the origin's round (it waits for ... */
+    _Atomic int          polling;   /* ... the target to poll in it) */
+    _Atomic int          put_done;  /* the round whose put completed */
+    _Atomic int          over;
+    size_t               last_len;  /* the target's piece in the round, or 0 */
+    int                  stopped;   /* rounds the target stopped in the middle of */
+};
+
+static void stop_body(struct rank *r)
+{
+    struct stop_case *c = r->job->user;
+    size_t bytes = c->len + 2 * STOP_AT;
+    unsigned char *mem = calloc(1, bytes), *buf = malloc(c->len);
+    prma_win_h win;
+
+    RCHECK(r, mem != NULL && buf != NULL);
+    if (r->rank == 1)
+        c->mem = mem;
+    RCHECK_STATUS(r, prma_win_create(r->ctx, &r->coll, mem, bytes, 1, &win), PRMA_OK);
+    if (r->failures > 0)
+        return;
+    if (r->rank == 0) {
+        RCHECK_STR(r, prma_win_port_kind(win, 1), "shm-cma");
+        RCHECK_STATUS(r, prma_win_lock(win, PRMA_LOCK_SHARED, 1, 0), PRMA_OK);
+        for (int i = 1; i <= STOP_MAX && c->stopped < STOP_ROUNDS && r->failures == 0; i++) {
+            size_t mine;
+
+            for (size_t k = 0; k < c->len; k++)
+                buf[k] = (unsigned char)(i * 7 + k * 13 + 1) | 1;
+            atomic_store(&c->round, i);
+            while (atomic_load(&c->polling) != i)
+                nap_us(1);
+            atomic_store(&cma_written, 0);
+            RCHECK_STATUS(r, prma_win_put(win, buf, c->len, 1, STOP_AT, 0), PRMA_OK);
+            RCHECK_STATUS(r, prma_win_flush(win, 1), PRMA_OK);
+            mine = atomic_load(&cma_written);
+            atomic_store(&c->put_done, i);
+            while (atomic_load(&c->polling) != -i)
+                nap_us(1);
+            /* Every byte there once: nothing lost ... */
+            RCHECK(r, memcmp(c->mem + STOP_AT, buf, c->len) == 0);
+            RCHECK(r, c->mem[0] == 0 && c->mem[STOP_AT + c->len] == 0);
+            /* ... and written once: by the target (its one piece) or by
+             * this origin's system calls, never both. */
+            if (c->last_len > 0) {
+                RCHECK_INT(r, mine + c->last_len, c->len);
+                c->stopped += mine > 0;
+            } else {
+                RCHECK_INT(r, mine, c->len);
+            }
+        }
+        RCHECK_STATUS(r, prma_win_unlock(win, 1), PRMA_OK);
+        RCHECK(r, c->stopped >= STOP_ROUNDS);
+        atomic_store(&c->over, 1);
+    } else {
+        for (int i = 1; !atomic_load(&c->over);) {
+            if (atomic_load(&c->round) != i) {
+                nap_us(1);
+                continue;
+            }
+            /* Serve one piece, then stop polling (no lease renewed). */
+            r->ctx->agent_budget = 1;
+            r->ctx->agent_last_len = 0;
+            prma_progress(r->ctx);
+            atomic_store(&c->polling, i);
+            while (r->ctx->agent_budget > 0 && atomic_load(&c->put_done) != i)
+                prma_progress(r->ctx);
+            while (atomic_load(&c->put_done) != i)
+                nap_us(1);
+            c->last_len = r->ctx->agent_budget < 0 ? r->ctx->agent_last_len : 0;
+            if (c->last_len > 0)
+                RCHECK(r, r->ctx->agent_last_offset >= STOP_AT &&
+                              r->ctx->agent_last_offset + c->last_len <= STOP_AT + c->len);
+            r->ctx->agent_budget = 0;
+            atomic_store(&c->polling, -i);
+            i++;
+        }
+        prma_agent_idle(r->ctx);
+    }
+    job_barrier(r);
+    RCHECK_STATUS(r, prma_win_free(win), PRMA_OK);
+    free(mem);
+    free(buf);
+}
+
+static void run_stop_case(const char *name, size_t len)
+{
+    struct rank ranks[2];
+    struct stop_case c = { .len = len };
+    struct job job;
+
+    job_init(&job, 2, stop_body);
+    job.user = &c;
+    job_run(name, &job, ranks);
+}
+
+/* A transfer through the chunks whose target serves one piece and stops:
+ * the origin withdraws the others and copies them itself. */
+static void test_agent_target_stops_in_the_middle_of_a_chunked_transfer(void **state)
+{
+    assert_true(PRMA_AGENT_BOUNCE_MAX > PRMA_AGENT_CHUNK);  /* two pieces at least */
+    run_stop_case(__func__, PRMA_AGENT_BOUNCE_MAX);
+}
+
+/* ---- a dynamic window's target checks what it is asked to write -------- */
+
+struct dyn_case {
+    unsigned char *outside;  /* rank 1's memory that it never attached */
+    unsigned char *region;   /* ... and its attached region */
+    _Atomic int    over;
+    int            by_copy;  /* calls of the fallback */
+};
+
+static int count_copy(void *arg, struct prma_msg *part)
+{
+    (void)part;
+    ((struct dyn_case *)arg)->by_copy++;
+    return PRMA_OK;  /* and writes nothing */
+}
+
+#define DYN_OUT 32768
+
+static void dyn_body(struct rank *r)
+{
+    struct dyn_case *c = r->job->user;
+    prma_win_h win;
+
+    RCHECK_STATUS(r, prma_win_create_dynamic(r->ctx, &r->coll, &win), PRMA_OK);
+    if (r->failures > 0)
+        return;
+    if (r->rank == 1) {
+        c->outside = malloc(DYN_OUT);
+        c->region  = calloc(1, DYN_OUT);
+        RCHECK(r, c->outside != NULL && c->region != NULL);
+        memset(c->outside, 0xA5, DYN_OUT);
+        RCHECK_STATUS(r, prma_win_attach(win, c->region, DYN_OUT), PRMA_OK);
+    }
+    job_barrier(r);
+    if (r->rank == 0) {
+        struct prma_agent_area *a = prma__agent_area(win, win->ports[1]->mp_ctl);
+        unsigned char data[8192];
+        size_t lens[2] = { 8, sizeof(data) };
+
+        RCHECK_STR(r, prma_win_port_kind(win, 1), "shm-cma");
+        RCHECK(r, a != NULL);
+        memset(data, 0x3C, sizeof(data));
+        for (int k = 0; k < 2 && a != NULL; k++) {
+            int served = 0;
+
+            /* Puts the origin's own check would refuse, handed to the
+             * target as they are: one into the region (done), one past
+             * its end and one into memory never attached (refused). */
+            for (int tries = 0; tries < 20000 && served < 3; tries++) {
+                uint64_t at[3] = { (uint64_t)(uintptr_t)c->region + 8,
+                                   (uint64_t)(uintptr_t)c->region + DYN_OUT - 4,
+                                   (uint64_t)(uintptr_t)c->outside + 64 };
+                struct prma_msg msg;
+                int status;
+
+                prma_msg_init(&msg, PRMA_CMD_PUT, PRMA_MSGF_SYNC);
+                msg.ms_buf    = data;
+                msg.ms_len    = lens[k];
+                msg.ms_offset = at[served];
+                c->by_copy    = 0;
+                status = k == 0 ? prma__agent_call(win, 1, a, &msg)
+                                : prma__agent_bulk(win, a, &msg, count_copy, c);
+                if (status == PRMA_ERR_NOTSUP || c->by_copy > 0) {
+                    nap_us(100);  /* the target may be off its CPU: again */
+                    continue;
+                }
+                RCHECK_INT(r, status, served == 0 ? PRMA_OK : PRMA_ERR_RMA_RANGE);
+                served++;
+            }
+            RCHECK_INT(r, served, 3);
+        }
+        for (size_t i = 0; i < sizeof(data); i++)
+            if (c->region[8 + i] != 0x3C) {
+                RCHECK_INT(r, i, -1);
+                break;
+            }
+        for (size_t i = DYN_OUT - 4096; i < DYN_OUT; i++)
+            RCHECK_INT(r, c->region[i], 0);
+        for (size_t i = 0; i < DYN_OUT; i++)
+            RCHECK_INT(r, c->outside[i], 0xA5);
+        atomic_store(&c->over, 1);
+    } else {
+        while (!atomic_load(&c->over))
+            prma_progress(r->ctx);
+        prma_agent_idle(r->ctx);
+    }
+    job_barrier(r);
+    if (r->rank == 1)
+        RCHECK_STATUS(r, prma_win_detach(win, c->region), PRMA_OK);
+    RCHECK_STATUS(r, prma_win_free(win), PRMA_OK);
+    if (r->rank == 1) {
+        free(c->outside);
+        free(c->region);
+    }
+}
+
+/* A dynamic window's target serves accesses inside its attached regions
+ * only: a request past a region's end or outside every region (which the
+ * origin's own check would have refused) is PRMA_ERR_RMA_RANGE and writes
+ * nothing, whether small or in pieces. */
+static void test_agent_dynamic_target_refuses_outside_its_regions(void **state)
+{
+    struct rank ranks[2];
+    struct dyn_case c = { 0 };
+    struct job job;
+
+    job_init(&job, 2, dyn_body);
+    job.user = &c;
+    job_run(__func__, &job, ranks);
+}
+
 /* A slot is line-aligned and a small request shares the header's line. */
 static void test_agent_slots_are_lines(void **state)
 {
@@ -206,6 +456,9 @@ static void test_agent_slots_are_lines(void **state)
     assert_int_equal(offsetof(struct prma_agent_area, slot) % 64, 0);
     assert_true(offsetof(struct prma_agent_slot, data) + 8 <= 64);
     assert_true(sizeof(((struct prma_agent_slot *)0)->data) >= PRMA_AGENT_INLINE);
+    assert_int_equal(offsetof(struct prma_agent_bulk, chunk) % 64, 0);
+    assert_int_equal(sizeof(struct prma_agent_chunk), 64);
+    assert_int_equal(offsetof(struct prma_agent_bulk, data) % 64, 0);
 }
 
 int main(void)
@@ -217,6 +470,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_agent_setting_off_hands_nothing,
                                         unit_watchdog_setup, agent_env_teardown),
         unit_test_guarded(test_agent_slots_are_lines),
+        unit_test_guarded(test_agent_target_stops_in_the_middle_of_a_chunked_transfer),
+        unit_test_guarded(test_agent_dynamic_target_refuses_outside_its_regions),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
