@@ -14,21 +14,23 @@
 
 #include <stdint.h>
 
-#define OPS                                                                                 \
-    { MPI_SUM, PRMA_OP_SUM }, { MPI_PROD, PRMA_OP_PROD }, { MPI_MAX, PRMA_OP_MAX },             \
-        { MPI_MIN, PRMA_OP_MIN }, { MPI_BAND, PRMA_OP_BAND }, { MPI_BOR, PRMA_OP_BOR },         \
-        { MPI_BXOR, PRMA_OP_BXOR }, { MPI_LAND, PRMA_OP_LAND }, { MPI_LOR, PRMA_OP_LOR },       \
-        { MPI_LXOR, PRMA_OP_LXOR }, { MPI_REPLACE, PRMA_OP_REPLACE },                           \
-        { MPI_NO_OP, PRMA_OP_NO_OP }, { MPI_MAXLOC, PRMA_OP_MAXLOC },                           \
-        { MPI_MINLOC, PRMA_OP_MINLOC }
-
 struct shim_op_slot shim_ops[SHIM_OP_SLOTS];
+
+static const struct {
+    MPI_Op    op;
+    prma_op_t ours;
+} ops[] = {
+    { MPI_SUM, PRMA_OP_SUM }, { MPI_PROD, PRMA_OP_PROD }, { MPI_MAX, PRMA_OP_MAX },
+    { MPI_MIN, PRMA_OP_MIN }, { MPI_BAND, PRMA_OP_BAND }, { MPI_BOR, PRMA_OP_BOR },
+    { MPI_BXOR, PRMA_OP_BXOR }, { MPI_LAND, PRMA_OP_LAND }, { MPI_LOR, PRMA_OP_LOR },
+    { MPI_LXOR, PRMA_OP_LXOR }, { MPI_REPLACE, PRMA_OP_REPLACE },
+    { MPI_NO_OP, PRMA_OP_NO_OP }, { MPI_MAXLOC, PRMA_OP_MAXLOC },
+    { MPI_MINLOC, PRMA_OP_MINLOC }
+};
 
 /* portrma's reduction for a predefined MPI_Op, or -1 (a user's op). */
 int shim_op(MPI_Op op)
 {
-    static const struct { MPI_Op op; prma_op_t ours; } ops[] = { OPS };
-
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         if (ops[i].op == op)
             return (int)ops[i].ours;
@@ -39,8 +41,6 @@ int shim_op(MPI_Op op)
  * not found at its own slot is looked for by shim_op). */
 void shim_op_setup(void)
 {
-    static const struct { MPI_Op op; prma_op_t ours; } ops[] = { OPS };
-
     for (unsigned s = 0; s < SHIM_OP_SLOTS; s++)
         shim_ops[s] = (struct shim_op_slot){ MPI_OP_NULL, -1 };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {

@@ -642,6 +642,20 @@ int prma_win_check_epoch(prma_win_h win)
     return prma__epoch_check_access(win, -1);
 }
 
+/* Does [disp * unit + offset, + len) lie in a window of size bytes? *start_p
+ * gets disp * unit; no step may overflow. */
+static inline int win_in_range(uint64_t size, uint64_t unit, uint64_t disp, uint64_t offset,
+                               size_t len, uint64_t *start_p)
+{
+    uint64_t start;
+
+    if (__builtin_mul_overflow(disp, unit, &start) || start > size || offset > size - start ||
+        len > size - start - offset)
+        return 0;
+    *start_p = start;
+    return 1;
+}
+
 int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint64_t offset,
                           size_t len)
 {
@@ -664,13 +678,9 @@ int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint
                    ? PRMA_ERR_RMA_RANGE
                    : prma__dyn_region(win, target, target_disp + offset, len, NULL);
     peer = &win->peers[target];
-    /* start = disp * unit + offset; start + len <= size; no overflow */
-    if (target_disp > peer->size / peer->disp_unit)
-        return PRMA_ERR_RMA_RANGE;
-    start = target_disp * peer->disp_unit;
-    if (offset > peer->size - start || len > peer->size - start - offset)
-        return PRMA_ERR_RMA_RANGE;
-    return PRMA_OK;
+    return win_in_range(peer->size, peer->disp_unit, target_disp, offset, len, &start)
+               ? PRMA_OK
+               : PRMA_ERR_RMA_RANGE;
 }
 
 /* One operation: check it, then send it as a transient message. */
@@ -766,8 +776,7 @@ static inline char *win_direct(struct prma_win *win, int target, uint64_t target
              prma__lock_touch(win, target) != PRMA_OK))
             return NULL;
     }
-    if (__builtin_mul_overflow(target_disp, d->disp_unit, &start) || start > d->size ||
-        offset > d->size - start || len > d->size - start - offset)
+    if (!win_in_range(d->size, d->disp_unit, target_disp, offset, len, &start))
         return NULL;
     return d->base + start + offset;
 }
