@@ -67,10 +67,9 @@ struct prma_stage {
 
 struct prma_ctl {
     uint64_t                lock;       /* the lock word, above */
-    uint64_t                unused0;
     uint64_t                wticket;    /* exclusive requests: next ticket ... */
     uint64_t                wserving;   /* ... and the one whose turn it is (FIFO) */
-    uint64_t                pad[3];
+    uint64_t                pad[4];
     struct prma_shm_barrier barrier;    /* rank 0's serves the whole group */
     uint64_t                stripes[PRMA_ACC_STRIPES];  /* accumulate stripe locks */
     struct prma_ctl_rank    ranks[];    /* PSCW, by member rank; then the stages */

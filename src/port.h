@@ -65,9 +65,10 @@ struct prma_port {
     _Atomic int                 mp_error;  /* reply ports: first failure of a transient
                                               operation, reported by prma_port_drain() */
     int                         mp_rank;   /* target rank, -1 for reply ports */
-    char                       *mp_direct; /* the target's window mapped here (self and
-                                              mapped shm ports), else NULL: puts and gets
-                                              may be plain copies (win.c) */
+    char                       *mp_direct; /* the target's window mapped here (self,
+                                              mapped shm, and ucx ports to a same-host
+                                              window UCX allocated), else NULL: puts and
+                                              gets may be plain copies (win.c) */
     char                       *mp_ctl;    /* the target's control block mapped here, or
                                               NULL: its atomics may be CPU atomics */
 };
@@ -130,13 +131,6 @@ int prma__port_init_self(struct prma_win *win, struct prma_port **port_p);
 int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_p);
 int prma__port_init_none(struct prma_win *win, int rank, struct prma_port **port_p);
 int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_p);
-
-/* Where a mapped shm port reaches its target's window here, else NULL. */
-void *prma__port_shm_memory(struct prma_port *port);
-
-/* Where a ucx port reaches its target's window here through a mapping UCX
- * made (a same-host window UCX allocated), else NULL. */
-void *prma__port_ucx_memory(struct prma_port *port);
 
 /* Is port a shm port (mapped or cma): does its target share this host's
  * memory? */

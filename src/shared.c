@@ -148,8 +148,7 @@ int prma_win_shared_query(prma_win_h win, int target, size_t *size_p, size_t *di
         base = win->base;
     else if (win->flavor == PRMA_WIN_FLAVOR_SHARED && win->contiguous)
         base = (char *)win->mem->user + win->peers[target].memfd_offset;
-    else if ((base = prma__port_shm_memory(win->ports[target])) == NULL &&
-             (base = prma__port_ucx_memory(win->ports[target])) == NULL)
+    else if ((base = win->ports[target]->mp_direct) == NULL)
         base = query_map(win, target);
     *size_p      = base != NULL ? win->peers[target].size : 0;
     *disp_unit_p = win->peers[target].disp_unit;

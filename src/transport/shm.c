@@ -204,13 +204,6 @@ int prma__port_init_shm(struct prma_win *win, int rank, struct prma_port **port_
     return PRMA_OK;
 }
 
-void *prma__port_shm_memory(struct prma_port *port)
-{
-    struct shm_port *shm = (struct shm_port *)port;
-
-    return port->mp_ops == &shm_map_ops ? shm->memory : NULL;
-}
-
 int prma__port_is_shm(const struct prma_port *port)
 {
     return port->mp_ops == &shm_map_ops || port->mp_ops == &shm_cma_ops;

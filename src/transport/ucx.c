@@ -1090,11 +1090,6 @@ static const struct prma_port_ops ucx_ops = {
     .destroy   = ucx_destroy,
 };
 
-void *prma__port_ucx_memory(struct prma_port *port)
-{
-    return port->mp_ops == &ucx_ops ? port->mp_direct : NULL;
-}
-
 int prma__port_init_ucx(struct prma_win *win, int rank, struct prma_port **port_p)
 {
     const struct prma_peer *peer = &win->peers[rank];
