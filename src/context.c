@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "agent.h"
+#include "copy.h"
 #include "log.h"
 #include "mem.h"
 #include "settings.h"
@@ -16,6 +17,7 @@
 /* PORTRMA_* are read once per process, however many contexts are started
  * and from however many threads. */
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+static pthread_once_t copy_once   = PTHREAD_ONCE_INIT;
 
 int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p)
 {
@@ -25,6 +27,7 @@ int prma_init(const prma_bootstrap_t *boot, prma_context_h *ctx_p)
     if (boot == NULL || boot->size <= 0 || boot->rank < 0 || boot->rank >= boot->size)
         return PRMA_ERR_ARG;
     pthread_once(&config_once, prma__config_load);
+    pthread_once(&copy_once, prma__copy_setup);
     prma__log_rank = boot->rank;
     ctx = calloc(1, sizeof(*ctx));
     if (ctx == NULL)

@@ -82,6 +82,7 @@ int prma__epoch_fence(struct prma_win *win, unsigned mode)
     }
     ep->mode = mode;
     ep->nops = 0;
+    ep->streamed = 0;
     prma__dyn_synced(win);
     return win->guard != NULL ? prma__guard_leave(win, PRMA_GUARD_EV_FENCE, mode, PRMA_OK)
                               : PRMA_OK;

@@ -12,6 +12,7 @@
 #ifndef PRMA_EPOCH_H
 #define PRMA_EPOCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct prma_win;
@@ -59,6 +60,8 @@ struct prma_epoch {
     enum prma_exposure exposure;
     unsigned           mode;       /* asserts of the call that opened the access epoch */
     unsigned long      nops;       /* operations issued in the access epoch */
+    size_t             streamed;   /* bytes of large copies since the last
+                                      synchronization (copy.c) */
     /* passive target */
     uint8_t           *locks;      /* [size] enum prma_lockstate, made on first use */
     int                nlocked;

@@ -223,6 +223,7 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
     if (ep->access == PRMA_ACCESS_NONE) {
         ep->access = PRMA_ACCESS_LOCK;
         ep->nops   = 0;
+        ep->streamed = 0;
     }
     locks_note(win, target, (mode & PRMA_MODE_NOCHECK)      ? PRMA_LOCKED_NOCHECK
                             : lazy && lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_LAZY_SHARED
@@ -269,6 +270,7 @@ int prma_win_unlock(prma_win_h win, int target)
     if (ep->access != PRMA_ACCESS_LOCK || ep->locks[target] == PRMA_LOCKED_NONE)
         return PRMA_ERR_RMA_SYNC;
     status = unlock_one(win, target);
+    ep->streamed = 0;
     if (ep->nlocked == 0)
         ep->access = PRMA_ACCESS_NONE;
     return PRMA_GUARD_SYNC(win, status);
@@ -289,6 +291,7 @@ int prma_win_lock_all(prma_win_h win, unsigned mode)
     ep->access = PRMA_ACCESS_LOCK_ALL;
     ep->mode   = mode;
     ep->nops   = 0;
+    ep->streamed = 0;
     prma__dyn_synced(win);
     return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
@@ -326,9 +329,10 @@ static int flush_check(struct prma_win *win, int target)
 
 int prma_win_flush(prma_win_h win, int target)
 {
-    const struct prma_epoch *ep = &win->epoch;
+    struct prma_epoch *ep = &win->epoch;
     int status;
 
+    ep->streamed = 0;
     /* The common case: a held lock on a target whose memory is reached on
      * the spot (its control block is mapped here): what was done is done;
      * order it with what follows. */
@@ -355,6 +359,7 @@ int prma_win_flush_all(prma_win_h win)
 {
     int status = flush_check(win, -1);
 
+    win->epoch.streamed = 0;
     if (status == PRMA_OK && win->guard != NULL)
         status = prma__guard_deliver(win, -1, PRMA_GUARD_EPOCH_FLUSH);
     return status != PRMA_OK ? status : prma__win_complete(win);
@@ -367,6 +372,7 @@ static int flush_local(struct prma_win *win, int target)
     struct prma_waiter wait;
     int status = flush_check(win, target);
 
+    win->epoch.streamed = 0;
     if (status != PRMA_OK)
         return status;
     if (win->failed != PRMA_OK)
@@ -394,6 +400,7 @@ int prma_win_check_passive(prma_win_h win)
 
 int prma_win_sync(prma_win_h win)
 {
+    win->epoch.streamed = 0;
     atomic_thread_fence(memory_order_seq_cst);
     prma__dyn_synced(win);
     return PRMA_GUARD_SYNC(win, PRMA_OK);

@@ -171,6 +171,7 @@ int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode)
     ep->access = PRMA_ACCESS_PSCW;
     ep->mode   = mode;
     ep->nops   = 0;
+    ep->streamed = 0;
     prma__dyn_synced(win);
     return PRMA_GUARD_SYNC(win, PRMA_OK);
 }

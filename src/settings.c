@@ -18,6 +18,7 @@ struct prma_config prma__config = {
     .progress  = PRMA_PROGRESS_THREAD,
     .guard     = 0,
     .agent     = 1,
+    .stream    = 1,
 };
 
 struct setting {
@@ -61,6 +62,11 @@ static const struct setting settings[] = {
       "small puts, gets and accumulates that same-node origins hand it for a window "
       "they reach by process_vm_readv/writev, sooner than those system calls; off: "
       "origins always use the system calls" },
+    { "PORTRMA_STREAM", "on", bool_values, &prma__config.stream,
+      "on: once the puts and gets of 64 KiB and more made to or from mapped memory "
+      "between two synchronizations of a window add up to more than the last-level "
+      "cache holds, further ones are copied with non-temporal stores (x86-64), which "
+      "write memory without reading it first; off: always ordinary copies" },
     { "PORTRMA_NODE_SIZE", "0", NULL, &prma__config.node_size,
       "a count k > 0 splits each node into pretend nodes of k consecutive local "
       "ranks, so that one machine mixes shm and ucx ports (for testing)" },

@@ -23,6 +23,7 @@ struct prma_config {
     int progress;   /* enum prma_progress_mode */
     int guard;      /* enum prma_guard_mode (guard.h) */
     int agent;      /* serve and use the node agent (agent.c) */
+    int stream;     /* large copies past a cache's worth stream (copy.c) */
 };
 
 enum prma_progress_mode {

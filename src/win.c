@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "context.h"
+#include "copy.h"
 #include "dynamic.h"
 #include "guard.h"
 #include "log.h"
@@ -829,7 +830,10 @@ int prma_win_put(prma_win_h win, const void *origin, size_t len, int target,
 
     if (at == NULL)
         return win_rma(win, PRMA_CMD_PUT, (void *)origin, len, target, target_disp, offset);
-    win_copy(at, origin, len);
+    if (len >= PRMA_STREAM_MIN)
+        prma__copy_large(&win->epoch.streamed, at, origin, len);
+    else
+        win_copy(at, origin, len);
     win->epoch.nops++;
     return PRMA_OK;
 }
@@ -841,7 +845,10 @@ int prma_win_get(prma_win_h win, void *origin, size_t len, int target, uint64_t 
 
     if (at == NULL)
         return win_rma(win, PRMA_CMD_GET, origin, len, target, target_disp, offset);
-    win_copy(origin, at, len);
+    if (len >= PRMA_STREAM_MIN)
+        prma__copy_large(&win->epoch.streamed, origin, at, len);
+    else
+        win_copy(origin, at, len);
     win->epoch.nops++;
     return PRMA_OK;
 }

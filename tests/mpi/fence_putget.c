@@ -18,6 +18,12 @@
  *  4. Every size from 1 to 80 bytes at every alignment 0..7, put to rank
  *     r+1 and got back, and the same with our own window (the self port):
  *     the bytes asked for move, no byte around them.
+ *  5. A stream larger than a last-level cache in one epoch (80 puts of
+ *     1 MiB at odd displacements to rank r+1 in one fence epoch, then 80 gets
+ *     of them from rank r-1 before one flush of a lock_all epoch, in two
+ *     epochs one after the other): the copies past the cache's worth
+ *     take another path (non-temporal stores on x86-64); every byte must
+ *     still arrive, and the gaps between the pieces keep the sentinel.
  *
  * Works at any number of ranks (with 1 rank every transfer targets itself).
  */
@@ -390,6 +396,74 @@ static void test_small(enum flavour fl)
     win_destroy(&w);
 }
 
+/* ---- 5. a stream larger than the caches ------------------------------ */
+
+#define ST_PIECES 80
+#define ST_PIECE  ((size_t)1 << 20)
+#define ST_STRIDE (ST_PIECE + 64) /* a gap of 64 bytes after each piece */
+#define ST_SKEW   3
+
+static uint64_t stream_seed(int origin, int k)
+{
+    return prma_seed((uint64_t)origin, 50, (uint64_t)k);
+}
+
+static void test_stream(void)
+{
+    const int right = (rank + 1) % nranks;
+    const int left = (rank - 1 + nranks) % nranks;
+    const int left2 = (rank - 2 + 2 * nranks) % nranks;
+    const size_t winsize = ST_PIECES * ST_STRIDE + ST_SKEW;
+    unsigned char *src = prma_xmalloc(ST_PIECES * ST_PIECE);
+    unsigned char *dst = prma_xmalloc(ST_PIECES * ST_PIECE + GUARD);
+    struct window w;
+
+    win_make(&w, FL_ALLOCATE, winsize, 1);
+    prma_fill_const(w.base, winsize, PRMA_SENTINEL);
+    for (int k = 0; k < ST_PIECES; k++)
+        prma_fill(src + (size_t)k * ST_PIECE, ST_PIECE, stream_seed(rank, k), 0);
+
+    MPI_CHECK(MPI_Win_fence(0, w.win));
+    for (int k = 0; k < ST_PIECES; k++)
+        MPI_CHECK(MPI_Put(src + (size_t)k * ST_PIECE, (int)ST_PIECE, MPI_BYTE, right,
+                          (MPI_Aint)(ST_SKEW + (size_t)k * ST_STRIDE), (int)ST_PIECE, MPI_BYTE,
+                          w.win));
+    MPI_CHECK(MPI_Win_fence(MPI_MODE_NOSUCCEED, w.win));
+
+    VERIFY_CONST(w.base, ST_SKEW, PRMA_SENTINEL, "stream: window bytes before piece 0");
+    for (int k = 0; k < ST_PIECES; k++) {
+        const unsigned char *at = w.base + ST_SKEW + (size_t)k * ST_STRIDE;
+
+        VERIFY_PATTERN(at, ST_PIECE, stream_seed(left, k), 0,
+                       "stream: put piece %d of rank %d", k, left);
+        VERIFY_CONST(at + ST_PIECE, k + 1 < ST_PIECES ? ST_STRIDE - ST_PIECE : 0,
+                     PRMA_SENTINEL, "stream: gap after put piece %d", k);
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+
+    /* Gets of what rank r-1 received (rank r-2's pieces), all before one
+     * flush, in two lock_all epochs. */
+    for (int half = 0; half < 2; half++) {
+        prma_fill_const(dst, ST_PIECES * ST_PIECE + GUARD, PRMA_SENTINEL2);
+        MPI_CHECK(MPI_Win_lock_all(0, w.win));
+        for (int k = 0; k < ST_PIECES; k++)
+            MPI_CHECK(MPI_Get(dst + (size_t)k * ST_PIECE, (int)ST_PIECE, MPI_BYTE, left,
+                              (MPI_Aint)(ST_SKEW + (size_t)k * ST_STRIDE), (int)ST_PIECE,
+                              MPI_BYTE, w.win));
+        MPI_CHECK(MPI_Win_flush(left, w.win));
+        for (int k = 0; k < ST_PIECES; k++)
+            VERIFY_PATTERN(dst + (size_t)k * ST_PIECE, ST_PIECE, stream_seed(left2, k), 0,
+                           "stream: get %d of piece %d from rank %d", half, k, left);
+        VERIFY_CONST(dst + ST_PIECES * ST_PIECE, GUARD, PRMA_SENTINEL2,
+                     "stream: bytes past the last get");
+        MPI_CHECK(MPI_Win_unlock_all(w.win));
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    win_destroy(&w);
+    free(src);
+    free(dst);
+}
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -413,6 +487,8 @@ int main(int argc, char **argv)
 
     for (int fl = 0; fl < FL_COUNT; fl++)
         test_small((enum flavour)fl);
+
+    test_stream();
 
     free(obuf);
     free(gbuf);

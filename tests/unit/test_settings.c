@@ -18,7 +18,8 @@
 
 static const char *const names[] = { "PORTRMA_LOG", "PORTRMA_SHM", "PORTRMA_NUMA",
                                      "PORTRMA_TRANSPORT", "PORTRMA_NODE_SIZE",
-                                     "PORTRMA_PROGRESS", "PORTRMA_GUARD", "PORTRMA_AGENT" };
+                                     "PORTRMA_PROGRESS", "PORTRMA_GUARD", "PORTRMA_AGENT",
+                                     "PORTRMA_STREAM" };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static int clear_env(void **state)
@@ -38,6 +39,7 @@ static void test_settings_defaults(void **state)
     prma__config.transport = PRMA_TRANSPORT_UCX;
     prma__config.node_size = 7;
     prma__config.progress  = PRMA_PROGRESS_OFF;
+    prma__config.stream    = 0;
     prma__config_load();
     assert_int_equal(prma__config.log_level, PRMA_LOG_WARN);
     assert_int_equal(prma__config.shm_mode, PRMA_SHM_MAP);
@@ -45,6 +47,7 @@ static void test_settings_defaults(void **state)
     assert_int_equal(prma__config.transport, PRMA_TRANSPORT_AUTO);
     assert_int_equal(prma__config.node_size, 0);
     assert_int_equal(prma__config.progress, PRMA_PROGRESS_THREAD);
+    assert_int_equal(prma__config.stream, 1);
     assert_int_equal(prma__log_level, PRMA_LOG_WARN);
 }
 

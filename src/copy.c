@@ -1,0 +1,164 @@
+/*
+ * copy.c - large copies between a window and its origins' buffers.
+ *
+ * Whoever reads what a put wrote (or what a get fetched) reads it after the
+ * next synchronization. When the copies made before that synchronization add
+ * up to more than the last-level cache holds, the later ones push the
+ * earlier ones out of it: all that can still be in cache when the reader
+ * comes is about one cache's worth. Ordinary stores to lines that are not in
+ * cache first read each line from memory, then write it back when it is
+ * pushed out; non-temporal stores write whole lines to memory without
+ * reading them, half the memory traffic. So past one cache's worth of
+ * volume, copies stream: the first cache's worth stays in cache as before,
+ * the rest goes to memory at the speed memory takes writes.
+ *
+ * x86-64 only (SSE2 stores everywhere, AVX2 where the CPU has it); elsewhere
+ * every copy is memmove.
+ */
+#include "copy.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "settings.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* Volume after which copies stream; SIZE_MAX: never. */
+static size_t stream_after = SIZE_MAX;
+static int    have_avx2;
+static _Atomic unsigned long nstreamed;
+
+/* The largest data or unified cache the kernel describes for CPU 0, in
+ * bytes; 0 if it says nothing. */
+static size_t llc_bytes(void)
+{
+    size_t best = 0;
+
+    for (int i = 0; i < 8; i++) {
+        char path[96], type[32] = "";
+        unsigned long kib = 0;
+        char unit = 0;
+        FILE *f;
+
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+        if ((f = fopen(path, "r")) == NULL)
+            break;
+        if (fscanf(f, "%31s", type) != 1)
+            type[0] = '\0';
+        fclose(f);
+        if (strcmp(type, "Instruction") == 0)
+            continue;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        if ((f = fopen(path, "r")) == NULL)
+            continue;
+        if (fscanf(f, "%lu%c", &kib, &unit) >= 1) {
+            size_t bytes = unit == 'M' ? (size_t)kib << 20 : (size_t)kib << 10;
+
+            if (bytes > best)
+                best = bytes;
+        }
+        fclose(f);
+    }
+#ifdef _SC_LEVEL3_CACHE_SIZE
+    if (best == 0) {
+        long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+
+        if (l3 > 0)
+            best = (size_t)l3;
+    }
+#endif
+    return best;
+}
+
+void prma__copy_setup(void)
+{
+#if defined(__x86_64__)
+    size_t llc;
+
+    stream_after = SIZE_MAX;
+    if (!prma__config.stream)
+        return;
+    llc = llc_bytes();
+    /* Unknown: assume a large one, so that streaming starts late. */
+    stream_after = llc != 0 ? llc : (size_t)64 << 20;
+    __builtin_cpu_init();
+    have_avx2 = __builtin_cpu_supports("avx2");
+#endif
+}
+
+#if defined(__x86_64__)
+/* len a multiple of 128, to 64-byte aligned. */
+__attribute__((target("avx2"))) static void stream_avx2(char *to, const char *from, size_t len)
+{
+    for (size_t i = 0; i < len; i += 128) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(from + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(from + i + 32));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(from + i + 64));
+        __m256i d = _mm256_loadu_si256((const __m256i *)(from + i + 96));
+
+        _mm256_stream_si256((__m256i *)(to + i), a);
+        _mm256_stream_si256((__m256i *)(to + i + 32), b);
+        _mm256_stream_si256((__m256i *)(to + i + 64), c);
+        _mm256_stream_si256((__m256i *)(to + i + 96), d);
+    }
+}
+
+/* len a multiple of 128, to 64-byte aligned. */
+static void stream_sse2(char *to, const char *from, size_t len)
+{
+    for (size_t i = 0; i < len; i += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(from + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(from + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(from + i + 32));
+        __m128i d = _mm_loadu_si128((const __m128i *)(from + i + 48));
+
+        _mm_stream_si128((__m128i *)(to + i), a);
+        _mm_stream_si128((__m128i *)(to + i + 16), b);
+        _mm_stream_si128((__m128i *)(to + i + 32), c);
+        _mm_stream_si128((__m128i *)(to + i + 48), d);
+    }
+}
+
+static void stream(char *to, const char *from, size_t len)
+{
+    size_t head = (size_t)(-(uintptr_t)to & 63), body;
+
+    memcpy(to, from, head);
+    to += head;
+    from += head;
+    len -= head;
+    body = len & ~(size_t)127;
+    if (have_avx2)
+        stream_avx2(to, from, body);
+    else
+        stream_sse2(to, from, body);
+    memcpy(to + body, from + body, len - body);
+    /* Non-temporal stores are not ordered with later ordinary ones (a
+     * lock word, a flag the target polls): order them here. */
+    _mm_sfence();
+}
+#endif
+
+void prma__copy_large(size_t *volume, void *to, const void *from, size_t len)
+{
+    *volume += len;
+#if defined(__x86_64__)
+    if (*volume > stream_after &&
+        ((const char *)from + len <= (const char *)to || (char *)to + len <= (const char *)from)) {
+        stream(to, from, len);
+        atomic_fetch_add_explicit(&nstreamed, 1, memory_order_relaxed);
+        return;
+    }
+#endif
+    memmove(to, from, len);
+}
+
+unsigned long prma__copy_streamed(void)
+{
+    return atomic_load_explicit(&nstreamed, memory_order_relaxed);
+}

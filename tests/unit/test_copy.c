@@ -1,0 +1,149 @@
+/*
+ * test_copy.c - large copies (src/copy.c): below the volume that streams and
+ * past it, the bytes that arrive are the source's, at every alignment of
+ * source and destination and with lengths that leave head and tail pieces;
+ * nothing around the destination is written; overlapping ranges are copied
+ * as memmove copies them; PORTRMA_STREAM=off never streams.
+ *
+ * The expected bytes come from the test's own pattern, not from memcpy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "copy.h"
+#include "settings.h"
+
+#define GUARD 256
+
+static unsigned char pattern(size_t i, unsigned seed)
+{
+    uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ull + seed;
+
+    x ^= x >> 29;
+    return (unsigned char)(x * 0xbf58476d1ce4e5b9ull >> 56);
+}
+
+/* Copies len bytes from src_off to dst_off of two fresh buffers with the
+ * given starting volume; checks the copy and the guard bytes around it.
+ * Returns whether the copy was streamed. */
+static int copy_once(size_t len, size_t src_off, size_t dst_off, size_t volume)
+{
+    size_t cap = len + 2 * GUARD + 128;
+    unsigned char *src = malloc(cap), *dst = malloc(cap);
+    unsigned long before = prma__copy_streamed();
+    size_t vol = volume;
+
+    assert_non_null(src);
+    assert_non_null(dst);
+    for (size_t i = 0; i < cap; i++) {
+        src[i] = pattern(i, 1);
+        dst[i] = 0xa5;
+    }
+    prma__copy_large(&vol, dst + GUARD + dst_off, src + GUARD + src_off, len);
+    assert_true(vol == volume + len);
+    for (size_t i = 0; i < cap; i++) {
+        size_t at = GUARD + dst_off;
+        unsigned char want = i >= at && i < at + len ? pattern(i - at + GUARD + src_off, 1) : 0xa5;
+
+        if (dst[i] != want)
+            fail_msg("len %zu src+%zu dst+%zu: byte %zu is %#x, not %#x", len, src_off, dst_off,
+                     i, dst[i], want);
+    }
+    free(src);
+    free(dst);
+    return prma__copy_streamed() != before;
+}
+
+static const size_t lens[] = { PRMA_STREAM_MIN, PRMA_STREAM_MIN + 1, PRMA_STREAM_MIN + 63,
+                               PRMA_STREAM_MIN + 127, 100003, (size_t)1 << 20 };
+#define NLENS (sizeof(lens) / sizeof(lens[0]))
+
+static const size_t offs[] = { 0, 1, 7, 16, 33, 63 };
+#define NOFFS (sizeof(offs) / sizeof(offs[0]))
+
+static void test_copy_plain(void **state)
+{
+    (void)state;
+    prma__config.stream = 1;
+    prma__copy_setup();
+    /* A volume of nothing before: the first cache's worth is never streamed. */
+    for (size_t l = 0; l < NLENS; l++)
+        for (size_t s = 0; s < NOFFS; s++)
+            assert_false(copy_once(lens[l], offs[s], offs[(s + l) % NOFFS], 0));
+}
+
+static void test_copy_streamed(void **state)
+{
+    (void)state;
+    prma__config.stream = 1;
+    prma__copy_setup();
+    for (size_t l = 0; l < NLENS; l++)
+        for (size_t s = 0; s < NOFFS; s++)
+            for (size_t d = 0; d < NOFFS; d++) {
+                int streamed = copy_once(lens[l], offs[s], offs[d], SIZE_MAX / 2);
+#if defined(__x86_64__)
+                assert_true(streamed);
+#else
+                assert_false(streamed);
+#endif
+            }
+}
+
+/* Overlapping ranges, both ways round, far past the streaming volume: the
+ * result is memmove's. */
+static void test_copy_overlap(void **state)
+{
+    size_t len = PRMA_STREAM_MIN * 2, cap = len * 2;
+    unsigned char *buf = malloc(cap);
+    unsigned long before;
+
+    (void)state;
+    assert_non_null(buf);
+    prma__config.stream = 1;
+    prma__copy_setup();
+    for (int dir = 0; dir < 2; dir++) {
+        size_t from = dir ? 4097 : 0, to = dir ? 0 : 4097, vol = SIZE_MAX / 2;
+
+        for (size_t i = 0; i < cap; i++)
+            buf[i] = pattern(i, 2);
+        before = prma__copy_streamed();
+        prma__copy_large(&vol, buf + to, buf + from, len);
+        assert_true(prma__copy_streamed() == before);
+        for (size_t i = 0; i < cap; i++) {
+            unsigned char want = i >= to && i < to + len ? pattern(i - to + from, 2)
+                                                         : pattern(i, 2);
+
+            if (buf[i] != want)
+                fail_msg("overlap %d: byte %zu is %#x, not %#x", dir, i, buf[i], want);
+        }
+    }
+    free(buf);
+}
+
+static void test_copy_off(void **state)
+{
+    (void)state;
+    prma__config.stream = 0;
+    prma__copy_setup();
+    assert_false(copy_once((size_t)1 << 20, 0, 0, SIZE_MAX / 2));
+    assert_false(copy_once(PRMA_STREAM_MIN + 5, 3, 9, SIZE_MAX / 2));
+    prma__config.stream = 1;
+    prma__copy_setup();
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_copy_plain),
+        cmocka_unit_test(test_copy_streamed),
+        cmocka_unit_test(test_copy_overlap),
+        cmocka_unit_test(test_copy_off),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
