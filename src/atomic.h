@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "acc.h"
+#include "copy.h"
 #include "msg.h"
 #include "portrma.h"
 
@@ -67,11 +68,11 @@ static inline int prma__direct_msg(char *memory, char *ctl, struct prma_msg *msg
     case PRMA_CMD_NOP:
         return PRMA_OK;
     case PRMA_CMD_PUT:
-        /* memmove: MPI lets a put read from the window it writes. */
-        memmove(memory + msg->ms_offset, msg->ms_buf, msg->ms_len);
+        /* memmove's semantics: MPI lets a put read from the window it writes. */
+        prma__copy(memory + msg->ms_offset, msg->ms_buf, msg->ms_len);
         return PRMA_OK;
     case PRMA_CMD_GET:
-        memmove(msg->ms_buf, memory + msg->ms_offset, msg->ms_len);
+        prma__copy(msg->ms_buf, memory + msg->ms_offset, msg->ms_len);
         return PRMA_OK;
     case PRMA_CMD_ATOMIC:
         return prma__cpu_atomic((msg->ms_region == PRMA_REGION_CTL ? ctl : memory) +

@@ -1,5 +1,5 @@
 /*
- * copy.c - large copies between a window and its origins' buffers.
+ * copy.c - copies between mapped window memory and origins' buffers.
  *
  * Whoever reads what a put wrote (or what a get fetched) reads it after the
  * next synchronization. When the copies made before that synchronization add
@@ -11,6 +11,9 @@
  * reading them, half the memory traffic. So past one cache's worth of
  * volume, copies stream: the first cache's worth stays in cache as before,
  * the rest goes to memory at the speed memory takes writes.
+ *
+ * The ordinary copies of more than PRMA_COPY_OWN bytes are a loop of our own
+ * where the CPU has AVX2 (copy.h says why: glibc's `rep movsb` there).
  *
  * x86-64 only (SSE2 stores everywhere, AVX2 where the CPU has it); elsewhere
  * every copy is memmove.
@@ -80,14 +83,14 @@ void prma__copy_setup(void)
 #if defined(__x86_64__)
     size_t llc;
 
+    __builtin_cpu_init();
+    have_avx2    = __builtin_cpu_supports("avx2");
     stream_after = SIZE_MAX;
     if (!prma__config.stream)
         return;
     llc = llc_bytes();
     /* Unknown: assume a large one, so that streaming starts late. */
     stream_after = llc != 0 ? llc : (size_t)64 << 20;
-    __builtin_cpu_init();
-    have_avx2 = __builtin_cpu_supports("avx2");
 #endif
 }
 
@@ -144,18 +147,71 @@ static void stream(char *to, const char *from, size_t len)
 }
 #endif
 
+/* Do [from, from + len) and [to, to + len) share a byte? */
+static inline int overlap(const void *to, const void *from, size_t len)
+{
+    return (const char *)from < (const char *)to + len && (const char *)to < (const char *)from + len;
+}
+
+#if defined(__x86_64__)
+/* An ordinary copy of len > 128 bytes between ranges that do not overlap:
+ * stores 32-byte aligned, loads as they come, the first and the last bytes
+ * by overlapping pieces. */
+__attribute__((target("avx2"))) static void copy_avx2(char *to, const char *from, size_t len)
+{
+    __m256i h0, t0, t1, t2, t3;
+    size_t skip;
+
+    h0 = _mm256_loadu_si256((const __m256i *)from);
+    t0 = _mm256_loadu_si256((const __m256i *)(from + len - 128));
+    t1 = _mm256_loadu_si256((const __m256i *)(from + len - 96));
+    t2 = _mm256_loadu_si256((const __m256i *)(from + len - 64));
+    t3 = _mm256_loadu_si256((const __m256i *)(from + len - 32));
+    _mm256_storeu_si256((__m256i *)to, h0);
+    /* From the first 32-byte boundary past `to` on, whole aligned pieces of
+     * 128 bytes while more than 128 remain; the last 128 bytes last. */
+    skip = 32 - ((uintptr_t)to & 31);
+    for (size_t i = skip; i + 128 < len; i += 128) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(from + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(from + i + 32));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(from + i + 64));
+        __m256i d = _mm256_loadu_si256((const __m256i *)(from + i + 96));
+
+        _mm256_store_si256((__m256i *)(to + i), a);
+        _mm256_store_si256((__m256i *)(to + i + 32), b);
+        _mm256_store_si256((__m256i *)(to + i + 64), c);
+        _mm256_store_si256((__m256i *)(to + i + 96), d);
+    }
+    _mm256_storeu_si256((__m256i *)(to + len - 128), t0);
+    _mm256_storeu_si256((__m256i *)(to + len - 96), t1);
+    _mm256_storeu_si256((__m256i *)(to + len - 64), t2);
+    _mm256_storeu_si256((__m256i *)(to + len - 32), t3);
+}
+
+#endif
+
+void prma__copy(void *to, const void *from, size_t len)
+{
+#if defined(__x86_64__)
+    if (have_avx2 && len > PRMA_COPY_OWN && !overlap(to, from, len)) {
+        copy_avx2(to, from, len);
+        return;
+    }
+#endif
+    memmove(to, from, len);
+}
+
 void prma__copy_large(size_t *volume, void *to, const void *from, size_t len)
 {
     *volume += len;
 #if defined(__x86_64__)
-    if (*volume > stream_after &&
-        ((const char *)from + len <= (const char *)to || (char *)to + len <= (const char *)from)) {
+    if (*volume > stream_after && !overlap(to, from, len)) {
         stream(to, from, len);
         atomic_fetch_add_explicit(&nstreamed, 1, memory_order_relaxed);
         return;
     }
 #endif
-    memmove(to, from, len);
+    prma__copy(to, from, len);
 }
 
 unsigned long prma__copy_streamed(void)

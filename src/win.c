@@ -807,7 +807,7 @@ struct win_bytes32 {
 static inline void win_copy(void *to, const void *from, size_t len)
 {
     if (len > 64) {
-        memmove(to, from, len);
+        prma__copy(to, from, len);
     } else if (len > 32) {
         WIN_COPY_HEAD_TAIL(struct win_bytes32, to, from, len);
     } else if (len > 16) {

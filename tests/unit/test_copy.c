@@ -1,9 +1,11 @@
 /*
- * test_copy.c - large copies (src/copy.c): below the volume that streams and
- * past it, the bytes that arrive are the source's, at every alignment of
- * source and destination and with lengths that leave head and tail pieces;
- * nothing around the destination is written; overlapping ranges are copied
- * as memmove copies them; PORTRMA_STREAM=off never streams.
+ * test_copy.c - copies of window data (src/copy.c): ordinary copies of every
+ * length around the sizes where the way of copying changes, and large ones
+ * below the volume that streams and past it; the bytes that arrive are the
+ * source's, at every alignment of source and destination and with lengths
+ * that leave head and tail pieces; nothing around the destination is
+ * written; overlapping ranges are copied as memmove copies them;
+ * PORTRMA_STREAM=off never streams.
  *
  * The expected bytes come from the test's own pattern, not from memcpy.
  */
@@ -125,6 +127,59 @@ static void test_copy_overlap(void **state)
     free(buf);
 }
 
+/* prma__copy, at lengths around 64, 128 and PRMA_COPY_OWN and a few beyond,
+ * at every pair of alignments mod 64 among a set. */
+static void test_copy_ordinary(void **state)
+{
+    static const size_t olens[] = { 65, 127, 128, 129, 255, 256, 257, 1000,
+                                    PRMA_COPY_OWN - 1, PRMA_COPY_OWN, PRMA_COPY_OWN + 1,
+                                    PRMA_COPY_OWN + 31, PRMA_COPY_OWN + 129, 4096, 12345,
+                                    PRMA_STREAM_MIN - 1 };
+    size_t cap = PRMA_STREAM_MIN + 2 * GUARD + 128;
+    unsigned char *src = malloc(cap), *dst = malloc(cap);
+
+    (void)state;
+    assert_non_null(src);
+    assert_non_null(dst);
+    prma__config.stream = 1;
+    prma__copy_setup();
+    for (size_t i = 0; i < cap; i++)
+        src[i] = pattern(i, 3);
+    for (size_t l = 0; l < sizeof(olens) / sizeof(olens[0]); l++)
+        for (size_t s = 0; s < NOFFS; s++)
+            for (size_t d = 0; d < NOFFS; d++) {
+                size_t len = olens[l], at = GUARD + offs[d];
+
+                memset(dst, 0xa5, cap);
+                prma__copy(dst + at, src + GUARD + offs[s], len);
+                for (size_t i = 0; i < cap; i++) {
+                    unsigned char want = i >= at && i < at + len
+                                             ? pattern(i - at + GUARD + offs[s], 3) : 0xa5;
+
+                    if (dst[i] != want)
+                        fail_msg("copy %zu src+%zu dst+%zu: byte %zu is %#x, not %#x", len,
+                                 offs[s], offs[d], i, dst[i], want);
+                }
+            }
+    /* Overlapping, both ways round. */
+    for (int dir = 0; dir < 2; dir++) {
+        size_t len = 3 * PRMA_COPY_OWN, from = dir ? 40 : 0, to = dir ? 0 : 40;
+
+        for (size_t i = 0; i < cap; i++)
+            dst[i] = pattern(i, 4);
+        prma__copy(dst + to, dst + from, len);
+        for (size_t i = 0; i < cap; i++) {
+            unsigned char want = i >= to && i < to + len ? pattern(i - to + from, 4)
+                                                         : pattern(i, 4);
+
+            if (dst[i] != want)
+                fail_msg("overlapping copy %d: byte %zu is %#x, not %#x", dir, i, dst[i], want);
+        }
+    }
+    free(src);
+    free(dst);
+}
+
 static void test_copy_off(void **state)
 {
     (void)state;
@@ -139,6 +194,7 @@ static void test_copy_off(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_copy_ordinary),
         cmocka_unit_test(test_copy_plain),
         cmocka_unit_test(test_copy_streamed),
         cmocka_unit_test(test_copy_overlap),
