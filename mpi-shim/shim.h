@@ -333,6 +333,20 @@ static inline struct shim_win *shim_win_lookup(MPI_Win handle)
 {
     int index;
 
+    if (SHIM_WIN_IS_POINTER) {
+        /* The handle is the slot's address once it is known to be one. */
+        uintptr_t v = (uintptr_t)handle;
+        int n = __atomic_load_n(&shim_win_nchunks, __ATOMIC_ACQUIRE);
+
+        for (int c = 0; c < n; c++) {
+            uintptr_t off = v - (uintptr_t)shim_win_chunks[c];
+
+            if (off < SHIM_WIN_CHUNK * sizeof(struct shim_win_slot) &&
+                off % sizeof(struct shim_win_slot) == 0)
+                return __atomic_load_n(&((struct shim_win_slot *)v)->win, __ATOMIC_ACQUIRE);
+        }
+        return NULL;
+    }
     if (handle == MPI_WIN_NULL || (index = shim_win_decode(handle)) < 0)
         return NULL;
     return __atomic_load_n(&shim_win_chunks[index / SHIM_WIN_CHUNK][index % SHIM_WIN_CHUNK].win,

@@ -1154,14 +1154,12 @@ int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, i
     return found ? PRMA_OK : PRMA_ERR_RMA_RANGE;
 }
 
-void prma__dyn_synced(struct prma_win *win)
+void prma__dyn_synced_dynamic(struct prma_win *win)
 {
     struct prma_dyn *dyn = win->dyn;
     void **keys;
     size_t n;
 
-    if (dyn == NULL)
-        return;
     atomic_fetch_add_explicit(&dyn->syncs, 1, memory_order_release);
     /* Retired keys go once no operation of this window is in flight. */
     if (atomic_load_explicit(&win->reply.mp_held, memory_order_acquire) != 0)

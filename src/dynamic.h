@@ -40,10 +40,11 @@ int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len);
 int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, int put);
 
 /* A synchronization that opens an access epoch (fence, start, lock,
- * lock_all) or orders memory (win_sync) happened on win: cached tables of
- * targets behind a ucx port are re-validated on their next access. No-op
- * for a window that is not dynamic. */
-void prma__dyn_synced(struct prma_win *win);
+ * lock_all) or orders memory (win_sync) happened on win, a dynamic window:
+ * cached tables of targets behind a ucx port are re-validated on their next
+ * access. Called through prma__dyn_synced (win.h), which skips other
+ * windows. */
+void prma__dyn_synced_dynamic(struct prma_win *win);
 
 /* Release what a dynamic window holds: its own table and registrations,
  * every cached table and key. Called with the window's teardown, once no

@@ -17,9 +17,26 @@
 #include "wait.h"
 #include "win.h"
 
-static int lock_word(struct prma_win *win, int target, uint32_t aop, uint64_t operand,
-                     uint64_t compare, uint64_t *old_p)
+/* An add or compare-and-swap on target's lock word: a CPU atomic in place
+ * where its control block is mapped here (the common case, written out so
+ * that a lock costs little more than the atomic), a message otherwise. */
+static inline int lock_word(struct prma_win *win, int target, uint32_t aop, uint64_t operand,
+                            uint64_t compare, uint64_t *old_p)
 {
+    char *ctl = win->direct != NULL ? win->direct[target].ctl : NULL;
+
+    if (ctl != NULL && win->failed == PRMA_OK) {
+        uint64_t *word = (uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock));
+
+        if (aop == PRMA_AOP_ADD) {
+            *old_p = __atomic_fetch_add(word, operand, __ATOMIC_SEQ_CST);
+        } else {
+            *old_p = compare;
+            __atomic_compare_exchange_n(word, old_p, operand, 0, __ATOMIC_SEQ_CST,
+                                        __ATOMIC_SEQ_CST);
+        }
+        return PRMA_OK;
+    }
     return prma__win_atomic(win, target, PRMA_REGION_CTL, PRMA_CTL_OFF(lock), 8, aop, operand,
                             compare, old_p);
 }
@@ -34,10 +51,9 @@ int prma__lock_take(struct prma_win *win, int target, int exclusive, int *fast_p
 {
     struct prma_waiter wait;
     uint64_t cur, seen, ticket, serving;
-    int status;
+    int status, waiting = 0;
 
     *fast_p = 0;
-    prma__win_waiter(win, &wait);
     if (exclusive) {
         /* A free word (no holder, no writer waiting) is taken in one step,
          * without a ticket: nobody is queued to be overtaken. A writer that
@@ -49,6 +65,7 @@ int prma__lock_take(struct prma_win *win, int target, int exclusive, int *fast_p
         }
         /* Announce the request first: new shared requests yield to it.
          * Then wait for this ticket's turn among the writers. */
+        prma__win_waiter(win, &wait);
         status = lock_word(win, target, PRMA_AOP_ADD, PRMA_LW_WAITING_ONE, 0, &cur);
         if (status == PRMA_OK)
             status = ctl_add(win, target, PRMA_CTL_OFF(wticket), 1, &ticket);
@@ -83,6 +100,10 @@ int prma__lock_take(struct prma_win *win, int target, int exclusive, int *fast_p
         if ((cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK)) == 0)
             return PRMA_OK;
         /* A writer holds it or waits for it: step back until it is done. */
+        if (!waiting) {
+            prma__win_waiter(win, &wait);
+            waiting = 1;
+        }
         status = lock_word(win, target, PRMA_AOP_ADD, (uint64_t)-1, 0, &cur);
         while (status == PRMA_OK && (cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK))) {
             status = prma__wait_turn(&wait);
@@ -152,6 +173,24 @@ static void locks_forget(struct prma_win *win, int target)
     }
 }
 
+/* One try at a shared lock on a target whose control block is mapped here:
+ * nonzero if it is taken; zero (and the word as it was) if a writer holds or
+ * waits for it, or the word is not mapped. */
+static inline int lock_try_shared_mapped(struct prma_win *win, int target)
+{
+    char *ctl = win->direct != NULL ? win->direct[target].ctl : NULL;
+    uint64_t *word, cur;
+
+    if (ctl == NULL || win->failed != PRMA_OK)
+        return 0;
+    word = (uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock));
+    cur  = __atomic_fetch_add(word, PRMA_LW_SHARED_ONE, __ATOMIC_SEQ_CST);
+    if ((cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK)) == 0)
+        return 1;
+    __atomic_fetch_add(word, (uint64_t)-1, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
 int prma__lock_touch(struct prma_win *win, int target)
 {
     uint8_t state = win->epoch.locks[target];
@@ -159,6 +198,19 @@ int prma__lock_touch(struct prma_win *win, int target)
 
     if (prma__lock_held(state))
         return PRMA_OK;
+    /* The common cases, a lazy shared lock or a lock_all's first access
+     * that nobody contends, in one atomic; anything else (a writer, a
+     * message, a guard to tell) the way below. */
+    if (state == PRMA_LOCKED_LAZY_SHARED && lock_try_shared_mapped(win, target)) {
+        win->epoch.locks[target] = PRMA_LOCKED_SHARED;
+        return PRMA_OK;
+    }
+    if (state == PRMA_LOCKED_NONE && win->epoch.access == PRMA_ACCESS_LOCK_ALL &&
+        !(win->epoch.mode & PRMA_MODE_NOCHECK) && win->guard == NULL &&
+        lock_try_shared_mapped(win, target)) {
+        locks_note(win, target, PRMA_LOCKED_SHARED);
+        return PRMA_OK;
+    }
     if (state != PRMA_LOCKED_NONE) {
         /* lock() left it for now: take it before the first operation. */
         status = prma__lock_take(win, target, state == PRMA_LOCKED_LAZY_EXCLUSIVE, &fast);
@@ -237,6 +289,23 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
     return PRMA_GUARD_SYNC(win, status);
 }
 
+/* The common case of unlock_one: a shared lock, taken, on a control block
+ * mapped here, released by one atomic (which orders every store of the
+ * epoch before it). Nonzero if that was the case and it is done. */
+static inline int unlock_shared_mapped(struct prma_win *win, int target)
+{
+    char *ctl;
+
+    if (win->epoch.locks[target] != PRMA_LOCKED_SHARED || win->guard != NULL ||
+        win->failed != PRMA_OK || win->direct == NULL ||
+        (ctl = win->direct[target].ctl) == NULL)
+        return 0;
+    __atomic_fetch_add((uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock)), (uint64_t)-1,
+                       __ATOMIC_SEQ_CST);
+    locks_forget(win, target);
+    return 1;
+}
+
 /* Release target's lock as its state says, and forget it. */
 static int unlock_one(struct prma_win *win, int target)
 {
@@ -269,7 +338,7 @@ int prma_win_unlock(prma_win_h win, int target)
         return PRMA_ERR_RANK;
     if (ep->access != PRMA_ACCESS_LOCK || ep->locks[target] == PRMA_LOCKED_NONE)
         return PRMA_ERR_RMA_SYNC;
-    status = unlock_one(win, target);
+    status = unlock_shared_mapped(win, target) ? PRMA_OK : unlock_one(win, target);
     ep->streamed = 0;
     if (ep->nlocked == 0)
         ep->access = PRMA_ACCESS_NONE;
@@ -305,7 +374,9 @@ int prma_win_unlock_all(prma_win_h win)
         return PRMA_ERR_RMA_SYNC;
     /* Only the targets this epoch touched. */
     while (ep->nlocked > 0) {
-        one = unlock_one(win, ep->group[ep->nlocked - 1]);
+        int target = ep->group[ep->nlocked - 1];
+
+        one = unlock_shared_mapped(win, target) ? PRMA_OK : unlock_one(win, target);
         if (status == PRMA_OK)
             status = one;
     }

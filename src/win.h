@@ -168,4 +168,12 @@ int prma__pscw_wait_ready(struct prma_win *win, int target);
  * on this node, the bootstrap's otherwise. Returns a status. */
 int prma__win_barrier(struct prma_win *win);
 
+/* A synchronization happened on win (dynamic.h): only dynamic windows care. */
+void prma__dyn_synced_dynamic(struct prma_win *win);
+static inline void prma__dyn_synced(struct prma_win *win)
+{
+    if (win->dyn != NULL)
+        prma__dyn_synced_dynamic(win);
+}
+
 #endif /* PRMA_WIN_H */
