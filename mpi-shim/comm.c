@@ -203,14 +203,34 @@ int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Data
         }                                                                             \
     } while (0)
 
+/* The full way of MPI_Put and MPI_Get, out of line and with their
+ * parameters, so that their fast paths end in a jump, not a call. */
+static __attribute__((noinline)) int put_full(const void *origin_addr, int origin_count,
+                                              MPI_Datatype origin_datatype, int target_rank,
+                                              MPI_Aint target_disp, int target_count,
+                                              MPI_Datatype target_datatype, MPI_Win win)
+{
+    return shim_rma("MPI_Put", 1, (void *)origin_addr, origin_count, origin_datatype,
+                    target_rank, target_disp, target_count, target_datatype, win);
+}
+
+static __attribute__((noinline)) int get_full(void *origin_addr, int origin_count,
+                                              MPI_Datatype origin_datatype, int target_rank,
+                                              MPI_Aint target_disp, int target_count,
+                                              MPI_Datatype target_datatype, MPI_Win win)
+{
+    return shim_rma("MPI_Get", 0, origin_addr, origin_count, origin_datatype, target_rank,
+                    target_disp, target_count, target_datatype, win);
+}
+
 SHIM_EXPORT int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
     RMA_FAST(1, __func__, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
              target_count, target_datatype, win);
-    return shim_rma(__func__, 1, (void *)origin_addr, origin_count, origin_datatype, target_rank,
-                    target_disp, target_count, target_datatype, win);
+    return put_full(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                    target_count, target_datatype, win);
 }
 
 SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
@@ -219,8 +239,8 @@ SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin
 {
     RMA_FAST(0, __func__, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
              target_count, target_datatype, win);
-    return shim_rma(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
-                    target_disp, target_count, target_datatype, win);
+    return get_full(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                    target_count, target_datatype, win);
 }
 
 

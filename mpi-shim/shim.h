@@ -70,9 +70,12 @@ MPI_Win          shim_win_from_f(MPI_Fint f);
 /* errors.c */
 int  shim_classes_setup(void);
 int  shim_class(int status);
-int  shim_win_raise(struct shim_win *w, int errclass, const char *func);
+/* (The error paths are out of line and cold: callers' fast paths stay
+ * without a stack frame.) */
+__attribute__((cold, noinline)) int shim_win_raise(struct shim_win *w, int errclass,
+                                                   const char *func);
 int  shim_comm_raise(MPI_Comm comm, int errclass, const char *func);
-int  shim_bad_win(MPI_Win win, const char *func);
+__attribute__((cold, noinline)) int shim_bad_win(MPI_Win win, const char *func);
 void shim_errhandler_retain(MPI_Errhandler errh);
 void shim_errhandler_release(MPI_Errhandler errh);
 

@@ -225,6 +225,18 @@ static inline void acc_one_locked(char *memory, char *ctl, prma_type_t type, prm
     piece_unlock(ctl, st);
 }
 
+/* Compare-and-swap of one T at dst (the stripe held). */
+#define CSWAP_INT(T)                                                                     \
+    do {                                                                                 \
+        T cur_, cmp_, v_;                                                                \
+        memcpy(&cur_, dst, sizeof(T));                                                   \
+        memcpy(&cmp_, compare, sizeof(T));                                               \
+        memcpy(&v_, value, sizeof(T));                                                   \
+        memcpy(result, &cur_, sizeof(T));                                                \
+        if (cur_ == cmp_)                                                                \
+            memcpy(dst, &v_, sizeof(T));                                                 \
+    } while (0)
+
 /* A compare-and-swap of len <= 8 bytes under the stripe lock. */
 static void cswap_locked(char *dst, char *ctl, uint64_t offset, size_t len, const void *value,
                          const void *compare, void *result)
@@ -232,9 +244,14 @@ static void cswap_locked(char *dst, char *ctl, uint64_t offset, size_t len, cons
     unsigned st[2];
 
     piece_lock(ctl, offset, len, st);
-    memcpy(result, dst, len);
-    if (memcmp(dst, compare, len) == 0)
-        memcpy(dst, value, len);
+    switch (len) {
+    case 8: CSWAP_INT(uint64_t); break;
+    case 4: CSWAP_INT(uint32_t); break;
+    default:
+        memcpy(result, dst, len);
+        if (memcmp(dst, compare, len) == 0)
+            memcpy(dst, value, len);
+    }
     piece_unlock(ctl, st);
 }
 
@@ -563,9 +580,38 @@ static int acc_one_atomic(struct prma_win *win, int target, prma_op_t op, size_t
     return status;
 }
 
+static __attribute__((noinline)) int acc_full(struct prma_win *win, prma_op_t op,
+                                              prma_type_t type, const void *origin, size_t count,
+                                              void *result, int target, uint64_t target_disp,
+                                              uint64_t offset);
+
 int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const void *origin,
                         size_t count, void *result, int target, uint64_t target_disp,
                         uint64_t offset)
+{
+    size_t ext;
+    char *spot;
+
+    /* The common case: one element to a target mapped here, in a locked
+     * domain, in an epoch that already lets us in. Anything else, and any
+     * error, the full way. */
+    if (count == 1 && win != NULL && win->magic == PRMA_WIN_MAGIC && win->acc_domain &&
+        (ext = prma_type_extent(type)) != 0 && (unsigned)op < PRMA_OP_COUNT_ &&
+        (origin != NULL || op == PRMA_OP_NO_OP) && prma_op_check(type, op) == PRMA_OK &&
+        (spot = prma__win_reach(win, target, target_disp, offset, ext, 0)) != NULL) {
+        const struct prma_direct *m = &win->direct[target];
+
+        acc_one_locked(m->base, m->ctl, type, op, ext, (uint64_t)(spot - m->base), origin,
+                       result);
+        win->epoch.nops++;
+        return PRMA_OK;
+    }
+    return acc_full(win, op, type, origin, count, result, target, target_disp, offset);
+}
+
+static int acc_full(struct prma_win *win, prma_op_t op, prma_type_t type, const void *origin,
+                    size_t count, void *result, int target, uint64_t target_disp,
+                    uint64_t offset)
 {
     struct reduce_arg ra = { type, op };
     size_t ext = prma_type_extent(type), len, done, chunk;

@@ -150,16 +150,6 @@ static int locks_ready(struct prma_win *win)
     return PRMA_OK;
 }
 
-/* Remember target as locked (epoch.group doubles as the touched list of a
- * passive epoch: unlock_all visits only those). */
-static void locks_note(struct prma_win *win, int target, enum prma_lockstate state)
-{
-    struct prma_epoch *ep = &win->epoch;
-
-    ep->locks[target]       = (uint8_t)state;
-    ep->group[ep->nlocked++] = target;
-}
-
 static void locks_forget(struct prma_win *win, int target)
 {
     struct prma_epoch *ep = &win->epoch;
@@ -173,24 +163,6 @@ static void locks_forget(struct prma_win *win, int target)
     }
 }
 
-/* One try at a shared lock on a target whose control block is mapped here:
- * nonzero if it is taken; zero (and the word as it was) if a writer holds or
- * waits for it, or the word is not mapped. */
-static inline int lock_try_shared_mapped(struct prma_win *win, int target)
-{
-    char *ctl = win->direct != NULL ? win->direct[target].ctl : NULL;
-    uint64_t *word, cur;
-
-    if (ctl == NULL || win->failed != PRMA_OK)
-        return 0;
-    word = (uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock));
-    cur  = __atomic_fetch_add(word, PRMA_LW_SHARED_ONE, __ATOMIC_SEQ_CST);
-    if ((cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK)) == 0)
-        return 1;
-    __atomic_fetch_add(word, (uint64_t)-1, __ATOMIC_SEQ_CST);
-    return 0;
-}
-
 int prma__lock_touch(struct prma_win *win, int target)
 {
     uint8_t state = win->epoch.locks[target];
@@ -201,16 +173,9 @@ int prma__lock_touch(struct prma_win *win, int target)
     /* The common cases, a lazy shared lock or a lock_all's first access
      * that nobody contends, in one atomic; anything else (a writer, a
      * message, a guard to tell) the way below. */
-    if (state == PRMA_LOCKED_LAZY_SHARED && lock_try_shared_mapped(win, target)) {
-        win->epoch.locks[target] = PRMA_LOCKED_SHARED;
+    if (win->guard == NULL && win->failed == PRMA_OK && win->direct != NULL &&
+        prma__lock_touch_spot(win, target, state))
         return PRMA_OK;
-    }
-    if (state == PRMA_LOCKED_NONE && win->epoch.access == PRMA_ACCESS_LOCK_ALL &&
-        !(win->epoch.mode & PRMA_MODE_NOCHECK) && win->guard == NULL &&
-        lock_try_shared_mapped(win, target)) {
-        locks_note(win, target, PRMA_LOCKED_SHARED);
-        return PRMA_OK;
-    }
     if (state != PRMA_LOCKED_NONE) {
         /* lock() left it for now: take it before the first operation. */
         status = prma__lock_take(win, target, state == PRMA_LOCKED_LAZY_EXCLUSIVE, &fast);
@@ -221,12 +186,12 @@ int prma__lock_touch(struct prma_win *win, int target)
         return status;
     }
     if (win->epoch.mode & PRMA_MODE_NOCHECK) {
-        locks_note(win, target, PRMA_LOCKED_NOCHECK);
+        prma__locks_note(win, target, PRMA_LOCKED_NOCHECK);
         return win->guard != NULL ? prma__guard_passive_open(win, target) : PRMA_OK;
     }
     status = prma__lock_take(win, target, 0, &fast);
     if (status == PRMA_OK)
-        locks_note(win, target, PRMA_LOCKED_SHARED);
+        prma__locks_note(win, target, PRMA_LOCKED_SHARED);
     if (status == PRMA_OK && win->guard != NULL)
         status = prma__guard_passive_open(win, target);
     return status;
@@ -243,7 +208,36 @@ int prma_win_no_locks(prma_win_h win)
     return win->epoch.no_locks;
 }
 
+static __attribute__((noinline)) int lock_full(struct prma_win *win, int lock_type, int target,
+                                               unsigned mode);
+
 int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
+{
+    struct prma_epoch *ep = &win->epoch;
+
+    /* The common case: a shared lock on another process's window, left
+     * for the first operation (below says when), in an epoch that has
+     * begun or may begin. */
+    if (lock_type == PRMA_LOCK_SHARED && mode == 0 && (unsigned)target < (unsigned)win->size &&
+        target != win->rank && win->flavor != PRMA_WIN_FLAVOR_SHARED && win->guard == NULL &&
+        !ep->no_locks && ep->locks != NULL && ep->locks[target] == PRMA_LOCKED_NONE &&
+        (ep->access == PRMA_ACCESS_LOCK ||
+         (ep->access == PRMA_ACCESS_NONE && ep->exposure == PRMA_EXPOSURE_NONE))) {
+        if (ep->access == PRMA_ACCESS_NONE) {
+            ep->access   = PRMA_ACCESS_LOCK;
+            ep->nops     = 0;
+            ep->streamed = 0;
+        }
+        prma__locks_note(win, target, PRMA_LOCKED_LAZY_SHARED);
+        prma__dyn_synced(win);
+        return PRMA_OK;
+    }
+    return lock_full(win, lock_type, target, mode);
+}
+
+/* Every other lock: the checks in order, then the lock taken now or left
+ * for the first operation. */
+static int lock_full(struct prma_win *win, int lock_type, int target, unsigned mode)
 {
     struct prma_epoch *ep = &win->epoch;
     int status, fast = 0, lazy;
@@ -277,12 +271,13 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
         ep->nops   = 0;
         ep->streamed = 0;
     }
-    locks_note(win, target, (mode & PRMA_MODE_NOCHECK)      ? PRMA_LOCKED_NOCHECK
-                            : lazy && lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_LAZY_SHARED
-                            : lazy                          ? PRMA_LOCKED_LAZY_EXCLUSIVE
-                            : lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_SHARED
-                            : fast                          ? PRMA_LOCKED_EXCLUSIVE_FAST
-                                                            : PRMA_LOCKED_EXCLUSIVE);
+    prma__locks_note(win, target,
+                     (mode & PRMA_MODE_NOCHECK)              ? PRMA_LOCKED_NOCHECK
+                     : lazy && lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_LAZY_SHARED
+                     : lazy                                  ? PRMA_LOCKED_LAZY_EXCLUSIVE
+                     : lock_type == PRMA_LOCK_SHARED         ? PRMA_LOCKED_SHARED
+                     : fast                                  ? PRMA_LOCKED_EXCLUSIVE_FAST
+                                                             : PRMA_LOCKED_EXCLUSIVE);
     prma__dyn_synced(win);
     if (win->guard != NULL)
         status = prma__guard_passive_open(win, target);
@@ -398,10 +393,11 @@ static int flush_check(struct prma_win *win, int target)
     return PRMA_ERR_RMA_SYNC;
 }
 
+static __attribute__((noinline)) int flush_slow(struct prma_win *win, int target);
+
 int prma_win_flush(prma_win_h win, int target)
 {
     struct prma_epoch *ep = &win->epoch;
-    int status;
 
     ep->streamed = 0;
     /* The common case: a held lock on a target whose memory is reached on
@@ -414,7 +410,14 @@ int prma_win_flush(prma_win_h win, int target)
         atomic_thread_fence(memory_order_seq_cst);
         return PRMA_OK;
     }
-    status = flush_check(win, target);
+    return flush_slow(win, target);
+}
+
+/* Any other flush: the checks in MPI's order, then completion. */
+static int flush_slow(struct prma_win *win, int target)
+{
+    int status = flush_check(win, target);
+
     if (status != PRMA_OK)
         return status;
     /* A target never touched in a lock_all epoch, or whose lock was never

@@ -73,6 +73,18 @@ int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin, const
 
     if (size != 1 && size != 2 && size != 4 && size != 8)
         return PRMA_ERR_ARG;
+    /* The common case: a target mapped here, in a locked domain, in an
+     * epoch that already lets us in, an aligned element. */
+    if (win->acc_domain) {
+        char *spot = prma__win_reach(win, target, target_disp, 0, size, 0);
+        uint64_t at = spot != NULL ? (uint64_t)(spot - win->direct[target].base) : 0;
+
+        if (spot != NULL && (win->peers[target].base + at) % size == 0) {
+            win->epoch.nops++;
+            return prma__acc_cswap_mapped(&win->direct[target], at, size, origin, compare,
+                                          result);
+        }
+    }
     status = prma_win_check_access(win, target, target_disp, 0, size);
     if (status != PRMA_OK)
         return status;

@@ -643,20 +643,6 @@ int prma_win_check_epoch(prma_win_h win)
     return prma__epoch_check_access(win, -1);
 }
 
-/* Does [disp * unit + offset, + len) lie in a window of size bytes? *start_p
- * gets disp * unit; no step may overflow. */
-static inline int win_in_range(uint64_t size, uint64_t unit, uint64_t disp, uint64_t offset,
-                               size_t len, uint64_t *start_p)
-{
-    uint64_t start;
-
-    if (__builtin_mul_overflow(disp, unit, &start) || start > size || offset > size - start ||
-        len > size - start - offset)
-        return 0;
-    *start_p = start;
-    return 1;
-}
-
 int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint64_t offset,
                           size_t len)
 {
@@ -679,7 +665,7 @@ int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint
                    ? PRMA_ERR_RMA_RANGE
                    : prma__dyn_region(win, target, target_disp + offset, len, NULL);
     peer = &win->peers[target];
-    return win_in_range(peer->size, peer->disp_unit, target_disp, offset, len, &start)
+    return prma__win_in_range(peer->size, peer->disp_unit, target_disp, offset, len, &start)
                ? PRMA_OK
                : PRMA_ERR_RMA_RANGE;
 }
@@ -749,39 +735,6 @@ int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg)
     return status == PRMA_EASYNC ? PRMA_OK : status;
 }
 
-/* Where a put or get may copy right now, or NULL for the message path:
- * the target's window is mapped here, the epoch already lets us in (a
- * fence epoch, or a lock held on it), no guard watches, nobody failed,
- * and the range lies inside the window (the message path reports what is
- * wrong otherwise). */
-static inline char *win_direct(struct prma_win *win, int target, uint64_t target_disp,
-                               uint64_t offset, size_t len)
-{
-    const struct prma_epoch *ep = &win->epoch;
-    const struct prma_direct *d;
-    uint64_t start;
-    uint8_t state;
-
-    if ((unsigned)target >= (unsigned)win->size || (d = &win->direct[target])->base == NULL ||
-        win->guard != NULL || win->failed != PRMA_OK)
-        return NULL;
-    if (ep->access != PRMA_ACCESS_FENCE) {
-        /* A passive epoch: the target's lock, taken now if it waited for
-         * the first operation (an unlocked target is the message path's
-         * error to report). */
-        if (ep->access != PRMA_ACCESS_LOCK && ep->access != PRMA_ACCESS_LOCK_ALL)
-            return NULL;
-        state = ep->locks[target];
-        if (!prma__lock_held(state) &&
-            ((state == PRMA_LOCKED_NONE && ep->access == PRMA_ACCESS_LOCK) ||
-             prma__lock_touch(win, target) != PRMA_OK))
-            return NULL;
-    }
-    if (!win_in_range(d->size, d->disp_unit, target_disp, offset, len, &start))
-        return NULL;
-    return d->base + start + offset;
-}
-
 /* Copy up to 2n bytes (n <= len <= 2n) as two n-byte pieces, the first and
  * the last, both loaded before either is stored: overlapping source and
  * destination are safe, as with memmove. */
@@ -823,34 +776,75 @@ static inline void win_copy(void *to, const void *from, size_t len)
     }
 }
 
+/* A copy of more than 64 bytes for a put or get that reached the target's
+ * memory (out of line: the callers' fast paths stay without a call). */
+static __attribute__((noinline)) int win_copy_long(struct prma_win *win, void *to,
+                                                   const void *from, size_t len)
+{
+    if (len >= PRMA_STREAM_MIN)
+        prma__copy_large(&win->epoch.streamed, to, from, len);
+    else
+        prma__copy(to, from, len);
+    return PRMA_OK;
+}
+
+/* The copy of a put or get that reached the target's memory, counted. */
+static inline int win_copy_counted(struct prma_win *win, void *to, const void *from, size_t len)
+{
+    win->epoch.nops++;
+    if (len > 64)
+        return win_copy_long(win, to, from, len);
+    win_copy(to, from, len);
+    return PRMA_OK;
+}
+
+/* A put or get the fast path did not finish: its lock taken first if the
+ * epoch left it for the first operation, then the copy, or a message. */
+static int win_putget(struct prma_win *win, int put, void *origin, size_t len, int target,
+                      uint64_t target_disp, uint64_t offset)
+{
+    char *at = prma__win_direct(win, target, target_disp, offset, len);
+
+    if (at == NULL)
+        return win_rma(win, put ? PRMA_CMD_PUT : PRMA_CMD_GET, origin, len, target, target_disp,
+                       offset);
+    return put ? win_copy_counted(win, at, origin, len) : win_copy_counted(win, origin, at, len);
+}
+
+static __attribute__((noinline)) int win_put_slow(struct prma_win *win, const void *origin,
+                                                  size_t len, int target, uint64_t target_disp,
+                                                  uint64_t offset)
+{
+    return win_putget(win, 1, (void *)origin, len, target, target_disp, offset);
+}
+
+static __attribute__((noinline)) int win_get_slow(struct prma_win *win, void *origin, size_t len,
+                                                  int target, uint64_t target_disp,
+                                                  uint64_t offset)
+{
+    return win_putget(win, 0, origin, len, target, target_disp, offset);
+}
+
+/* Put and get: a copy in the call when the target's memory is mapped here
+ * and the epoch already lets us in; no call on the way for up to 64 bytes. */
 int prma_win_put(prma_win_h win, const void *origin, size_t len, int target,
                  uint64_t target_disp, uint64_t offset)
 {
-    char *at = win_direct(win, target, target_disp, offset, len);
+    char *at = prma__win_reach(win, target, target_disp, offset, len, 0);
 
-    if (at == NULL)
-        return win_rma(win, PRMA_CMD_PUT, (void *)origin, len, target, target_disp, offset);
-    if (len >= PRMA_STREAM_MIN)
-        prma__copy_large(&win->epoch.streamed, at, origin, len);
-    else
-        win_copy(at, origin, len);
-    win->epoch.nops++;
-    return PRMA_OK;
+    if (__builtin_expect(at == NULL, 0))
+        return win_put_slow(win, origin, len, target, target_disp, offset);
+    return win_copy_counted(win, at, origin, len);
 }
 
 int prma_win_get(prma_win_h win, void *origin, size_t len, int target, uint64_t target_disp,
                  uint64_t offset)
 {
-    char *at = win_direct(win, target, target_disp, offset, len);
+    char *at = prma__win_reach(win, target, target_disp, offset, len, 0);
 
-    if (at == NULL)
-        return win_rma(win, PRMA_CMD_GET, origin, len, target, target_disp, offset);
-    if (len >= PRMA_STREAM_MIN)
-        prma__copy_large(&win->epoch.streamed, origin, at, len);
-    else
-        win_copy(origin, at, len);
-    win->epoch.nops++;
-    return PRMA_OK;
+    if (__builtin_expect(at == NULL, 0))
+        return win_get_slow(win, origin, len, target, target_disp, offset);
+    return win_copy_counted(win, origin, at, len);
 }
 
 int prma_win_disp_unit(prma_win_h win, int target, size_t *disp_unit_p)

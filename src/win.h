@@ -168,6 +168,102 @@ int prma__pscw_wait_ready(struct prma_win *win, int target);
  * on this node, the bootstrap's otherwise. Returns a status. */
 int prma__win_barrier(struct prma_win *win);
 
+/* Does [disp * unit + offset, + len) lie in a window of size bytes? *start_p
+ * gets disp * unit; no step may overflow. */
+static inline int prma__win_in_range(uint64_t size, uint64_t unit, uint64_t disp, uint64_t offset,
+                                     size_t len, uint64_t *start_p)
+{
+    uint64_t start;
+
+    if (__builtin_mul_overflow(disp, unit, &start) || start > size || offset > size - start ||
+        len > size - start - offset)
+        return 0;
+    *start_p = start;
+    return 1;
+}
+
+/* Remember target as locked (epoch.group doubles as the touched list of a
+ * passive epoch: unlock_all visits only those). */
+static inline void prma__locks_note(struct prma_win *win, int target, enum prma_lockstate state)
+{
+    struct prma_epoch *ep = &win->epoch;
+
+    ep->locks[target]        = (uint8_t)state;
+    ep->group[ep->nlocked++] = target;
+}
+
+/* prma__lock_touch's common cases, in line and without a call: a lazy
+ * shared lock, or a lock_all epoch's first access to a target, on a
+ * control block mapped here, that no writer holds or waits for: one atomic
+ * on the lock word. Nonzero if the lock is now held; zero (nothing
+ * changed) for every other case. The caller has checked that the window
+ * has no guard and has not failed. */
+static inline int prma__lock_touch_spot(struct prma_win *win, int target, uint8_t state)
+{
+    struct prma_epoch *ep = &win->epoch;
+    char *ctl = win->direct[target].ctl;
+    uint64_t *word, cur;
+
+    if (ctl == NULL ||
+        (state != PRMA_LOCKED_LAZY_SHARED &&
+         (state != PRMA_LOCKED_NONE || ep->access != PRMA_ACCESS_LOCK_ALL ||
+          (ep->mode & PRMA_MODE_NOCHECK))))
+        return 0;
+    word = (uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock));
+    cur  = __atomic_fetch_add(word, PRMA_LW_SHARED_ONE, __ATOMIC_SEQ_CST);
+    if (cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK)) {
+        __atomic_fetch_add(word, (uint64_t)-1, __ATOMIC_SEQ_CST);
+        return 0;
+    }
+    if (state == PRMA_LOCKED_NONE)
+        prma__locks_note(win, target, PRMA_LOCKED_SHARED);
+    else
+        ep->locks[target] = PRMA_LOCKED_SHARED;
+    return 1;
+}
+
+/* Where a put or get (or an accumulate) may reach the target's memory right
+ * now, or NULL for the message path:
+ * the target's window is mapped here, the epoch already lets us in (a
+ * fence epoch, or a lock held on it), no guard watches, nobody failed,
+ * and the range lies inside the window (the message path reports what is
+ * wrong otherwise). touch: take a lock the epoch left for the first
+ * operation (else NULL for it too: a caller that makes no call on its fast
+ * path). */
+static inline char *prma__win_reach(struct prma_win *win, int target, uint64_t target_disp,
+                                    uint64_t offset, size_t len, int touch)
+{
+    struct prma_epoch *ep = &win->epoch;
+    const struct prma_direct *d;
+    uint64_t start;
+    uint8_t state;
+
+    if ((unsigned)target >= (unsigned)win->size || (d = &win->direct[target])->base == NULL ||
+        win->guard != NULL || win->failed != PRMA_OK)
+        return NULL;
+    if (ep->access != PRMA_ACCESS_FENCE) {
+        /* A passive epoch: the target's lock, taken now if it waited for
+         * the first operation (an unlocked target is the message path's
+         * error to report). */
+        if (ep->access != PRMA_ACCESS_LOCK && ep->access != PRMA_ACCESS_LOCK_ALL)
+            return NULL;
+        state = ep->locks[target];
+        if (!prma__lock_held(state) && !prma__lock_touch_spot(win, target, state) &&
+            (!touch || (state == PRMA_LOCKED_NONE && ep->access == PRMA_ACCESS_LOCK) ||
+             prma__lock_touch(win, target) != PRMA_OK))
+            return NULL;
+    }
+    if (!prma__win_in_range(d->size, d->disp_unit, target_disp, offset, len, &start))
+        return NULL;
+    return d->base + start + offset;
+}
+
+static inline char *prma__win_direct(struct prma_win *win, int target, uint64_t target_disp,
+                                     uint64_t offset, size_t len)
+{
+    return prma__win_reach(win, target, target_disp, offset, len, 1);
+}
+
 /* A synchronization happened on win (dynamic.h): only dynamic windows care. */
 void prma__dyn_synced_dynamic(struct prma_win *win);
 static inline void prma__dyn_synced(struct prma_win *win)
