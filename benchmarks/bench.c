@@ -356,7 +356,9 @@ void bench_rounds(const struct bench *b, size_t size, int *iters_p, int *warmup_
 {
     if (size > BENCH_LARGE) {
         *iters_p = b->iters >= 10 ? b->iters / 10 : 1;
-        *warmup_p = b->warmup / 10;
+        /* At least one round when any was asked for: the first round at a
+         * new size is the first touch of most of its pages. */
+        *warmup_p = b->warmup > 0 && b->warmup < 10 ? 1 : b->warmup / 10;
     } else {
         *iters_p = b->iters;
         *warmup_p = b->warmup;

@@ -146,7 +146,8 @@ void bench_print_header(struct bench *b);
 /* Prints the row of `size` (rank 0). */
 void bench_print_row(const struct bench *b, size_t size, double value);
 
-/* The timed and untimed iterations of `size`. */
+/* The timed and untimed iterations of `size`: above BENCH_LARGE a tenth of
+ * -i and of -x, and at least one untimed one if -x asked for any. */
 void bench_rounds(const struct bench *b, size_t size, int *iters_p, int *warmup_p);
 
 /* Reports a failed MPI call `what` with its error `code` and ends the job with
