@@ -181,14 +181,16 @@ static void acc_paged(char *memory, char *ctl, prma_type_t type, prma_op_t op, s
         uint64_t at = offset + done;
         unsigned st[2];
 
-        /* To the page's end, in whole elements (the last may straddle). */
+        /* To the page's end, in whole elements (the last may straddle);
+         * no division when the rest ends in this page. */
         n = (size_t)(page - (at & (page - 1)));
-        n = (n + ext - 1) / ext * ext;
-        if (n > len - done)
+        if (n >= len - done)
+            n = len - done;
+        else if ((n = (n + ext - 1) / ext * ext) > len - done)
             n = len - done;
         piece_lock(ctl, at, n, st);
         if (res != NULL)
-            memmove(res + done, memory + at, n);
+            prma__copy(res + done, memory + at, n);
         if (op != PRMA_OP_NO_OP)
             prma__reduce(type, op, memory + at, src + done, n / ext);
         piece_unlock(ctl, st);
@@ -592,17 +594,21 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
     size_t ext;
     char *spot;
 
-    /* The common case: one element to a target mapped here, in a locked
-     * domain, in an epoch that already lets us in. Anything else, and any
-     * error, the full way. */
-    if (count == 1 && win != NULL && win->magic == PRMA_WIN_MAGIC && win->acc_domain &&
-        (ext = prma_type_extent(type)) != 0 && (unsigned)op < PRMA_OP_COUNT_ &&
-        (origin != NULL || op == PRMA_OP_NO_OP) && prma_op_check(type, op) == PRMA_OK &&
-        (spot = prma__win_reach(win, target, target_disp, offset, ext, 0)) != NULL) {
+    /* The common case: elements to a target mapped here, in a locked
+     * domain, in an epoch that already lets us in: here, under the stripes.
+     * Anything else, and any error, the full way. */
+    if (count > 0 && win != NULL && win->magic == PRMA_WIN_MAGIC && win->acc_domain &&
+        (ext = prma_type_extent(type)) != 0 && count <= SIZE_MAX / ext &&
+        (unsigned)op < PRMA_OP_COUNT_ && (origin != NULL || op == PRMA_OP_NO_OP) &&
+        prma_op_check(type, op) == PRMA_OK &&
+        (spot = prma__win_reach(win, target, target_disp, offset, count * ext, 0)) != NULL) {
         const struct prma_direct *m = &win->direct[target];
+        uint64_t at = (uint64_t)(spot - m->base);
 
-        acc_one_locked(m->base, m->ctl, type, op, ext, (uint64_t)(spot - m->base), origin,
-                       result);
+        if (count == 1)
+            acc_one_locked(m->base, m->ctl, type, op, ext, at, origin, result);
+        else
+            acc_paged(m->base, m->ctl, type, op, ext, at, origin, result, count * ext);
         win->epoch.nops++;
         return PRMA_OK;
     }
