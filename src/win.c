@@ -755,12 +755,18 @@ struct win_bytes32 {
     uint64_t w[4];
 };
 
+struct win_bytes64 {
+    uint64_t w[8];
+};
+
 /* memmove (MPI lets a put read from the window it writes), without a call
  * for the small sizes a latency-bound program moves. */
 static inline void win_copy(void *to, const void *from, size_t len)
 {
-    if (len > 64) {
+    if (len > 128) {
         prma__copy(to, from, len);
+    } else if (len > 64) {
+        WIN_COPY_HEAD_TAIL(struct win_bytes64, to, from, len);
     } else if (len > 32) {
         WIN_COPY_HEAD_TAIL(struct win_bytes32, to, from, len);
     } else if (len > 16) {
@@ -776,7 +782,7 @@ static inline void win_copy(void *to, const void *from, size_t len)
     }
 }
 
-/* A copy of more than 64 bytes for a put or get that reached the target's
+/* A copy of more than 128 bytes for a put or get that reached the target's
  * memory (out of line: the callers' fast paths stay without a call). */
 static __attribute__((noinline)) int win_copy_long(struct prma_win *win, void *to,
                                                    const void *from, size_t len)
@@ -792,7 +798,7 @@ static __attribute__((noinline)) int win_copy_long(struct prma_win *win, void *t
 static inline int win_copy_counted(struct prma_win *win, void *to, const void *from, size_t len)
 {
     win->epoch.nops++;
-    if (len > 64)
+    if (len > 128)
         return win_copy_long(win, to, from, len);
     win_copy(to, from, len);
     return PRMA_OK;
@@ -826,7 +832,7 @@ static __attribute__((noinline)) int win_get_slow(struct prma_win *win, void *or
 }
 
 /* Put and get: a copy in the call when the target's memory is mapped here
- * and the epoch already lets us in; no call on the way for up to 64 bytes. */
+ * and the epoch already lets us in; no call on the way for up to 128 bytes. */
 int prma_win_put(prma_win_h win, const void *origin, size_t len, int target,
                  uint64_t target_disp, uint64_t offset)
 {
