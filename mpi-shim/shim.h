@@ -304,43 +304,18 @@ struct shim_win_slot {
 extern struct shim_win_slot *shim_win_chunks[SHIM_WIN_MAXCHUNKS] __attribute__((visibility("hidden")));
 extern int shim_win_nchunks __attribute__((visibility("hidden")));
 
-/* The slot index a handle names, or -1: the value is checked to be one of
- * our slots before anything is read through it. */
-static inline int shim_win_decode(MPI_Win handle)
-{
-    uintptr_t v = (uintptr_t)handle;
-
-    if (SHIM_WIN_IS_POINTER) {
-        int n = __atomic_load_n(&shim_win_nchunks, __ATOMIC_ACQUIRE);
-
-        for (int c = 0; c < n; c++) {
-            uintptr_t first = (uintptr_t)shim_win_chunks[c];
-
-            if (v - first < SHIM_WIN_CHUNK * sizeof(struct shim_win_slot) &&
-                (v - first) % sizeof(struct shim_win_slot) == 0)
-                return c * SHIM_WIN_CHUNK + (int)((v - first) / sizeof(struct shim_win_slot));
-        }
-        return -1;
-    }
-    if (((unsigned)v & ~SHIM_WIN_INT_MASK) != SHIM_WIN_INT_TAG ||
-        (int)(v & SHIM_WIN_INT_MASK) >=
-            __atomic_load_n(&shim_win_nchunks, __ATOMIC_ACQUIRE) * SHIM_WIN_CHUNK)
-        return -1;
-    return (int)(v & SHIM_WIN_INT_MASK);
-}
-
-/* The window a handle names, or NULL. No lock: chunks are never freed or
- * moved, the count and the slots are published with release stores. A
+/* The window a handle names, or NULL: the value is checked to be one of our
+ * slots before anything is read through it. No lock: chunks are never freed
+ * or moved, the count and the slots are published with release stores. A
  * lookup racing with the free of that very window is the program's error. */
 static inline struct shim_win *shim_win_lookup(MPI_Win handle)
 {
-    int index;
+    uintptr_t v = (uintptr_t)handle;
+    int n = __atomic_load_n(&shim_win_nchunks, __ATOMIC_ACQUIRE);
+    unsigned index;
 
     if (SHIM_WIN_IS_POINTER) {
         /* The handle is the slot's address once it is known to be one. */
-        uintptr_t v = (uintptr_t)handle;
-        int n = __atomic_load_n(&shim_win_nchunks, __ATOMIC_ACQUIRE);
-
         for (int c = 0; c < n; c++) {
             uintptr_t off = v - (uintptr_t)shim_win_chunks[c];
 
@@ -350,7 +325,10 @@ static inline struct shim_win *shim_win_lookup(MPI_Win handle)
         }
         return NULL;
     }
-    if (handle == MPI_WIN_NULL || (index = shim_win_decode(handle)) < 0)
+    /* An integer handle: tag | slot index. */
+    index = (unsigned)v & SHIM_WIN_INT_MASK;
+    if (handle == MPI_WIN_NULL || ((unsigned)v & ~SHIM_WIN_INT_MASK) != SHIM_WIN_INT_TAG ||
+        index >= (unsigned)n * SHIM_WIN_CHUNK)
         return NULL;
     return __atomic_load_n(&shim_win_chunks[index / SHIM_WIN_CHUNK][index % SHIM_WIN_CHUNK].win,
                            __ATOMIC_ACQUIRE);

@@ -227,6 +227,17 @@ static inline void acc_one_locked(char *memory, char *ctl, prma_type_t type, prm
     piece_unlock(ctl, st);
 }
 
+/* count elements at offset of a mapped target of a locked domain. */
+static inline void acc_mapped(const struct prma_direct *m, prma_type_t type, prma_op_t op,
+                              size_t ext, uint64_t offset, const char *src, char *res,
+                              size_t count)
+{
+    if (count == 1)
+        acc_one_locked(m->base, m->ctl, type, op, ext, offset, src, res);
+    else
+        acc_paged(m->base, m->ctl, type, op, ext, offset, src, res, count * ext);
+}
+
 /* Compare-and-swap of one T at dst (the stripe held). */
 #define CSWAP_INT(T)                                                                     \
     do {                                                                                 \
@@ -603,12 +614,8 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
         prma_op_check(type, op) == PRMA_OK &&
         (spot = prma__win_reach(win, target, target_disp, offset, count * ext, 0)) != NULL) {
         const struct prma_direct *m = &win->direct[target];
-        uint64_t at = (uint64_t)(spot - m->base);
 
-        if (count == 1)
-            acc_one_locked(m->base, m->ctl, type, op, ext, at, origin, result);
-        else
-            acc_paged(m->base, m->ctl, type, op, ext, at, origin, result, count * ext);
+        acc_mapped(m, type, op, ext, (uint64_t)(spot - m->base), origin, result, count);
         win->epoch.nops++;
         return PRMA_OK;
     }
@@ -649,12 +656,7 @@ static int acc_full(struct prma_win *win, prma_op_t op, prma_type_t type, const 
                          (void **)&origin);
     /* A locked domain and a mapped target: here, under the stripes. */
     if (win->acc_domain && win->direct[target].base != NULL) {
-        const struct prma_direct *m = &win->direct[target];
-
-        if (count == 1)
-            acc_one_locked(m->base, m->ctl, type, op, ext, at, origin, result);
-        else
-            acc_paged(m->base, m->ctl, type, op, ext, at, origin, result, len);
+        acc_mapped(&win->direct[target], type, op, ext, at, origin, result, count);
         return PRMA_OK;
     }
     locked = prma__acc_locked(win, target);

@@ -78,15 +78,6 @@ struct prma_agent_entry {
     struct prma_agent_area *area;  /* in win's own control block */
 };
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -330,7 +321,7 @@ static int bulk_serve(struct prma_win *win, struct prma_agent_area *a)
             else if (now - idle_since > BULK_IDLE_NS)
                 break;
         }
-        cpu_relax();
+        prma__cpu_relax();
     }
     return served;
 }

@@ -26,7 +26,7 @@ static inline int lock_word(struct prma_win *win, int target, uint32_t aop, uint
     char *ctl = win->direct != NULL ? win->direct[target].ctl : NULL;
 
     if (ctl != NULL && win->failed == PRMA_OK) {
-        uint64_t *word = (uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock));
+        uint64_t *word = prma__ctl_lock_word(ctl);
 
         if (aop == PRMA_AOP_ADD) {
             *old_p = __atomic_fetch_add(word, operand, __ATOMIC_SEQ_CST);
@@ -208,6 +208,16 @@ int prma_win_no_locks(prma_win_h win)
     return win->epoch.no_locks;
 }
 
+/* Another process's window is reached only by operations, so its lock can
+ * wait for the first one (MPI lets a lock be taken that late). Our own, a
+ * shared window's (loads and stores reach those) and a guarded one's are
+ * taken at once, as is none with MPI_MODE_NOCHECK. */
+static inline int lock_is_lazy(const struct prma_win *win, int target, unsigned mode)
+{
+    return !(mode & PRMA_MODE_NOCHECK) && target != win->rank &&
+           win->flavor != PRMA_WIN_FLAVOR_SHARED && win->guard == NULL;
+}
+
 static __attribute__((noinline)) int lock_full(struct prma_win *win, int lock_type, int target,
                                                unsigned mode);
 
@@ -215,12 +225,10 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
 {
     struct prma_epoch *ep = &win->epoch;
 
-    /* The common case: a shared lock on another process's window, left
-     * for the first operation (below says when), in an epoch that has
-     * begun or may begin. */
+    /* The common case: a shared lock left for the first operation, in an
+     * epoch that has begun or may begin. */
     if (lock_type == PRMA_LOCK_SHARED && mode == 0 && (unsigned)target < (unsigned)win->size &&
-        target != win->rank && win->flavor != PRMA_WIN_FLAVOR_SHARED && win->guard == NULL &&
-        !ep->no_locks && ep->locks != NULL && ep->locks[target] == PRMA_LOCKED_NONE &&
+        lock_is_lazy(win, target, mode) && !ep->no_locks && ep->locks != NULL && ep->locks[target] == PRMA_LOCKED_NONE &&
         (ep->access == PRMA_ACCESS_LOCK ||
          (ep->access == PRMA_ACCESS_NONE && ep->exposure == PRMA_EXPOSURE_NONE))) {
         if (ep->access == PRMA_ACCESS_NONE) {
@@ -255,12 +263,7 @@ static int lock_full(struct prma_win *win, int lock_type, int target, unsigned m
         return status;
     if (ep->locks[target] != PRMA_LOCKED_NONE)
         return PRMA_ERR_RMA_SYNC;
-    /* Another process's window is reached only by operations, so its lock
-     * can wait for the first one (MPI lets a lock be taken that late). Our
-     * own, a shared window's (loads and stores reach those) and a guarded
-     * one's are taken now. */
-    lazy = !(mode & PRMA_MODE_NOCHECK) && target != win->rank &&
-           win->flavor != PRMA_WIN_FLAVOR_SHARED && win->guard == NULL;
+    lazy = lock_is_lazy(win, target, mode);
     if (!(mode & PRMA_MODE_NOCHECK) && !lazy) {
         status = prma__lock_take(win, target, lock_type == PRMA_LOCK_EXCLUSIVE, &fast);
         if (status != PRMA_OK)
@@ -289,14 +292,12 @@ static int lock_full(struct prma_win *win, int lock_type, int target, unsigned m
  * epoch before it). Nonzero if that was the case and it is done. */
 static inline int unlock_shared_mapped(struct prma_win *win, int target)
 {
-    char *ctl;
+    uint64_t old;
 
     if (win->epoch.locks[target] != PRMA_LOCKED_SHARED || win->guard != NULL ||
-        win->failed != PRMA_OK || win->direct == NULL ||
-        (ctl = win->direct[target].ctl) == NULL)
+        win->failed != PRMA_OK || win->direct == NULL || win->direct[target].ctl == NULL)
         return 0;
-    __atomic_fetch_add((uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock)), (uint64_t)-1,
-                       __ATOMIC_SEQ_CST);
+    lock_word(win, target, PRMA_AOP_ADD, (uint64_t)-1, 0, &old);
     locks_forget(win, target);
     return 1;
 }

@@ -9,15 +9,6 @@
 #define SPINS       64    /* turns that only relax the CPU before yielding */
 #define CHECK_EVERY 4096  /* yielding turns between two checks */
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 int prma__wait_turn(struct prma_waiter *w)
 {
     unsigned turn = w != NULL ? w->turns++ : SPINS, idle = w != NULL ? w->idle++ : SPINS;
@@ -27,7 +18,7 @@ int prma__wait_turn(struct prma_waiter *w)
     if (w != NULL && w->serve != NULL && w->serve(w->serve_arg) > 0)
         w->idle = idle = 0;
     if (idle < SPINS)
-        cpu_relax();
+        prma__cpu_relax();
     else
         sched_yield();
     /* Counted in every turn, served or not: a stream of requests does not

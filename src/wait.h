@@ -22,6 +22,16 @@ struct prma_waiter {
     unsigned idle;                  /* turns since the last work served (zero it too) */
 };
 
+/* Tell the CPU this thread spins (one pause), without giving it up. */
+static inline void prma__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /* Take one turn. Returns PRMA_OK to go on waiting, or the check's failure.
  * A NULL waiter just relaxes and yields. */
 int prma__wait_turn(struct prma_waiter *w);

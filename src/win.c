@@ -809,7 +809,7 @@ static inline int win_copy_counted(struct prma_win *win, void *to, const void *f
 static int win_putget(struct prma_win *win, int put, void *origin, size_t len, int target,
                       uint64_t target_disp, uint64_t offset)
 {
-    char *at = prma__win_direct(win, target, target_disp, offset, len);
+    char *at = prma__win_reach(win, target, target_disp, offset, len, 1);
 
     if (at == NULL)
         return win_rma(win, put ? PRMA_CMD_PUT : PRMA_CMD_GET, origin, len, target, target_disp,

@@ -192,6 +192,12 @@ static inline void prma__locks_note(struct prma_win *win, int target, enum prma_
     ep->group[ep->nlocked++] = target;
 }
 
+/* The lock word of a control block mapped here. */
+static inline uint64_t *prma__ctl_lock_word(char *ctl)
+{
+    return (uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock));
+}
+
 /* prma__lock_touch's common cases, in line and without a call: a lazy
  * shared lock, or a lock_all epoch's first access to a target, on a
  * control block mapped here, that no writer holds or waits for: one atomic
@@ -209,7 +215,7 @@ static inline int prma__lock_touch_spot(struct prma_win *win, int target, uint8_
          (state != PRMA_LOCKED_NONE || ep->access != PRMA_ACCESS_LOCK_ALL ||
           (ep->mode & PRMA_MODE_NOCHECK))))
         return 0;
-    word = (uint64_t *)(void *)(ctl + PRMA_CTL_OFF(lock));
+    word = prma__ctl_lock_word(ctl);
     cur  = __atomic_fetch_add(word, PRMA_LW_SHARED_ONE, __ATOMIC_SEQ_CST);
     if (cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK)) {
         __atomic_fetch_add(word, (uint64_t)-1, __ATOMIC_SEQ_CST);
@@ -256,12 +262,6 @@ static inline char *prma__win_reach(struct prma_win *win, int target, uint64_t t
     if (!prma__win_in_range(d->size, d->disp_unit, target_disp, offset, len, &start))
         return NULL;
     return d->base + start + offset;
-}
-
-static inline char *prma__win_direct(struct prma_win *win, int target, uint64_t target_disp,
-                                     uint64_t offset, size_t len)
-{
-    return prma__win_reach(win, target, target_disp, offset, len, 1);
 }
 
 /* A synchronization happened on win (dynamic.h): only dynamic windows care. */

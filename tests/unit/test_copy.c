@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -30,6 +31,50 @@ static unsigned char pattern(size_t i, unsigned seed)
     return (unsigned char)(x * 0xbf58476d1ce4e5b9ull >> 56);
 }
 
+/* Checks buf[0, cap): the bytes [at, at + len) must hold pattern(from + k,
+ * seed) for k = 0, 1, ...; every other byte its old value, 0xa5 (keep < 0)
+ * or pattern(i, keep). what names the case in a failure. */
+static void check_copied(const unsigned char *buf, size_t cap, size_t at, size_t len,
+                         size_t from, unsigned seed, int keep, const char *what)
+{
+    for (size_t i = 0; i < cap; i++) {
+        unsigned char want = i >= at && i < at + len ? pattern(i - at + from, seed)
+                             : keep < 0             ? 0xa5
+                                                    : pattern(i, (unsigned)keep);
+
+        if (buf[i] != want)
+            fail_msg("%s: byte %zu is %#x, not %#x", what, i, buf[i], want);
+    }
+}
+
+/* Copies len bytes `shift` bytes forward within one buffer, then backward,
+ * by prma__copy_large with a volume far past streaming (large) or by
+ * prma__copy: the result must be memmove's, and nothing streamed. */
+static void overlap_both_ways(size_t len, size_t shift, unsigned seed, int large)
+{
+    size_t cap = len + shift + GUARD;  /* bytes past the copy must stay too */
+    unsigned char *buf = malloc(cap);
+    char what[64];
+
+    assert_non_null(buf);
+    for (int dir = 0; dir < 2; dir++) {
+        size_t from = dir ? shift : 0, to = dir ? 0 : shift, vol = SIZE_MAX / 2;
+        unsigned long before = prma__copy_streamed();
+
+        for (size_t i = 0; i < cap; i++)
+            buf[i] = pattern(i, seed);
+        if (large)
+            prma__copy_large(&vol, buf + to, buf + from, len);
+        else
+            prma__copy(buf + to, buf + from, len);
+        assert_true(prma__copy_streamed() == before);
+        snprintf(what, sizeof what, "overlapping copy of %zu, %s", len,
+                 dir ? "backward" : "forward");
+        check_copied(buf, cap, to, len, from, seed, (int)seed, what);
+    }
+    free(buf);
+}
+
 /* Copies len bytes from src_off to dst_off of two fresh buffers with the
  * given starting volume; checks the copy and the guard bytes around it.
  * Returns whether the copy was streamed. */
@@ -39,6 +84,7 @@ static int copy_once(size_t len, size_t src_off, size_t dst_off, size_t volume)
     unsigned char *src = malloc(cap), *dst = malloc(cap);
     unsigned long before = prma__copy_streamed();
     size_t vol = volume;
+    char what[64];
 
     assert_non_null(src);
     assert_non_null(dst);
@@ -48,14 +94,8 @@ static int copy_once(size_t len, size_t src_off, size_t dst_off, size_t volume)
     }
     prma__copy_large(&vol, dst + GUARD + dst_off, src + GUARD + src_off, len);
     assert_true(vol == volume + len);
-    for (size_t i = 0; i < cap; i++) {
-        size_t at = GUARD + dst_off;
-        unsigned char want = i >= at && i < at + len ? pattern(i - at + GUARD + src_off, 1) : 0xa5;
-
-        if (dst[i] != want)
-            fail_msg("len %zu src+%zu dst+%zu: byte %zu is %#x, not %#x", len, src_off, dst_off,
-                     i, dst[i], want);
-    }
+    snprintf(what, sizeof what, "len %zu src+%zu dst+%zu", len, src_off, dst_off);
+    check_copied(dst, cap, GUARD + dst_off, len, GUARD + src_off, 1, -1, what);
     free(src);
     free(dst);
     return prma__copy_streamed() != before;
@@ -100,31 +140,10 @@ static void test_copy_streamed(void **state)
  * result is memmove's. */
 static void test_copy_overlap(void **state)
 {
-    size_t len = PRMA_STREAM_MIN * 2, cap = len * 2;
-    unsigned char *buf = malloc(cap);
-    unsigned long before;
-
     (void)state;
-    assert_non_null(buf);
     prma__config.stream = 1;
     prma__copy_setup();
-    for (int dir = 0; dir < 2; dir++) {
-        size_t from = dir ? 4097 : 0, to = dir ? 0 : 4097, vol = SIZE_MAX / 2;
-
-        for (size_t i = 0; i < cap; i++)
-            buf[i] = pattern(i, 2);
-        before = prma__copy_streamed();
-        prma__copy_large(&vol, buf + to, buf + from, len);
-        assert_true(prma__copy_streamed() == before);
-        for (size_t i = 0; i < cap; i++) {
-            unsigned char want = i >= to && i < to + len ? pattern(i - to + from, 2)
-                                                         : pattern(i, 2);
-
-            if (buf[i] != want)
-                fail_msg("overlap %d: byte %zu is %#x, not %#x", dir, i, buf[i], want);
-        }
-    }
-    free(buf);
+    overlap_both_ways(PRMA_STREAM_MIN * 2, 4097, 2, 1);
 }
 
 /* prma__copy, at lengths around 64, 128 and PRMA_COPY_OWN and a few beyond,
@@ -137,6 +156,7 @@ static void test_copy_ordinary(void **state)
                                     PRMA_STREAM_MIN - 1 };
     size_t cap = PRMA_STREAM_MIN + 2 * GUARD + 128;
     unsigned char *src = malloc(cap), *dst = malloc(cap);
+    char what[64];
 
     (void)state;
     assert_non_null(src);
@@ -152,30 +172,10 @@ static void test_copy_ordinary(void **state)
 
                 memset(dst, 0xa5, cap);
                 prma__copy(dst + at, src + GUARD + offs[s], len);
-                for (size_t i = 0; i < cap; i++) {
-                    unsigned char want = i >= at && i < at + len
-                                             ? pattern(i - at + GUARD + offs[s], 3) : 0xa5;
-
-                    if (dst[i] != want)
-                        fail_msg("copy %zu src+%zu dst+%zu: byte %zu is %#x, not %#x", len,
-                                 offs[s], offs[d], i, dst[i], want);
-                }
+                snprintf(what, sizeof what, "copy %zu src+%zu dst+%zu", len, offs[s], offs[d]);
+                check_copied(dst, cap, at, len, GUARD + offs[s], 3, -1, what);
             }
-    /* Overlapping, both ways round. */
-    for (int dir = 0; dir < 2; dir++) {
-        size_t len = 3 * PRMA_COPY_OWN, from = dir ? 40 : 0, to = dir ? 0 : 40;
-
-        for (size_t i = 0; i < cap; i++)
-            dst[i] = pattern(i, 4);
-        prma__copy(dst + to, dst + from, len);
-        for (size_t i = 0; i < cap; i++) {
-            unsigned char want = i >= to && i < to + len ? pattern(i - to + from, 4)
-                                                         : pattern(i, 4);
-
-            if (dst[i] != want)
-                fail_msg("overlapping copy %d: byte %zu is %#x, not %#x", dir, i, dst[i], want);
-        }
-    }
+    overlap_both_ways(3 * PRMA_COPY_OWN, 40, 4, 0);
     free(src);
     free(dst);
 }
