@@ -12,6 +12,7 @@
 #include "shim.h"
 
 #include <stdint.h>
+#include "../src/win.h"
 
 /* A walk over a layout's pieces (shim.h): the put and get sides walk byte
  * blocks, the accumulates' runs of basic elements. */
@@ -171,78 +172,95 @@ int shim_rma(const char *func, int put, void *origin, MPI_Count ocount, MPI_Data
     return MPI_SUCCESS;
 }
 
-/* The common case first: one predefined contiguous type and count on both
- * sides, a valid rank. The core checks epoch and range before it moves a
- * byte; what it refuses so goes the full way, which reports the error in
- * MPI's order. Returns an MPI result, or -1 for "take the full way". */
-/* One contiguous piece of a predefined type, the same on both sides, to a
- * target of the window: the core directly (which copies on the spot when it
- * can). Anything else, and any error, takes shim_rma's way: MPI's order of
+/* The common case: one contiguous piece of a predefined type and count,
+ * the same on both sides, on one of our windows (the core checks rank,
+ * epoch and range before it moves a byte). Sets w and the byte count n, or
+ * yields 0 for anything else. */
+#define RMA_PLAIN(w, n, ocount, otype, tdisp, tcount, ttype, win)                          \
+    ((otype) == (ttype) && (ocount) == (tcount) && (ocount) > 0 && (tdisp) >= 0 &&          \
+     ((n) = shim_type_contig_fast(otype)) != 0 && ((w) = shim_win_lookup(win)) != NULL &&   \
+     ((n) *= (size_t)(ocount), 1))
+
+/* MPI_Put and MPI_Get past their in-line copy, out of line and with their
+ * parameters (so that MPI_Put and MPI_Get end in a jump, not a call): the
+ * core's put or get of a plain piece (which copies on the spot when it
+ * can); anything else, and any error, takes shim_rma's way: MPI's order of
  * checks, the error class through the handler. */
-#define RMA_FAST(put, func, origin, ocount, otype, target, tdisp, tcount, ttype, win)        \
-    do {                                                                              \
-        struct shim_win *w_;                                                          \
-        size_t size_;                                                                 \
-        int status_;                                                                  \
-                                                                                      \
-        if (__builtin_expect((otype) == (ttype) && (ocount) == (tcount) && (ocount) > 0 && \
-                                 (tdisp) >= 0 &&                                      \
-                                 (size_ = shim_type_contig_fast(otype)) != 0 &&       \
-                                 (w_ = shim_win_lookup(win)) != NULL &&               \
-                                 (unsigned)(target) < (unsigned)w_->coll.size,        \
-                             1)) {                                                    \
-            status_ = (put) ? prma_win_put(w_->core, (origin), size_ * (size_t)(ocount), \
-                                           (target), (uint64_t)(tdisp), 0)            \
-                            : prma_win_get(w_->core, (void *)(origin),                \
-                                           size_ * (size_t)(ocount), (target),        \
-                                           (uint64_t)(tdisp), 0);                     \
-            if (__builtin_expect(status_ == PRMA_OK, 1))                              \
-                return MPI_SUCCESS;                                                   \
-            if ((status_ = shim_fast_result(w_, status_, (func))) >= 0)               \
-                return status_;                                                       \
-        }                                                                             \
-    } while (0)
-
-/* The full way of MPI_Put and MPI_Get, out of line and with their
- * parameters, so that their fast paths end in a jump, not a call. */
-static __attribute__((noinline)) int put_full(const void *origin_addr, int origin_count,
-                                              MPI_Datatype origin_datatype, int target_rank,
-                                              MPI_Aint target_disp, int target_count,
-                                              MPI_Datatype target_datatype, MPI_Win win)
+static __attribute__((noinline)) int rma_on(const char *func, int put, void *origin,
+                                            int ocount, MPI_Datatype otype, int target,
+                                            MPI_Aint tdisp, int tcount, MPI_Datatype ttype,
+                                            MPI_Win win)
 {
-    return shim_rma("MPI_Put", 1, (void *)origin_addr, origin_count, origin_datatype,
-                    target_rank, target_disp, target_count, target_datatype, win);
+    struct shim_win *w;
+    size_t n;
+    int status;
+
+    if (RMA_PLAIN(w, n, ocount, otype, tdisp, tcount, ttype, win) &&
+        (unsigned)target < (unsigned)w->coll.size) {
+        status = put ? prma_win_put(w->core, origin, n, target, (uint64_t)tdisp, 0)
+                     : prma_win_get(w->core, origin, n, target, (uint64_t)tdisp, 0);
+        if (status == PRMA_OK)
+            return MPI_SUCCESS;
+        if ((status = shim_fast_result(w, status, func)) >= 0)
+            return status;
+    }
+    return shim_rma(func, put, origin, ocount, otype, target, tdisp, tcount, ttype, win);
 }
 
-static __attribute__((noinline)) int get_full(void *origin_addr, int origin_count,
-                                              MPI_Datatype origin_datatype, int target_rank,
-                                              MPI_Aint target_disp, int target_count,
-                                              MPI_Datatype target_datatype, MPI_Win win)
+static __attribute__((noinline)) int put_on(const void *origin_addr, int origin_count,
+                                            MPI_Datatype origin_datatype, int target_rank,
+                                            MPI_Aint target_disp, int target_count,
+                                            MPI_Datatype target_datatype, MPI_Win win)
 {
-    return shim_rma("MPI_Get", 0, origin_addr, origin_count, origin_datatype, target_rank,
-                    target_disp, target_count, target_datatype, win);
+    return rma_on("MPI_Put", 1, (void *)origin_addr, origin_count, origin_datatype,
+                  target_rank, target_disp, target_count, target_datatype, win);
 }
 
+static __attribute__((noinline)) int get_on(void *origin_addr, int origin_count,
+                                            MPI_Datatype origin_datatype, int target_rank,
+                                            MPI_Aint target_disp, int target_count,
+                                            MPI_Datatype target_datatype, MPI_Win win)
+{
+    return rma_on("MPI_Get", 0, origin_addr, origin_count, origin_datatype, target_rank,
+                  target_disp, target_count, target_datatype, win);
+}
+
+/* Up to PRMA_WIN_SPOT_MAX bytes to a target reached here: the copy in
+ * line, no call. */
 SHIM_EXPORT int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
-    RMA_FAST(1, __func__, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-             target_count, target_datatype, win);
-    return put_full(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-                    target_count, target_datatype, win);
+    struct shim_win *w;
+    size_t n;
+
+    if (__builtin_expect(RMA_PLAIN(w, n, origin_count, origin_datatype, target_disp,
+                                   target_count, target_datatype, win) &&
+                             prma__win_putget_spot(w->core, 1, (void *)origin_addr, n,
+                                                   target_rank,
+                                                   (uint64_t)target_disp) == PRMA_OK,
+                         1))
+        return MPI_SUCCESS;
+    return put_on(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                  target_count, target_datatype, win);
 }
 
 SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
-    RMA_FAST(0, __func__, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-             target_count, target_datatype, win);
-    return get_full(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
-                    target_count, target_datatype, win);
-}
+    struct shim_win *w;
+    size_t n;
 
+    if (__builtin_expect(RMA_PLAIN(w, n, origin_count, origin_datatype, target_disp,
+                                   target_count, target_datatype, win) &&
+                             prma__win_putget_spot(w->core, 0, origin_addr, n, target_rank,
+                                                   (uint64_t)target_disp) == PRMA_OK,
+                         1))
+        return MPI_SUCCESS;
+    return get_on(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                  target_count, target_datatype, win);
+}
 
 /* The integer types an atomic read-modify-write takes (MPI's C integer,
  * byte and multi-language integer types): size and signedness. An error

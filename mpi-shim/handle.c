@@ -15,8 +15,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-struct shim_win_slot *shim_win_chunks[SHIM_WIN_MAXCHUNKS];
-int shim_win_nchunks;
+struct shim_win_slot shim_win_first[SHIM_WIN_CHUNK];
+struct shim_win_slot *shim_win_chunks[SHIM_WIN_MAXCHUNKS] = { shim_win_first };
+int shim_win_nchunks = 1;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct shim_win_slot *slot_at(int index)

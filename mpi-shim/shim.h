@@ -301,6 +301,9 @@ struct shim_win_slot {
     struct shim_win *win;  /* NULL when free */
 };
 
+/* Chunk 0 is static (shim_win_first), so that the lookup of the first
+ * SHIM_WIN_CHUNK windows' handles needs no load of the table. */
+extern struct shim_win_slot shim_win_first[SHIM_WIN_CHUNK] __attribute__((visibility("hidden")));
 extern struct shim_win_slot *shim_win_chunks[SHIM_WIN_MAXCHUNKS] __attribute__((visibility("hidden")));
 extern int shim_win_nchunks __attribute__((visibility("hidden")));
 
@@ -316,7 +319,11 @@ static inline struct shim_win *shim_win_lookup(MPI_Win handle)
 
     if (SHIM_WIN_IS_POINTER) {
         /* The handle is the slot's address once it is known to be one. */
-        for (int c = 0; c < n; c++) {
+        uintptr_t first = v - (uintptr_t)shim_win_first;
+
+        if (first < sizeof(shim_win_first) && first % sizeof(struct shim_win_slot) == 0)
+            return __atomic_load_n(&((struct shim_win_slot *)v)->win, __ATOMIC_ACQUIRE);
+        for (int c = 1; c < n; c++) {
             uintptr_t off = v - (uintptr_t)shim_win_chunks[c];
 
             if (off < SHIM_WIN_CHUNK * sizeof(struct shim_win_slot) &&

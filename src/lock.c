@@ -395,19 +395,26 @@ static int flush_check(struct prma_win *win, int target)
 }
 
 static __attribute__((noinline)) int flush_slow(struct prma_win *win, int target);
+static __attribute__((noinline)) int flush_local(struct prma_win *win, int target);
+
+/* The common case of both flushes: a held lock on a target whose memory is
+ * reached on the spot (its control block is mapped here), where what was
+ * done is done. */
+static inline int flush_spot(const struct prma_win *win, int target)
+{
+    const struct prma_epoch *ep = &win->epoch;
+
+    return (unsigned)target < (unsigned)win->size &&
+           (ep->access == PRMA_ACCESS_LOCK || ep->access == PRMA_ACCESS_LOCK_ALL) &&
+           prma__lock_held(ep->locks[target]) && win->direct[target].ctl != NULL &&
+           win->guard == NULL && win->failed == PRMA_OK;
+}
 
 int prma_win_flush(prma_win_h win, int target)
 {
-    struct prma_epoch *ep = &win->epoch;
-
-    ep->streamed = 0;
-    /* The common case: a held lock on a target whose memory is reached on
-     * the spot (its control block is mapped here): what was done is done;
-     * order it with what follows. */
-    if ((unsigned)target < (unsigned)win->size &&
-        (ep->access == PRMA_ACCESS_LOCK || ep->access == PRMA_ACCESS_LOCK_ALL) &&
-        prma__lock_held(ep->locks[target]) && win->direct[target].ctl != NULL &&
-        win->guard == NULL && win->failed == PRMA_OK) {
+    win->epoch.streamed = 0;
+    if (flush_spot(win, target)) {
+        /* Order it with what follows. */
         atomic_thread_fence(memory_order_seq_cst);
         return PRMA_OK;
     }
@@ -458,6 +465,10 @@ static int flush_local(struct prma_win *win, int target)
 
 int prma_win_flush_local(prma_win_h win, int target)
 {
+    if (flush_spot(win, target)) {
+        win->epoch.streamed = 0;
+        return PRMA_OK;
+    }
     return target < 0 ? PRMA_ERR_RANK : flush_local(win, target);
 }
 

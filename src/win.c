@@ -735,54 +735,7 @@ int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg)
     return status == PRMA_EASYNC ? PRMA_OK : status;
 }
 
-/* Copy up to 2n bytes (n <= len <= 2n) as two n-byte pieces, the first and
- * the last, both loaded before either is stored: overlapping source and
- * destination are safe, as with memmove. */
-#define WIN_COPY_HEAD_TAIL(T, to, from, len)                                        \
-    do {                                                                            \
-        T head_, tail_;                                                             \
-        memcpy(&head_, (from), sizeof(T));                                          \
-        memcpy(&tail_, (const char *)(from) + (len) - sizeof(T), sizeof(T));        \
-        memcpy((to), &head_, sizeof(T));                                            \
-        memcpy((char *)(to) + (len) - sizeof(T), &tail_, sizeof(T));                \
-    } while (0)
-
-struct win_bytes16 {
-    uint64_t w[2];
-};
-
-struct win_bytes32 {
-    uint64_t w[4];
-};
-
-struct win_bytes64 {
-    uint64_t w[8];
-};
-
-/* memmove (MPI lets a put read from the window it writes), without a call
- * for the small sizes a latency-bound program moves. */
-static inline void win_copy(void *to, const void *from, size_t len)
-{
-    if (len > 128) {
-        prma__copy(to, from, len);
-    } else if (len > 64) {
-        WIN_COPY_HEAD_TAIL(struct win_bytes64, to, from, len);
-    } else if (len > 32) {
-        WIN_COPY_HEAD_TAIL(struct win_bytes32, to, from, len);
-    } else if (len > 16) {
-        WIN_COPY_HEAD_TAIL(struct win_bytes16, to, from, len);
-    } else if (len >= 8) {
-        WIN_COPY_HEAD_TAIL(uint64_t, to, from, len);
-    } else if (len >= 4) {
-        WIN_COPY_HEAD_TAIL(uint32_t, to, from, len);
-    } else if (len >= 2) {
-        WIN_COPY_HEAD_TAIL(uint16_t, to, from, len);
-    } else if (len == 1) {
-        *(char *)to = *(const char *)from;
-    }
-}
-
-/* A copy of more than 128 bytes for a put or get that reached the target's
+/* A copy of more than PRMA_WIN_SPOT_MAX bytes for a put or get that reached the target's
  * memory (out of line: the callers' fast paths stay without a call). */
 static __attribute__((noinline)) int win_copy_long(struct prma_win *win, void *to,
                                                    const void *from, size_t len)
@@ -798,9 +751,9 @@ static __attribute__((noinline)) int win_copy_long(struct prma_win *win, void *t
 static inline int win_copy_counted(struct prma_win *win, void *to, const void *from, size_t len)
 {
     win->epoch.nops++;
-    if (len > 128)
+    if (len > PRMA_WIN_SPOT_MAX)
         return win_copy_long(win, to, from, len);
-    win_copy(to, from, len);
+    prma__win_copy_small(to, from, len);
     return PRMA_OK;
 }
 

@@ -6,11 +6,17 @@
 #define PRMA_WIN_H
 
 #include <stdint.h>
+#include <string.h>
 #include "barrier.h"
 #include "ctl.h"
 #include "epoch.h"
 #include "port.h"
 #include "portrma.h"
+
+/* For the few helpers of the put and get fast paths that must disappear
+ * into their callers (also the MPI shim's, across the link-time optimizer,
+ * which otherwise keeps them out of line). */
+#define PRMA_HOT_INLINE inline __attribute__((always_inline))
 
 #define PRMA_WIN_MAGIC 0x70524d41u /* "pRMA" */
 
@@ -170,8 +176,8 @@ int prma__win_barrier(struct prma_win *win);
 
 /* Does [disp * unit + offset, + len) lie in a window of size bytes? *start_p
  * gets disp * unit; no step may overflow. */
-static inline int prma__win_in_range(uint64_t size, uint64_t unit, uint64_t disp, uint64_t offset,
-                                     size_t len, uint64_t *start_p)
+static PRMA_HOT_INLINE int prma__win_in_range(uint64_t size, uint64_t unit, uint64_t disp,
+                                              uint64_t offset, size_t len, uint64_t *start_p)
 {
     uint64_t start;
 
@@ -236,8 +242,9 @@ static inline int prma__lock_touch_spot(struct prma_win *win, int target, uint8_
  * wrong otherwise). touch: take a lock the epoch left for the first
  * operation (else NULL for it too: a caller that makes no call on its fast
  * path). */
-static inline char *prma__win_reach(struct prma_win *win, int target, uint64_t target_disp,
-                                    uint64_t offset, size_t len, int touch)
+static PRMA_HOT_INLINE char *prma__win_reach(struct prma_win *win, int target,
+                                             uint64_t target_disp, uint64_t offset, size_t len,
+                                             int touch)
 {
     struct prma_epoch *ep = &win->epoch;
     const struct prma_direct *d;
@@ -262,6 +269,82 @@ static inline char *prma__win_reach(struct prma_win *win, int target, uint64_t t
     if (!prma__win_in_range(d->size, d->disp_unit, target_disp, offset, len, &start))
         return NULL;
     return d->base + start + offset;
+}
+
+/* The largest put or get copied in line, without a call. */
+#define PRMA_WIN_SPOT_MAX ((size_t)128)
+
+/* Copy up to 2n bytes (n <= len <= 2n) as two n-byte pieces, the first and
+ * the last, both loaded before either is stored: overlapping source and
+ * destination are safe, as with memmove. */
+#define PRMA__COPY_HEAD_TAIL(T, to, from, len)                                      \
+    do {                                                                            \
+        T head_, tail_;                                                             \
+        memcpy(&head_, (from), sizeof(T));                                          \
+        memcpy(&tail_, (const char *)(from) + (len) - sizeof(T), sizeof(T));        \
+        memcpy((to), &head_, sizeof(T));                                            \
+        memcpy((char *)(to) + (len) - sizeof(T), &tail_, sizeof(T));                \
+    } while (0)
+
+struct prma__bytes16 {
+    uint64_t w[2];
+};
+
+struct prma__bytes32 {
+    uint64_t w[4];
+};
+
+struct prma__bytes64 {
+    uint64_t w[8];
+};
+
+/* memmove of up to PRMA_WIN_SPOT_MAX bytes (MPI lets a put read from the
+ * window it writes), without a call. */
+static PRMA_HOT_INLINE void prma__win_copy_small(void *to, const void *from, size_t len)
+{
+    if (len > 64) {
+        PRMA__COPY_HEAD_TAIL(struct prma__bytes64, to, from, len);
+    } else if (len > 32) {
+        PRMA__COPY_HEAD_TAIL(struct prma__bytes32, to, from, len);
+    } else if (len > 16) {
+        PRMA__COPY_HEAD_TAIL(struct prma__bytes16, to, from, len);
+    } else if (len >= 8) {
+        PRMA__COPY_HEAD_TAIL(uint64_t, to, from, len);
+    } else if (len >= 4) {
+        PRMA__COPY_HEAD_TAIL(uint32_t, to, from, len);
+    } else if (len >= 2) {
+        PRMA__COPY_HEAD_TAIL(uint16_t, to, from, len);
+    } else if (len == 1) {
+        *(char *)to = *(const char *)from;
+    }
+}
+
+/* What prma__win_putget_spot returns when it did nothing. */
+#define PRMA_WIN_NOT_HERE 1
+
+/*
+ * The whole of a put (put != 0) or get of up to PRMA_WIN_SPOT_MAX bytes
+ * whose target prma__win_reach lets through: the copy, in line. For a
+ * caller that keeps everything else out of line (the MPI shim's MPI_Put and
+ * MPI_Get end in a jump, not a call, on their way to prma_win_put/get).
+ * PRMA_OK when done; PRMA_WIN_NOT_HERE when nothing was copied (a lock the
+ * epoch left for the first operation may have been taken: the way on
+ * finds it held).
+ */
+static PRMA_HOT_INLINE int prma__win_putget_spot(struct prma_win *win, int put, void *origin,
+                                                 size_t len, int target, uint64_t target_disp)
+{
+    char *at;
+
+    if (len > PRMA_WIN_SPOT_MAX ||
+        (at = prma__win_reach(win, target, target_disp, 0, len, 0)) == NULL)
+        return PRMA_WIN_NOT_HERE;
+    win->epoch.nops++;
+    if (put)
+        prma__win_copy_small(at, origin, len);
+    else
+        prma__win_copy_small(origin, at, len);
+    return PRMA_OK;
 }
 
 /* A synchronization happened on win (dynamic.h): only dynamic windows care. */
