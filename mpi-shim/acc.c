@@ -13,6 +13,7 @@
 #include "shim.h"
 
 #include <stdint.h>
+#include "../src/acc.h"
 
 struct shim_op_slot shim_ops[SHIM_OP_SLOTS];
 
@@ -143,46 +144,107 @@ int shim_accumulate(const char *func, int fetch, const void *origin, MPI_Count o
     return MPI_SUCCESS;
 }
 
-/* The common case first: one contiguous predefined type and count on
- * every side, a valid rank, a predefined op defined on the type. The core
- * checks epoch and range before it touches anything; what it refuses so
- * goes the full way, which reports it in MPI's order. An MPI result, or -1
- * for "take the full way". */
-static int acc_fast(const char *func, const void *origin, int ocount, MPI_Datatype otype,
-                    void *result, int rcount, MPI_Datatype rtype, int target, MPI_Aint tdisp,
-                    int tcount, MPI_Datatype ttype, MPI_Op op, MPI_Win win)
+/* The common case: one contiguous predefined type and count on every side,
+ * a predefined op defined on the type, on one of our windows (the core
+ * checks rank, epoch and range before it touches anything). Sets w, the
+ * type and our op, or yields 0 for anything else. */
+static inline int acc_plain(int ocount, MPI_Datatype otype, const void *result, int rcount,
+                            MPI_Datatype rtype, MPI_Aint tdisp, int tcount, MPI_Datatype ttype,
+                            MPI_Op op, MPI_Win win, struct shim_win **w_p, prma_type_t *type_p,
+                            int *ours_p)
+{
+    const struct shim_contig *c;
+    int ours;
+
+    if (otype != ttype || ocount != tcount || ocount <= 0 || tdisp < 0 ||
+        (result != NULL && (rtype != ttype || rcount != tcount)) ||
+        (c = shim_contig_find(ttype)) == NULL || c->basic < 0 ||
+        (ours = shim_op_fast(op)) < 0 || (ours == PRMA_OP_NO_OP && result == NULL) ||
+        prma_op_check((prma_type_t)c->basic, (prma_op_t)ours) != PRMA_OK ||
+        (*w_p = shim_win_lookup(win)) == NULL)
+        return 0;
+    *type_p = (prma_type_t)c->basic;
+    *ours_p = ours;
+    return 1;
+}
+
+/* The plain case to a target the core reaches here, or NULL (acc.h). */
+#define ACC_SPOT(w, type, count, target, tdisp)                                           \
+    prma__win_acc_reach((w)->core, (type), (size_t)(count), (target), (uint64_t)(tdisp), 0)
+
+/* The accumulate family past its in-line case, out of line and with the
+ * caller's parameters (so that the callers end in a jump, not a call): the
+ * core's accumulate of a plain piece; anything else, and any error, the
+ * full way, which reports it in MPI's order. */
+static int acc_on(const char *func, int fetch, const void *origin, int ocount,
+                  MPI_Datatype otype, void *result, int rcount, MPI_Datatype rtype, int target,
+                  MPI_Aint tdisp, int tcount, MPI_Datatype ttype, MPI_Op op, MPI_Win win)
 {
     struct shim_win *w;
     prma_type_t type;
     int ours, status;
 
-    if (otype != ttype || ocount != tcount || ocount <= 0 || tdisp < 0 ||
-        (result != NULL && (rtype != ttype || rcount != tcount)) ||
-        shim_type_contig_fast(ttype) == 0 || shim_type_basic_fast(ttype, &type) != MPI_SUCCESS ||
-        (ours = shim_op_fast(op)) < 0 || (ours == PRMA_OP_NO_OP && result == NULL) ||
-        prma_op_check(type, (prma_op_t)ours) != PRMA_OK || (w = shim_win_lookup(win)) == NULL ||
-        target < 0 || target >= w->coll.size)
-        return -1;
-    status = prma_win_accumulate(w->core, (prma_op_t)ours, type,
-                                 ours == PRMA_OP_NO_OP ? NULL : origin, (size_t)tcount, result,
-                                 target, (uint64_t)tdisp, 0);
-    return shim_fast_result(w, status, func);
+    if (acc_plain(ocount, otype, result, rcount, rtype, tdisp, tcount, ttype, op, win, &w, &type,
+                  &ours) &&
+        (unsigned)target < (unsigned)w->coll.size) {
+        status = prma_win_accumulate(w->core, (prma_op_t)ours, type,
+                                     ours == PRMA_OP_NO_OP ? NULL : origin, (size_t)tcount,
+                                     result, target, (uint64_t)tdisp, 0);
+        if ((status = shim_fast_result(w, status, func)) >= 0)
+            return status;
+    }
+    if (!fetch)
+        return shim_accumulate(func, 0, origin, ocount, otype, NULL, 0, MPI_DATATYPE_NULL,
+                               target, tdisp, tcount, ttype, op, win);
+    w = shim_win_lookup(win);
+    if (w != NULL && result == NULL && rcount > 0)
+        return shim_win_raise(w, MPI_ERR_BUFFER, func);
+    return shim_accumulate(func, 1, origin, ocount, otype, rcount > 0 ? result : NULL, rcount,
+                           rtype, target, tdisp, tcount, ttype, op, win);
 }
 
+static __attribute__((noinline)) int accumulate_on(const void *origin_addr, int origin_count,
+                                                   MPI_Datatype origin_datatype, int target_rank,
+                                                   MPI_Aint target_disp, int target_count,
+                                                   MPI_Datatype target_datatype, MPI_Op op,
+                                                   MPI_Win win)
+{
+    return acc_on("MPI_Accumulate", 0, origin_addr, origin_count, origin_datatype, NULL, 0,
+                  MPI_DATATYPE_NULL, target_rank, target_disp, target_count, target_datatype, op,
+                  win);
+}
+
+/* Elements to a target reached here: under its stripe locks, no frame. */
 SHIM_EXPORT int MPI_Accumulate(const void *origin_addr, int origin_count,
                                MPI_Datatype origin_datatype, int target_rank,
                                MPI_Aint target_disp, int target_count,
                                MPI_Datatype target_datatype, MPI_Op op, MPI_Win win)
 {
-    int rc = acc_fast(__func__, origin_addr, origin_count, origin_datatype, NULL, 0,
-                      MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
-                      target_datatype, op, win);
+    struct shim_win *w;
+    prma_type_t type;
+    int ours;
+    char *spot;
 
-    if (rc >= 0)
-        return rc;
-    return shim_accumulate(__func__, 0, origin_addr, origin_count, origin_datatype, NULL, 0,
-                      MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
-                      target_datatype, op, win);
+    if (__builtin_expect(acc_plain(origin_count, origin_datatype, NULL, 0, MPI_DATATYPE_NULL,
+                                   target_disp, target_count, target_datatype, op, win, &w,
+                                   &type, &ours) &&
+                             (spot = ACC_SPOT(w, type, target_count, target_rank,
+                                              target_disp)) != NULL,
+                         1))
+        return prma__acc_spot(&w->core->direct[target_rank], spot, type, (prma_op_t)ours,
+                              origin_addr, NULL, (size_t)target_count);
+    return accumulate_on(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+                         target_count, target_datatype, op, win);
+}
+
+static __attribute__((noinline)) int get_accumulate_on(
+    const void *origin_addr, int origin_count, MPI_Datatype origin_datatype, void *result_addr,
+    int result_count, MPI_Datatype result_datatype, int target_rank, MPI_Aint target_disp,
+    int target_count, MPI_Datatype target_datatype, MPI_Op op, MPI_Win win)
+{
+    return acc_on("MPI_Get_accumulate", 1, origin_addr, origin_count, origin_datatype,
+                  result_addr, result_count, result_datatype, target_rank, target_disp,
+                  target_count, target_datatype, op, win);
 }
 
 SHIM_EXPORT int MPI_Get_accumulate(const void *origin_addr, int origin_count,
@@ -192,31 +254,36 @@ SHIM_EXPORT int MPI_Get_accumulate(const void *origin_addr, int origin_count,
                                    MPI_Datatype target_datatype, MPI_Op op, MPI_Win win)
 {
     struct shim_win *w;
-    int rc;
+    prma_type_t type;
+    int ours;
+    char *spot;
 
-    if (result_addr != NULL &&
-        (rc = acc_fast(__func__, origin_addr, origin_count, origin_datatype, result_addr,
-                       result_count, result_datatype, target_rank, target_disp, target_count,
-                       target_datatype, op, win)) >= 0)
-        return rc;
-    w = shim_win_lookup(win);
-    if (w != NULL && result_addr == NULL && result_count > 0)
-        return shim_win_raise(w, MPI_ERR_BUFFER, __func__);
-    return shim_accumulate(__func__, 1, origin_addr, origin_count, origin_datatype,
-                      result_count > 0 ? result_addr : NULL, result_count, result_datatype,
-                      target_rank, target_disp, target_count, target_datatype, op, win);
+    if (__builtin_expect(result_addr != NULL &&
+                             acc_plain(origin_count, origin_datatype, result_addr, result_count,
+                                       result_datatype, target_disp, target_count,
+                                       target_datatype, op, win, &w, &type, &ours) &&
+                             (spot = ACC_SPOT(w, type, target_count, target_rank,
+                                              target_disp)) != NULL,
+                         1))
+        return prma__acc_spot(&w->core->direct[target_rank], spot, type, (prma_op_t)ours,
+                              ours == PRMA_OP_NO_OP ? NULL : origin_addr, result_addr,
+                              (size_t)target_count);
+    return get_accumulate_on(origin_addr, origin_count, origin_datatype, result_addr,
+                             result_count, result_datatype, target_rank, target_disp,
+                             target_count, target_datatype, op, win);
 }
 
-SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
-                                 MPI_Datatype datatype, int target_rank, MPI_Aint target_disp,
-                                 MPI_Op op, MPI_Win win)
+/* MPI_Fetch_and_op past its in-line case: the core's accumulate of one
+ * element, or the full way with MPI's order of checks. */
+static __attribute__((noinline)) int fetch_and_op_on(const void *origin_addr, void *result_addr,
+                                                     MPI_Datatype datatype, int target_rank,
+                                                     MPI_Aint target_disp, MPI_Op op,
+                                                     MPI_Win win)
 {
     struct shim_win *w = shim_win_lookup(win);
     prma_type_t type;
     int status, ours;
 
-    /* The common case first, as acc_fast: a valid rank, a predefined op
-     * defined on a predefined type; the core checks epoch and range. */
     if (w != NULL && target_rank >= 0 && target_rank < w->coll.size && target_disp >= 0 &&
         (ours = shim_op_fast(op)) >= 0 && shim_type_basic_fast(datatype, &type) == MPI_SUCCESS &&
         prma_op_check(type, (prma_op_t)ours) == PRMA_OK &&
@@ -225,25 +292,49 @@ SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
              prma_win_accumulate(w->core, (prma_op_t)ours, type,
                                  ours == PRMA_OP_NO_OP ? NULL : origin_addr, 1, result_addr,
                                  target_rank, (uint64_t)target_disp, 0),
-             __func__)) >= 0)
+             "MPI_Fetch_and_op")) >= 0)
         return status;
     if (w == NULL)
-        return shim_bad_win(win, __func__);
+        return shim_bad_win(win, "MPI_Fetch_and_op");
     if ((status = shim_target_check(w, target_rank)) != MPI_SUCCESS)
-        return status == SHIM_PROC_NULL ? MPI_SUCCESS : shim_win_raise(w, status, __func__);
+        return status == SHIM_PROC_NULL ? MPI_SUCCESS
+                                        : shim_win_raise(w, status, "MPI_Fetch_and_op");
     if ((ours = shim_op(op)) < 0)
-        return shim_win_raise(w, MPI_ERR_OP, __func__);
+        return shim_win_raise(w, MPI_ERR_OP, "MPI_Fetch_and_op");
     /* One element of a predefined type. */
     if (shim_type_basic(datatype, &type) != MPI_SUCCESS)
-        return shim_win_raise(w, MPI_ERR_TYPE, __func__);
+        return shim_win_raise(w, MPI_ERR_TYPE, "MPI_Fetch_and_op");
     if (prma_op_check(type, (prma_op_t)ours) != PRMA_OK)
-        return shim_win_raise(w, MPI_ERR_OP, __func__);
+        return shim_win_raise(w, MPI_ERR_OP, "MPI_Fetch_and_op");
     if (target_disp < 0)
-        return shim_win_raise(w, MPI_ERR_RMA_RANGE, __func__);
+        return shim_win_raise(w, MPI_ERR_RMA_RANGE, "MPI_Fetch_and_op");
     status = prma_win_accumulate(w->core, (prma_op_t)ours, type,
                                  ours == PRMA_OP_NO_OP ? NULL : origin_addr, 1, result_addr,
                                  target_rank, (uint64_t)target_disp, 0);
-    return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
+    return status == PRMA_OK ? MPI_SUCCESS
+                             : shim_win_raise(w, shim_class(status), "MPI_Fetch_and_op");
+}
+
+/* One element to a target reached here: under its stripe lock, no frame. */
+SHIM_EXPORT int MPI_Fetch_and_op(const void *origin_addr, void *result_addr,
+                                 MPI_Datatype datatype, int target_rank, MPI_Aint target_disp,
+                                 MPI_Op op, MPI_Win win)
+{
+    struct shim_win *w;
+    prma_type_t type;
+    int ours;
+    char *spot;
+
+    if (__builtin_expect(result_addr != NULL &&
+                             acc_plain(1, datatype, result_addr, 1, datatype, target_disp, 1,
+                                       datatype, op, win, &w, &type, &ours) &&
+                             (spot = ACC_SPOT(w, type, 1, target_rank, target_disp)) !=
+                                 NULL,
+                         1))
+        return prma__acc_spot(&w->core->direct[target_rank], spot, type, (prma_op_t)ours,
+                              ours == PRMA_OP_NO_OP ? NULL : origin_addr, result_addr, 1);
+    return fetch_and_op_on(origin_addr, result_addr, datatype, target_rank, target_disp, op,
+                           win);
 }
 
 /* The request-based forms: only in passive-target epochs (MPI-3.1

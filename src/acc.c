@@ -602,24 +602,25 @@ int prma_win_accumulate(prma_win_h win, prma_op_t op, prma_type_t type, const vo
                         size_t count, void *result, int target, uint64_t target_disp,
                         uint64_t offset)
 {
-    size_t ext;
     char *spot;
 
     /* The common case: elements to a target mapped here, in a locked
      * domain, in an epoch that already lets us in: here, under the stripes.
      * Anything else, and any error, the full way. */
-    if (count > 0 && win != NULL && win->magic == PRMA_WIN_MAGIC && win->acc_domain &&
-        (ext = prma_type_extent(type)) != 0 && count <= SIZE_MAX / ext &&
-        (unsigned)op < PRMA_OP_COUNT_ && (origin != NULL || op == PRMA_OP_NO_OP) &&
-        prma_op_check(type, op) == PRMA_OK &&
-        (spot = prma__win_reach(win, target, target_disp, offset, count * ext, 0)) != NULL) {
-        const struct prma_direct *m = &win->direct[target];
-
-        acc_mapped(m, type, op, ext, (uint64_t)(spot - m->base), origin, result, count);
-        win->epoch.nops++;
-        return PRMA_OK;
-    }
+    if (count > 0 && win != NULL && win->magic == PRMA_WIN_MAGIC &&
+        prma_op_check(type, op) == PRMA_OK && count <= SIZE_MAX / prma_type_extent(type) &&
+        (origin != NULL || op == PRMA_OP_NO_OP) &&
+        (spot = prma__win_acc_reach(win, type, count, target, target_disp, offset)) != NULL)
+        return prma__acc_spot(&win->direct[target], spot, type, op, origin, result, count);
     return acc_full(win, op, type, origin, count, result, target, target_disp, offset);
+}
+
+int prma__acc_spot(const struct prma_direct *map, char *spot, prma_type_t type, prma_op_t op,
+                   const void *origin, void *result, size_t count)
+{
+    acc_mapped(map, type, op, prma_type_extent(type), (uint64_t)(spot - map->base), origin,
+               result, count);
+    return PRMA_OK;
 }
 
 static int acc_full(struct prma_win *win, prma_op_t op, prma_type_t type, const void *origin,

@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 #include "msg.h"
+#include "win.h"
 
 struct prma_win;
 struct prma_context;
@@ -44,6 +45,34 @@ int prma__acc_setup(struct prma_win *win);
 struct prma_direct;
 int prma__acc_cswap_mapped(const struct prma_direct *map, uint64_t offset, size_t size,
                            const void *origin, const void *compare, void *result);
+
+/*
+ * The accumulate family's common case, for a caller that keeps everything
+ * else out of line (the MPI shim): count elements of type to a target
+ * mapped here (at offset bytes past target_disp), in a locked domain, in an
+ * epoch that already lets us in. prma__win_acc_reach says where they lie (counting the operation), or
+ * NULL for the full way (prma_win_accumulate); prma__acc_spot then applies
+ * op under the stripe locks, the old values to result (may be NULL), and
+ * returns PRMA_OK. The caller has checked what prma_win_accumulate checks
+ * first: count > 0 and small enough that count * extent does not overflow,
+ * prma_op_check(type, op), an origin unless op is PRMA_OP_NO_OP.
+ */
+static PRMA_HOT_INLINE char *prma__win_acc_reach(struct prma_win *win, prma_type_t type,
+                                                 size_t count, int target, uint64_t target_disp,
+                                                 uint64_t offset)
+{
+    char *spot;
+
+    if (!win->acc_domain ||
+        (spot = prma__win_reach(win, target, target_disp, offset,
+                                count * prma_type_extent(type), 0)) == NULL)
+        return NULL;
+    win->epoch.nops++;
+    return spot;
+}
+
+int prma__acc_spot(const struct prma_direct *map, char *spot, prma_type_t type, prma_op_t op,
+                   const void *origin, void *result, size_t count);
 
 /* Admit an atomic or accumulate to target in the current epoch: lock_all's
  * first touch, or waiting for a PSCW target's post (where a put would be
