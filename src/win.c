@@ -757,13 +757,53 @@ static inline int win_copy_counted(struct prma_win *win, void *to, const void *f
     return PRMA_OK;
 }
 
+/* Where a put or get of a PSCW epoch may reach target's memory (*at_p),
+ * or NULL for the message path: prma__win_reach's conditions, with
+ * target's post for this epoch in place of a lock. A put to a target that
+ * has not posted yet takes the message path (which leaves it for the
+ * target's wait to apply, see pscw.c); a get waits for the post here, as
+ * an accumulate does, with the bytes it will read asked for beforehand so
+ * that they travel while the post does. Returns a status. */
+static int pscw_reach(struct prma_win *win, int put, int target, uint64_t target_disp,
+                      uint64_t offset, size_t len, char **at_p)
+{
+    struct prma_epoch *ep = &win->epoch;
+    const struct prma_direct *d;
+    uint64_t start;
+    char *at;
+    int status;
+
+    *at_p = NULL;
+    if ((unsigned)target >= (unsigned)win->size || (d = &win->direct[target])->base == NULL ||
+        win->guard != NULL || win->failed != PRMA_OK || !ep->member[target] || len == 0 ||
+        !prma__win_in_range(d->size, d->disp_unit, target_disp, offset, len, &start))
+        return PRMA_OK;
+    at = d->base + start + offset;
+    if (!ep->posted[target]) {
+        if (!put)
+            for (size_t line = 0; line < len && line < 4 * 64; line += 64)
+                __builtin_prefetch(at + line);
+        status = put ? prma__pscw_ready(win, target) : prma__pscw_wait_ready(win, target);
+        if (status != PRMA_OK)
+            return status == PRMA_EASYNC ? PRMA_OK : status;
+    }
+    *at_p = at;
+    return PRMA_OK;
+}
+
 /* A put or get the fast path did not finish: its lock taken first if the
- * epoch left it for the first operation, then the copy, or a message. */
+ * epoch left it for the first operation, or its target's post awaited,
+ * then the copy, or a message. */
 static int win_putget(struct prma_win *win, int put, void *origin, size_t len, int target,
                       uint64_t target_disp, uint64_t offset)
 {
-    char *at = prma__win_reach(win, target, target_disp, offset, len, 1);
+    char *at;
+    int status;
 
+    if (win->epoch.access != PRMA_ACCESS_PSCW)
+        at = prma__win_reach(win, target, target_disp, offset, len, 1);
+    else if ((status = pscw_reach(win, put, target, target_disp, offset, len, &at)) != PRMA_OK)
+        return status;
     if (at == NULL)
         return win_rma(win, put ? PRMA_CMD_PUT : PRMA_CMD_GET, origin, len, target, target_disp,
                        offset);
