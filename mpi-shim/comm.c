@@ -225,22 +225,26 @@ static __attribute__((noinline)) int get_on(void *origin_addr, int origin_count,
                   target_disp, target_count, target_datatype, win);
 }
 
-/* Up to PRMA_WIN_SPOT_MAX bytes to a target reached here: the copy in
- * line, no call. */
+/* A target reached here: the copy in line up to PRMA_WIN_SPOT_MAX bytes, a
+ * jump to it above; no frame either way. */
 SHIM_EXPORT int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
     struct shim_win *w;
     size_t n;
+    char *at;
 
     if (__builtin_expect(RMA_PLAIN(w, n, origin_count, origin_datatype, target_disp,
                                    target_count, target_datatype, win) &&
-                             prma__win_putget_spot(w->core, 1, (void *)origin_addr, n,
-                                                   target_rank,
-                                                   (uint64_t)target_disp) == PRMA_OK,
-                         1))
+                             (at = prma__win_spot(w->core, target_rank, (uint64_t)target_disp,
+                                                  n)) != NULL,
+                         1)) {
+        if (n > PRMA_WIN_SPOT_MAX)
+            return prma__win_copy_long(w->core, at, origin_addr, n);
+        prma__win_copy_small(at, origin_addr, n);
         return MPI_SUCCESS;
+    }
     return put_on(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                   target_count, target_datatype, win);
 }
@@ -251,13 +255,18 @@ SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin
 {
     struct shim_win *w;
     size_t n;
+    char *at;
 
     if (__builtin_expect(RMA_PLAIN(w, n, origin_count, origin_datatype, target_disp,
                                    target_count, target_datatype, win) &&
-                             prma__win_putget_spot(w->core, 0, origin_addr, n, target_rank,
-                                                   (uint64_t)target_disp) == PRMA_OK,
-                         1))
+                             (at = prma__win_spot(w->core, target_rank, (uint64_t)target_disp,
+                                                  n)) != NULL,
+                         1)) {
+        if (n > PRMA_WIN_SPOT_MAX)
+            return prma__win_copy_long(w->core, origin_addr, at, n);
+        prma__win_copy_small(origin_addr, at, n);
         return MPI_SUCCESS;
+    }
     return get_on(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                   target_count, target_datatype, win);
 }

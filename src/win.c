@@ -735,10 +735,11 @@ int prma__win_issue(struct prma_win *win, int target, struct prma_msg *msg)
     return status == PRMA_EASYNC ? PRMA_OK : status;
 }
 
-/* A copy of more than PRMA_WIN_SPOT_MAX bytes for a put or get that reached the target's
- * memory (out of line: the callers' fast paths stay without a call). */
-static __attribute__((noinline)) int win_copy_long(struct prma_win *win, void *to,
-                                                   const void *from, size_t len)
+/* A copy of more than PRMA_WIN_SPOT_MAX bytes for a put or get that reached
+ * the target's memory (out of line: the callers' fast paths stay without a
+ * call). */
+__attribute__((noinline)) int prma__win_copy_long(struct prma_win *win, void *to,
+                                                  const void *from, size_t len)
 {
     if (len >= PRMA_STREAM_MIN)
         prma__copy_large(&win->epoch.streamed, to, from, len);
@@ -752,7 +753,7 @@ static inline int win_copy_counted(struct prma_win *win, void *to, const void *f
 {
     win->epoch.nops++;
     if (len > PRMA_WIN_SPOT_MAX)
-        return win_copy_long(win, to, from, len);
+        return prma__win_copy_long(win, to, from, len);
     prma__win_copy_small(to, from, len);
     return PRMA_OK;
 }

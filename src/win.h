@@ -319,33 +319,27 @@ static PRMA_HOT_INLINE void prma__win_copy_small(void *to, const void *from, siz
     }
 }
 
-/* What prma__win_putget_spot returns when it did nothing. */
-#define PRMA_WIN_NOT_HERE 1
-
 /*
- * The whole of a put (put != 0) or get of up to PRMA_WIN_SPOT_MAX bytes
- * whose target prma__win_reach lets through: the copy, in line. For a
- * caller that keeps everything else out of line (the MPI shim's MPI_Put and
- * MPI_Get end in a jump, not a call, on their way to prma_win_put/get).
- * PRMA_OK when done; PRMA_WIN_NOT_HERE when nothing was copied (a lock the
- * epoch left for the first operation may have been taken: the way on
- * finds it held).
+ * For a caller that keeps everything but the common case out of line (the
+ * MPI shim's MPI_Put and MPI_Get end in a jump, not a call, on their way to
+ * prma_win_put/get): where a put or get of len bytes lands in the target's
+ * memory, counted as done, or NULL for prma_win_put/get (a lock the epoch
+ * left for the first operation may have been taken: the way on finds it
+ * held). The caller then copies up to PRMA_WIN_SPOT_MAX bytes with
+ * prma__win_copy_small, more with prma__win_copy_long (which returns
+ * PRMA_OK).
  */
-static PRMA_HOT_INLINE int prma__win_putget_spot(struct prma_win *win, int put, void *origin,
-                                                 size_t len, int target, uint64_t target_disp)
+static PRMA_HOT_INLINE char *prma__win_spot(struct prma_win *win, int target,
+                                            uint64_t target_disp, size_t len)
 {
-    char *at;
+    char *at = prma__win_reach(win, target, target_disp, 0, len, 0);
 
-    if (len > PRMA_WIN_SPOT_MAX ||
-        (at = prma__win_reach(win, target, target_disp, 0, len, 0)) == NULL)
-        return PRMA_WIN_NOT_HERE;
-    win->epoch.nops++;
-    if (put)
-        prma__win_copy_small(at, origin, len);
-    else
-        prma__win_copy_small(origin, at, len);
-    return PRMA_OK;
+    if (at != NULL)
+        win->epoch.nops++;
+    return at;
 }
+
+int prma__win_copy_long(struct prma_win *win, void *to, const void *from, size_t len);
 
 /* A synchronization happened on win (dynamic.h): only dynamic windows care. */
 void prma__dyn_synced_dynamic(struct prma_win *win);
