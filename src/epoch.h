@@ -32,8 +32,9 @@ enum prma_exposure {
 };
 
 /* epoch.member[]: a start group's target with operations queued for its
- * post (pscw.c). */
+ * post, or puts written into its stage (pscw.c). */
 #define PRMA_MEMBER_QUEUED 2
+#define PRMA_MEMBER_STAGED 4
 
 /* Per-target passive state (epoch.locks[]). */
 enum prma_lockstate {

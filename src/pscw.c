@@ -176,6 +176,16 @@ int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode)
     return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
 
+/* Publish the records this epoch left in target's stage: they belong to
+ * the completion it is about to send. */
+static void pscw_stage_publish(struct prma_win *win, int target)
+{
+    struct prma_stage *st = prma_ctl_stage(win->direct[target].ctl, win->size, win->rank);
+
+    atomic_store_explicit((_Atomic uint64_t *)&st->staged, win->epoch.sent[target] + 1,
+                          memory_order_release);
+}
+
 /* The queued puts of an epoch to a target that has not posted, left in
  * its stage for it to apply in its wait: PRMA_OK, or PRMA_EASYNC when they
  * do not go that way (no stage, other operations, too many bytes, or the
@@ -215,9 +225,58 @@ static int pscw_stage(struct prma_win *win, int target)
     }
     pthread_mutex_unlock(&port->mp_lock);
     st->nbytes = nbytes;
-    /* The completion this epoch sends is the one it belongs to. */
-    atomic_store_explicit((_Atomic uint64_t *)&st->staged, win->epoch.sent[target] + 1,
-                          memory_order_release);
+    pscw_stage_publish(win, target);
+    return PRMA_OK;
+}
+
+/* May this epoch's puts to target go to its stage (a same-node target of
+ * a small group; nothing queued for its post, which would have to come
+ * first)? Its stage then, else NULL. */
+static struct prma_stage *pscw_stage_of(struct prma_win *win, int target)
+{
+    char *ctl = win->direct[target].ctl;
+
+    if (ctl == NULL || win->size > PRMA_STAGE_RANKS || win->dyn != NULL || win->guard != NULL ||
+        (win->epoch.member[target] & PRMA_MEMBER_QUEUED))
+        return NULL;
+    return prma_ctl_stage(ctl, win->size, win->rank);
+}
+
+int prma__pscw_stage_put(struct prma_win *win, int target, uint64_t target_disp,
+                         uint64_t offset, const void *buf, size_t len)
+{
+    struct prma_epoch *ep = &win->epoch;
+    struct prma_stage *st;
+    uint64_t used, rec[2];
+    size_t need = 16 + ((len + 7) & ~(size_t)7);
+    int status;
+
+    if ((unsigned)target >= (unsigned)win->size || !ep->member[target] || len == 0 ||
+        need > PRMA_STAGE_BYTES || (st = pscw_stage_of(win, target)) == NULL)
+        return PRMA_EASYNC;
+    if (ep->member[target] & PRMA_MEMBER_STAGED) {
+        used = st->nbytes;
+    } else {
+        /* The target reads the stage only while it holds records it has
+         * not applied: once it applied the last ones, it is ours. */
+        if (atomic_load_explicit((_Atomic uint64_t *)&st->applied, memory_order_acquire) !=
+            atomic_load_explicit((_Atomic uint64_t *)&st->staged, memory_order_relaxed))
+            return PRMA_EASYNC;
+        used = 0;
+    }
+    if (used + need > PRMA_STAGE_BYTES)
+        return PRMA_EASYNC;
+    if ((status = prma_win_check_access(win, target, target_disp, offset, len)) != PRMA_OK)
+        return status;
+    if (win->failed != PRMA_OK)
+        return win->failed;
+    rec[0] = target_disp * win->peers[target].disp_unit + offset;
+    rec[1] = len;
+    memcpy(st->data + used, rec, sizeof(rec));
+    memcpy(st->data + used + 16, buf, len);
+    st->nbytes = used + need;
+    ep->member[target] |= PRMA_MEMBER_STAGED;
+    ep->nops++;
     return PRMA_OK;
 }
 
@@ -230,6 +289,17 @@ static int pscw_settle(struct prma_win *win, int target)
     struct prma_epoch *ep = &win->epoch;
     int status, empty;
 
+    if (ep->member[target] & PRMA_MEMBER_STAGED) {
+        /* Puts written into the stage, and maybe others queued after the
+         * stage was full: those wait for the post, as below. */
+        if ((ep->member[target] & PRMA_MEMBER_QUEUED) && !ep->posted[target] &&
+            (status = prma__pscw_wait_ready(win, target)) != PRMA_OK)
+            return status;
+        pscw_stage_publish(win, target);
+        if (!ep->posted[target])
+            ep->consumed[target]++;
+        return PRMA_OK;
+    }
     if (ep->posted[target])
         return PRMA_OK;
     /* Nothing waits for it: whether it came is no matter (no need to look). */

@@ -801,10 +801,18 @@ static int win_putget(struct prma_win *win, int put, void *origin, size_t len, i
     char *at;
     int status;
 
-    if (win->epoch.access != PRMA_ACCESS_PSCW)
+    if (win->epoch.access != PRMA_ACCESS_PSCW) {
         at = prma__win_reach(win, target, target_disp, offset, len, 1);
-    else if ((status = pscw_reach(win, put, target, target_disp, offset, len, &at)) != PRMA_OK)
-        return status;
+    } else {
+        if ((status = pscw_reach(win, put, target, target_disp, offset, len, &at)) != PRMA_OK)
+            return status;
+        /* A put to a target that has not posted: into its stage, if it
+         * can. */
+        if (at == NULL && put &&
+            (status = prma__pscw_stage_put(win, target, target_disp, offset, origin, len)) !=
+                PRMA_EASYNC)
+            return status;
+    }
     if (at == NULL)
         return win_rma(win, put ? PRMA_CMD_PUT : PRMA_CMD_GET, origin, len, target, target_disp,
                        offset);

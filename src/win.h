@@ -170,6 +170,13 @@ int prma__pscw_ready(struct prma_win *win, int target);
 /* The same, waiting (taking turns) until the post has arrived. */
 int prma__pscw_wait_ready(struct prma_win *win, int target);
 
+/* A put of a PSCW epoch written at once into target's stage in its
+ * control block, for target to apply in the wait that matches this epoch's
+ * completion: PRMA_OK when it went so, PRMA_EASYNC when it cannot (another
+ * way then), or an error of the put's arguments. */
+int prma__pscw_stage_put(struct prma_win *win, int target, uint64_t target_disp,
+                         uint64_t offset, const void *buf, size_t len);
+
 /* Barrier over the window's group: the shared one when the whole group is
  * on this node, the bootstrap's otherwise. Returns a status. */
 int prma__win_barrier(struct prma_win *win);

@@ -34,6 +34,9 @@
  *  f. gets inside PSCW epochs: ring gets of the neighbour's region B (the
  *     data is checked right after MPI_Win_complete); then all-to-all epochs
  *     mixing gets (region B) and puts (region A).
+ *  g. group handles freed and made again (see there); h. small puts to a
+ *     target that has not posted (left in its stage); i. more small puts
+ *     than a stage holds, to a late target, then at once to the next epoch.
  *
  * Works at any number of ranks (with 1 rank every group is just the rank
  * itself).
@@ -556,6 +559,60 @@ static void test_staged_puts(void)
     group_free(&g);
 }
 
+/* ---- i. more small puts than a stage holds ------------------------------ */
+
+/* Many 8-byte puts to a target that has not posted: the first ones fit in
+ * its stage, the rest must wait for its post; all must land, and the stage
+ * must serve the next epoch right away as well. Pairs as in h; each round
+ * the origin runs two such epochs back to back, the target posts the first
+ * late, the second at once. */
+static void test_stage_overflow(void)
+{
+    const int rounds = 3, nput = SLOT / 8;
+    int peer = rank % 2 ? rank - 1 : rank + 1;
+    MPI_Group g;
+    unsigned char *b = obuf;
+
+    if (peer >= nranks)
+        return;
+    g = group1(peer);
+    for (int r = 0; r < rounds; r++) {
+        for (int e = 0; e < 2; e++) {
+            reset_window();
+            MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+            if (rank % 2) {
+                prma_fill(b, SLOT, put_seed(rank, peer, 9 + e, r), 0);
+                MPI_CHECK(MPI_Win_start(g, 0, win));
+                /* Every other 8 bytes first, then the rest. */
+                for (int k = 0; k < nput; k++) {
+                    int at = k < nput / 2 ? 2 * k : 2 * (k - nput / 2) + 1;
+
+                    MPI_CHECK(MPI_Put(b + 8 * at, 8, MPI_BYTE, peer,
+                                      (MPI_Aint)(slot_off(rank) + 8 * (size_t)at), 8, MPI_BYTE,
+                                      win));
+                }
+                MPI_CHECK(MPI_Win_complete(win));
+                continue;
+            }
+            if (e == 0)
+                sleep_ms(20);
+            MPI_CHECK(MPI_Win_post(g, 0, win));
+            MPI_CHECK(MPI_Win_wait(win));
+            {
+                unsigned char *want = prma_xmalloc(SLOT);
+
+                prma_fill(want, SLOT, put_seed(peer, rank, 9 + e, r), 0);
+                CHECKF(memcmp(wmem + slot_off(peer), want, SLOT) == 0,
+                       "stage overflow round %d epoch %d: the puts from %d", r, e, peer);
+                VERIFY_CONST(wmem, slot_off(peer), PRMA_SENTINEL,
+                             "stage overflow round %d epoch %d: before the slot", r, e);
+                free(want);
+            }
+        }
+    }
+    group_free(&g);
+}
+
 /* ---- g. group handles freed and made again ------------------------------ */
 
 /* Each round makes its groups afresh and frees them after, alternating the
@@ -614,6 +671,7 @@ int main(int argc, char **argv)
     test_asserts();
     test_reused_groups();
     test_staged_puts();
+    test_stage_overflow();
 
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
     MPI_CHECK(MPI_Win_free(&win));
