@@ -197,27 +197,52 @@ static void acc_paged(char *memory, char *ctl, prma_type_t type, prma_op_t op, s
     }
 }
 
-/* One element in a locked domain: take its stripe, apply, let go. The
- * common integer ops are written out, the rest go to the kernel. */
-static inline void acc_one_locked(char *memory, char *ctl, prma_type_t type, prma_op_t op,
-                                  size_t ext, uint64_t offset, const char *src, char *res)
+/* The cases written out here rather than left to the kernels: 8-byte
+ * elements replaced, read (no-op) or summed as integers or doubles. */
+static inline int acc_written_out(prma_type_t type, prma_op_t op, size_t ext)
+{
+    return ext == 8 && (op == PRMA_OP_REPLACE || op == PRMA_OP_NO_OP ||
+                        (op == PRMA_OP_SUM && (type_is_int(type) || type == PRMA_TYPE_DOUBLE)));
+}
+
+/* Apply one of them to count elements at dst (their stripes held), the
+ * old values to res (may be NULL); res and src do not overlap dst. */
+static PRMA_HOT_INLINE void acc_written_out_apply(prma_type_t type, prma_op_t op, char *dst,
+                                                  const char *src, char *res, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        uint64_t old, v;
+        double a, b;
+
+        memcpy(&old, dst + 8 * i, 8);
+        if (op != PRMA_OP_NO_OP) {
+            memcpy(&v, src + 8 * i, 8);
+            if (op == PRMA_OP_SUM && type == PRMA_TYPE_DOUBLE) {
+                memcpy(&a, &old, 8);
+                memcpy(&b, &v, 8);
+                a += b;
+                memcpy(&v, &a, 8);
+            } else if (op == PRMA_OP_SUM) {
+                v += old;
+            }
+            memcpy(dst + 8 * i, &v, 8);
+        }
+        if (res != NULL)
+            memcpy(res + 8 * i, &old, 8);
+    }
+}
+
+/* One element in a locked domain: take its stripe, apply, let go. */
+static PRMA_HOT_INLINE void acc_one_locked(char *memory, char *ctl, prma_type_t type,
+                                           prma_op_t op, size_t ext, uint64_t offset,
+                                           const char *src, char *res)
 {
     char *dst = memory + offset;
     unsigned st[2];
 
     piece_lock(ctl, offset, ext, st);
-    if (ext == 8 && type_is_int(type) && (op == PRMA_OP_SUM || op == PRMA_OP_REPLACE ||
-                                          op == PRMA_OP_NO_OP)) {
-        uint64_t old, v;
-
-        memcpy(&old, dst, 8);
-        if (op != PRMA_OP_NO_OP) {
-            memcpy(&v, src, 8);
-            v = op == PRMA_OP_SUM ? old + v : v;
-            memcpy(dst, &v, 8);
-        }
-        if (res != NULL)
-            memcpy(res, &old, 8);
+    if (acc_written_out(type, op, ext) && (res == NULL || res + ext <= dst || dst + ext <= res)) {
+        acc_written_out_apply(type, op, dst, src, res, 1);
     } else {
         if (res != NULL)
             memmove(res, dst, ext);
@@ -227,15 +252,31 @@ static inline void acc_one_locked(char *memory, char *ctl, prma_type_t type, prm
     piece_unlock(ctl, st);
 }
 
+/* At most this many bytes of a written-out case in one stripe are done
+ * element by element in line, not by the kernel. */
+#define ACC_FEW_BYTES 256
+
 /* count elements at offset of a mapped target of a locked domain. */
 static inline void acc_mapped(const struct prma_direct *m, prma_type_t type, prma_op_t op,
                               size_t ext, uint64_t offset, const char *src, char *res,
                               size_t count)
 {
-    if (count == 1)
+    size_t len = count * ext;
+    char *dst = m->base + offset;
+    unsigned st[2];
+
+    if (count == 1) {
         acc_one_locked(m->base, m->ctl, type, op, ext, offset, src, res);
-    else
-        acc_paged(m->base, m->ctl, type, op, ext, offset, src, res, count * ext);
+    } else if (len <= ACC_FEW_BYTES && acc_written_out(type, op, ext) &&
+               PRMA_ACC_STRIPE(offset) == PRMA_ACC_STRIPE(offset + len - 1) &&
+               (res == NULL || res + len <= dst || dst + len <= res) &&
+               (src == NULL || src + len <= dst || dst + len <= src)) {
+        piece_lock(m->ctl, offset, len, st);
+        acc_written_out_apply(type, op, dst, src, res, count);
+        piece_unlock(m->ctl, st);
+    } else {
+        acc_paged(m->base, m->ctl, type, op, ext, offset, src, res, len);
+    }
 }
 
 /* Compare-and-swap of one T at dst (the stripe held). */
