@@ -226,25 +226,35 @@ static __attribute__((noinline)) int get_on(void *origin_addr, int origin_count,
 }
 
 /* A target reached here: the copy in line up to PRMA_WIN_SPOT_MAX bytes, a
- * jump to it above; no frame either way. */
+ * jump to it above; no frame either way. The statement returns from the
+ * caller when it copied; put is a constant. */
+#define RMA_SPOT(put, origin, ocount, otype, target, tdisp, tcount, ttype, win)               \
+    do {                                                                                  \
+        struct shim_win *w_;                                                              \
+        size_t n_;                                                                        \
+        char *at_;                                                                        \
+                                                                                          \
+        if (__builtin_expect(RMA_PLAIN(w_, n_, ocount, otype, tdisp, tcount, ttype, win) && \
+                                 (at_ = prma__win_spot(w_->core, (target), (uint64_t)(tdisp), \
+                                                       n_)) != NULL,                      \
+                             1)) {                                                        \
+            if (n_ > PRMA_WIN_SPOT_MAX)                                                   \
+                return (put) ? prma__win_copy_long(w_->core, at_, (origin), n_)           \
+                             : prma__win_copy_long(w_->core, (void *)(origin), at_, n_);  \
+            if (put)                                                                      \
+                prma__win_copy_small(at_, (origin), n_);                                  \
+            else                                                                          \
+                prma__win_copy_small((void *)(origin), at_, n_);                          \
+            return MPI_SUCCESS;                                                           \
+        }                                                                                 \
+    } while (0)
+
 SHIM_EXPORT int MPI_Put(const void *origin_addr, int origin_count, MPI_Datatype origin_datatype,
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
-    struct shim_win *w;
-    size_t n;
-    char *at;
-
-    if (__builtin_expect(RMA_PLAIN(w, n, origin_count, origin_datatype, target_disp,
-                                   target_count, target_datatype, win) &&
-                             (at = prma__win_spot(w->core, target_rank, (uint64_t)target_disp,
-                                                  n)) != NULL,
-                         1)) {
-        if (n > PRMA_WIN_SPOT_MAX)
-            return prma__win_copy_long(w->core, at, origin_addr, n);
-        prma__win_copy_small(at, origin_addr, n);
-        return MPI_SUCCESS;
-    }
+    RMA_SPOT(1, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+             target_count, target_datatype, win);
     return put_on(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                   target_count, target_datatype, win);
 }
@@ -253,20 +263,8 @@ SHIM_EXPORT int MPI_Get(void *origin_addr, int origin_count, MPI_Datatype origin
                         int target_rank, MPI_Aint target_disp, int target_count,
                         MPI_Datatype target_datatype, MPI_Win win)
 {
-    struct shim_win *w;
-    size_t n;
-    char *at;
-
-    if (__builtin_expect(RMA_PLAIN(w, n, origin_count, origin_datatype, target_disp,
-                                   target_count, target_datatype, win) &&
-                             (at = prma__win_spot(w->core, target_rank, (uint64_t)target_disp,
-                                                  n)) != NULL,
-                         1)) {
-        if (n > PRMA_WIN_SPOT_MAX)
-            return prma__win_copy_long(w->core, origin_addr, at, n);
-        prma__win_copy_small(origin_addr, at, n);
-        return MPI_SUCCESS;
-    }
+    RMA_SPOT(0, origin_addr, origin_count, origin_datatype, target_rank, target_disp,
+             target_count, target_datatype, win);
     return get_on(origin_addr, origin_count, origin_datatype, target_rank, target_disp,
                   target_count, target_datatype, win);
 }
