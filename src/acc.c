@@ -253,8 +253,10 @@ static PRMA_HOT_INLINE void acc_one_locked(char *memory, char *ctl, prma_type_t 
 }
 
 /* At most this many bytes of a written-out case in one stripe are done
- * element by element in line, not by the kernel. */
-#define ACC_FEW_BYTES 256
+ * element by element in line, not by the kernel (which, vectorized, is
+ * faster from about 8 elements: measured 64 B 0.024 against 0.022 us,
+ * 256 B 0.055 against 0.023). */
+#define ACC_FEW_BYTES 32
 
 /* count elements at offset of a mapped target of a locked domain. */
 static inline void acc_mapped(const struct prma_direct *m, prma_type_t type, prma_op_t op,
