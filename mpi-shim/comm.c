@@ -226,8 +226,8 @@ static __attribute__((noinline)) int get_on(void *origin_addr, int origin_count,
 }
 
 /* A target reached here: the copy in line up to PRMA_WIN_SPOT_MAX bytes, a
- * jump to it above; no frame either way. The statement returns from the
- * caller when it copied; put is a constant. */
+ * jump to it above; no frame either way (PRMA_OK is MPI_SUCCESS). The
+ * statement returns from the caller when it copied; put is a constant. */
 #define RMA_SPOT(put, origin, ocount, otype, target, tdisp, tcount, ttype, win)               \
     do {                                                                                  \
         struct shim_win *w_;                                                              \
@@ -238,14 +238,8 @@ static __attribute__((noinline)) int get_on(void *origin_addr, int origin_count,
                                  (at_ = prma__win_spot(w_->core, (target), (uint64_t)(tdisp), \
                                                        n_)) != NULL,                      \
                              1)) {                                                        \
-            if (n_ > PRMA_WIN_SPOT_MAX)                                                   \
-                return (put) ? prma__win_copy_long(w_->core, at_, (origin), n_)           \
-                             : prma__win_copy_long(w_->core, (void *)(origin), at_, n_);  \
-            if (put)                                                                      \
-                prma__win_copy_small(at_, (origin), n_);                                  \
-            else                                                                          \
-                prma__win_copy_small((void *)(origin), at_, n_);                          \
-            return MPI_SUCCESS;                                                           \
+            return (put) ? prma__win_copy(w_->core, at_, (origin), n_)                    \
+                         : prma__win_copy(w_->core, (void *)(origin), at_, n_);           \
         }                                                                                 \
     } while (0)
 

@@ -232,6 +232,12 @@ static PRMA_HOT_INLINE void acc_written_out_apply(prma_type_t type, prma_op_t op
     }
 }
 
+/* Do [a, a + len) and [b, b + len) not overlap (or is a NULL)? */
+static inline int acc_apart(const char *a, const char *b, size_t len)
+{
+    return a == NULL || a + len <= b || b + len <= a;
+}
+
 /* One element in a locked domain: take its stripe, apply, let go. */
 static PRMA_HOT_INLINE void acc_one_locked(char *memory, char *ctl, prma_type_t type,
                                            prma_op_t op, size_t ext, uint64_t offset,
@@ -241,7 +247,7 @@ static PRMA_HOT_INLINE void acc_one_locked(char *memory, char *ctl, prma_type_t 
     unsigned st[2];
 
     piece_lock(ctl, offset, ext, st);
-    if (acc_written_out(type, op, ext) && (res == NULL || res + ext <= dst || dst + ext <= res)) {
+    if (acc_written_out(type, op, ext) && acc_apart(res, dst, ext)) {
         acc_written_out_apply(type, op, dst, src, res, 1);
     } else {
         if (res != NULL)
@@ -271,8 +277,7 @@ static inline void acc_mapped(const struct prma_direct *m, prma_type_t type, prm
         acc_one_locked(m->base, m->ctl, type, op, ext, offset, src, res);
     } else if (len <= ACC_FEW_BYTES && acc_written_out(type, op, ext) &&
                PRMA_ACC_STRIPE(offset) == PRMA_ACC_STRIPE(offset + len - 1) &&
-               (res == NULL || res + len <= dst || dst + len <= res) &&
-               (src == NULL || src + len <= dst || dst + len <= src)) {
+               acc_apart(res, dst, len) && acc_apart(src, dst, len)) {
         piece_lock(m->ctl, offset, len, st);
         acc_written_out_apply(type, op, dst, src, res, count);
         piece_unlock(m->ctl, st);

@@ -186,6 +186,41 @@ static void pscw_stage_publish(struct prma_win *win, int target)
                           memory_order_release);
 }
 
+/* A stage record: offset and length (8 bytes each), then the bytes,
+ * padded to 8. */
+static uint64_t stage_record_size(uint64_t len)
+{
+    return 16 + ((len + 7) & ~(uint64_t)7);
+}
+
+/* Write one record at data; returns its size. */
+static uint64_t stage_record(unsigned char *data, uint64_t offset, const void *buf, uint64_t len)
+{
+    uint64_t rec[2] = { offset, len };
+
+    memcpy(data, rec, sizeof(rec));
+    memcpy(data + 16, buf, len);
+    return stage_record_size(len);
+}
+
+/* target's stage for this process, if this epoch may leave puts there (a
+ * same-node target of a small group) and it is free (the target applied
+ * the last records: it reads the stage only while it holds records it has
+ * not applied); else NULL. */
+static struct prma_stage *pscw_stage_free(struct prma_win *win, int target)
+{
+    char *ctl = win->direct[target].ctl;
+    struct prma_stage *st;
+
+    if (ctl == NULL || win->size > PRMA_STAGE_RANKS || win->dyn != NULL || win->guard != NULL)
+        return NULL;
+    st = prma_ctl_stage(ctl, win->size, win->rank);
+    if (atomic_load_explicit((_Atomic uint64_t *)&st->applied, memory_order_acquire) !=
+        atomic_load_explicit((_Atomic uint64_t *)&st->staged, memory_order_relaxed))
+        return NULL;
+    return st;
+}
+
 /* The queued puts of an epoch to a target that has not posted, left in
  * its stage for it to apply in its wait: PRMA_OK, or PRMA_EASYNC when they
  * do not go that way (no stage, other operations, too many bytes, or the
@@ -193,20 +228,15 @@ static void pscw_stage_publish(struct prma_win *win, int target)
 static int pscw_stage(struct prma_win *win, int target)
 {
     struct prma_port *port = win->ports[target];
-    char *ctl = win->direct[target].ctl;
-    struct prma_stage *st;
+    struct prma_stage *st = pscw_stage_free(win, target);
     struct prma_msg *msg;
     uint64_t nbytes = 0;
 
-    if (ctl == NULL || win->size > PRMA_STAGE_RANKS || win->dyn != NULL || win->guard != NULL)
-        return PRMA_EASYNC;
-    st = prma_ctl_stage(ctl, win->size, win->rank);
-    if (atomic_load_explicit((_Atomic uint64_t *)&st->applied, memory_order_acquire) !=
-        atomic_load_explicit((_Atomic uint64_t *)&st->staged, memory_order_relaxed))
+    if (st == NULL)
         return PRMA_EASYNC;
     pthread_mutex_lock(&port->mp_lock);
     TAILQ_FOREACH(msg, &port->mp_msgq, ms_link) {
-        nbytes += 16 + ((msg->ms_len + 7) & ~(uint64_t)7);
+        nbytes += stage_record_size(msg->ms_len);
         if (msg->ms_cmd != PRMA_CMD_PUT || msg->ms_len > PRMA_STAGE_BYTES ||
             nbytes > PRMA_STAGE_BYTES) {
             pthread_mutex_unlock(&port->mp_lock);
@@ -215,12 +245,8 @@ static int pscw_stage(struct prma_win *win, int target)
     }
     nbytes = 0;
     while ((msg = TAILQ_FIRST(&port->mp_msgq)) != NULL) {
-        uint64_t rec[2] = { msg->ms_offset, msg->ms_len };
-
         TAILQ_REMOVE(&port->mp_msgq, msg, ms_link);
-        memcpy(st->data + nbytes, rec, sizeof(rec));
-        memcpy(st->data + nbytes + 16, msg->ms_buf, msg->ms_len);
-        nbytes += 16 + ((msg->ms_len + 7) & ~(uint64_t)7);
+        nbytes += stage_record(st->data + nbytes, msg->ms_offset, msg->ms_buf, msg->ms_len);
         free(msg);
     }
     pthread_mutex_unlock(&port->mp_lock);
@@ -229,40 +255,25 @@ static int pscw_stage(struct prma_win *win, int target)
     return PRMA_OK;
 }
 
-/* May this epoch's puts to target go to its stage (a same-node target of
- * a small group; nothing queued for its post, which would have to come
- * first)? Its stage then, else NULL. */
-static struct prma_stage *pscw_stage_of(struct prma_win *win, int target)
-{
-    char *ctl = win->direct[target].ctl;
-
-    if (ctl == NULL || win->size > PRMA_STAGE_RANKS || win->dyn != NULL || win->guard != NULL ||
-        (win->epoch.member[target] & PRMA_MEMBER_QUEUED))
-        return NULL;
-    return prma_ctl_stage(ctl, win->size, win->rank);
-}
-
 int prma__pscw_stage_put(struct prma_win *win, int target, uint64_t target_disp,
                          uint64_t offset, const void *buf, size_t len)
 {
     struct prma_epoch *ep = &win->epoch;
     struct prma_stage *st;
-    uint64_t used, rec[2];
-    size_t need = 16 + ((len + 7) & ~(size_t)7);
+    uint64_t used, need = stage_record_size(len);
     int status;
 
-    if ((unsigned)target >= (unsigned)win->size || !ep->member[target] || len == 0 ||
-        need > PRMA_STAGE_BYTES || (st = pscw_stage_of(win, target)) == NULL)
+    /* Not after puts queued for the post, which must come first. */
+    if ((unsigned)target >= (unsigned)win->size || !ep->member[target] ||
+        (ep->member[target] & PRMA_MEMBER_QUEUED) || len == 0 || need > PRMA_STAGE_BYTES)
         return PRMA_EASYNC;
     if (ep->member[target] & PRMA_MEMBER_STAGED) {
+        st   = prma_ctl_stage(win->direct[target].ctl, win->size, win->rank);
         used = st->nbytes;
-    } else {
-        /* The target reads the stage only while it holds records it has
-         * not applied: once it applied the last ones, it is ours. */
-        if (atomic_load_explicit((_Atomic uint64_t *)&st->applied, memory_order_acquire) !=
-            atomic_load_explicit((_Atomic uint64_t *)&st->staged, memory_order_relaxed))
-            return PRMA_EASYNC;
+    } else if ((st = pscw_stage_free(win, target)) != NULL) {
         used = 0;
+    } else {
+        return PRMA_EASYNC;
     }
     if (used + need > PRMA_STAGE_BYTES)
         return PRMA_EASYNC;
@@ -270,11 +281,9 @@ int prma__pscw_stage_put(struct prma_win *win, int target, uint64_t target_disp,
         return status;
     if (win->failed != PRMA_OK)
         return win->failed;
-    rec[0] = target_disp * win->peers[target].disp_unit + offset;
-    rec[1] = len;
-    memcpy(st->data + used, rec, sizeof(rec));
-    memcpy(st->data + used + 16, buf, len);
-    st->nbytes = used + need;
+    st->nbytes = used + stage_record(st->data + used,
+                                     target_disp * win->peers[target].disp_unit + offset, buf,
+                                     len);
     ep->member[target] |= PRMA_MEMBER_STAGED;
     ep->nops++;
     return PRMA_OK;
@@ -357,7 +366,7 @@ static void pscw_apply_stage(struct prma_win *win, int origin)
 
         memcpy(rec, st->data + at, sizeof(rec));
         memcpy((char *)win->agent_base + rec[0], st->data + at + 16, rec[1]);
-        at += 16 + ((rec[1] + 7) & ~(uint64_t)7);
+        at += stage_record_size(rec[1]);
     }
     atomic_store_explicit((_Atomic uint64_t *)&st->applied, staged, memory_order_release);
 }

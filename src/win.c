@@ -752,10 +752,7 @@ __attribute__((noinline)) int prma__win_copy_long(struct prma_win *win, void *to
 static inline int win_copy_counted(struct prma_win *win, void *to, const void *from, size_t len)
 {
     win->epoch.nops++;
-    if (len > PRMA_WIN_SPOT_MAX)
-        return prma__win_copy_long(win, to, from, len);
-    prma__win_copy_small(to, from, len);
-    return PRMA_OK;
+    return prma__win_copy(win, to, from, len);
 }
 
 /* Where a put or get of a PSCW epoch may reach target's memory (*at_p),
@@ -775,8 +772,7 @@ static int pscw_reach(struct prma_win *win, int put, int target, uint64_t target
     int status;
 
     *at_p = NULL;
-    if ((unsigned)target >= (unsigned)win->size || (d = &win->direct[target])->base == NULL ||
-        win->guard != NULL || win->failed != PRMA_OK || !ep->member[target] || len == 0 ||
+    if ((d = prma__win_mapped(win, target)) == NULL || !ep->member[target] || len == 0 ||
         !prma__win_in_range(d->size, d->disp_unit, target_disp, offset, len, &start))
         return PRMA_OK;
     at = d->base + start + offset;

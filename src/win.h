@@ -249,6 +249,19 @@ static inline int prma__lock_touch_spot(struct prma_win *win, int target, uint8_
  * wrong otherwise). touch: take a lock the epoch left for the first
  * operation (else NULL for it too: a caller that makes no call on its fast
  * path). */
+/* Target's mapping here, if its window is mapped, no guard watches and
+ * nobody failed (whatever the epoch), else NULL. */
+static PRMA_HOT_INLINE const struct prma_direct *prma__win_mapped(const struct prma_win *win,
+                                                                  int target)
+{
+    const struct prma_direct *d;
+
+    if ((unsigned)target >= (unsigned)win->size || (d = &win->direct[target])->base == NULL ||
+        win->guard != NULL || win->failed != PRMA_OK)
+        return NULL;
+    return d;
+}
+
 static PRMA_HOT_INLINE char *prma__win_reach(struct prma_win *win, int target,
                                              uint64_t target_disp, uint64_t offset, size_t len,
                                              int touch)
@@ -258,8 +271,7 @@ static PRMA_HOT_INLINE char *prma__win_reach(struct prma_win *win, int target,
     uint64_t start;
     uint8_t state;
 
-    if ((unsigned)target >= (unsigned)win->size || (d = &win->direct[target])->base == NULL ||
-        win->guard != NULL || win->failed != PRMA_OK)
+    if ((d = prma__win_mapped(win, target)) == NULL)
         return NULL;
     if (ep->access != PRMA_ACCESS_FENCE) {
         /* A passive epoch: the target's lock, taken now if it waited for
@@ -332,9 +344,7 @@ static PRMA_HOT_INLINE void prma__win_copy_small(void *to, const void *from, siz
  * prma_win_put/get): where a put or get of len bytes lands in the target's
  * memory, counted as done, or NULL for prma_win_put/get (a lock the epoch
  * left for the first operation may have been taken: the way on finds it
- * held). The caller then copies up to PRMA_WIN_SPOT_MAX bytes with
- * prma__win_copy_small, more with prma__win_copy_long (which returns
- * PRMA_OK).
+ * held). The caller then copies with prma__win_copy.
  */
 static PRMA_HOT_INLINE char *prma__win_spot(struct prma_win *win, int target,
                                             uint64_t target_disp, size_t len)
@@ -347,6 +357,18 @@ static PRMA_HOT_INLINE char *prma__win_spot(struct prma_win *win, int target,
 }
 
 int prma__win_copy_long(struct prma_win *win, void *to, const void *from, size_t len);
+
+/* The copy of a put or get that reached the target's memory: in line up to
+ * PRMA_WIN_SPOT_MAX bytes, else a call (a jump, in a caller that returns
+ * what this returns) to prma__win_copy_long. Returns PRMA_OK. */
+static PRMA_HOT_INLINE int prma__win_copy(struct prma_win *win, void *to, const void *from,
+                                          size_t len)
+{
+    if (len > PRMA_WIN_SPOT_MAX)
+        return prma__win_copy_long(win, to, from, len);
+    prma__win_copy_small(to, from, len);
+    return PRMA_OK;
+}
 
 /* A synchronization happened on win (dynamic.h): only dynamic windows care. */
 void prma__dyn_synced_dynamic(struct prma_win *win);

@@ -495,6 +495,18 @@ static void test_gets(void)
 
 /* ---- h. small puts to a target that has not posted -------------------- */
 
+/* Ranks pair up for h and i (even: target, odd: its origin): the partner,
+ * with a group of it in *g, or -1 (and no group) for an odd rank out. */
+static int pair_up(MPI_Group *g)
+{
+    int peer = rank % 2 ? rank - 1 : rank + 1;
+
+    if (peer >= nranks)
+        return -1;
+    *g = group1(peer);
+    return peer;
+}
+
 /* Puts of a few bytes to a target that has not posted yet may be left for
  * it to apply in its wait: they must land, in order, in the right epoch,
  * and never before the target's post of that epoch. Ranks pair up (even:
@@ -506,13 +518,12 @@ static void test_gets(void)
 static void test_staged_puts(void)
 {
     const int rounds = 4, small = 40;
-    int peer = rank % 2 ? rank - 1 : rank + 1;
     MPI_Group g;
+    int peer = pair_up(&g);
     unsigned char *b = obuf;
 
-    if (peer >= nranks)
+    if (peer < 0)
         return;
-    g = group1(peer);
     for (int r = 0; r < rounds; r++) {
         reset_window();
         MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
@@ -563,19 +574,18 @@ static void test_staged_puts(void)
 
 /* Many 8-byte puts to a target that has not posted: the first ones fit in
  * its stage, the rest must wait for its post; all must land, and the stage
- * must serve the next epoch right away as well. Pairs as in h; each round
- * the origin runs two such epochs back to back, the target posts the first
- * late, the second at once. */
+ * must serve the next epoch right away as well. Pairs as in h (pair_up);
+ * each round the origin runs two such epochs back to back, the target
+ * posts the first late, the second at once. */
 static void test_stage_overflow(void)
 {
     const int rounds = 3, nput = SLOT / 8;
-    int peer = rank % 2 ? rank - 1 : rank + 1;
     MPI_Group g;
+    int peer = pair_up(&g);
     unsigned char *b = obuf;
 
-    if (peer >= nranks)
+    if (peer < 0)
         return;
-    g = group1(peer);
     for (int r = 0; r < rounds; r++) {
         for (int e = 0; e < 2; e++) {
             reset_window();
