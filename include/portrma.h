@@ -127,7 +127,17 @@ typedef struct prma_coll {
     int               guard;      /**< PRMA_GUARD_*: the window's exposure guard; 0 (or
                                        a zeroed struct): as PORTRMA_GUARD says. Every
                                        member must give the same. */
+    int               remap;      /**< PRMA_REMAP_*: may prma_win_create() move this
+                                       member's pages into shared memory (in place)?
+                                       0: as PORTRMA_REMAP says. Each member its own. */
 } prma_coll_t;
+
+/** Moving a window's pages (prma_coll_t.remap; PORTRMA_REMAP). */
+enum {
+    PRMA_REMAP_DEFAULT = 0,  /**< as the PORTRMA_REMAP setting says */
+    PRMA_REMAP_OFF     = 1,  /**< the window's memory stays as it is */
+    PRMA_REMAP_ON      = 2,  /**< moved where it can be */
+};
 
 /** Exposure guard of a window (prma_coll_t.guard; PORTRMA_GUARD). */
 enum {

@@ -58,6 +58,24 @@ static int win_guard(MPI_Info info)
     return PRMA_GUARD_DEFAULT;
 }
 
+/* Whether the info key portrma_remap (on, off) lets MPI_Win_create move
+ * the window's pages into shared memory, or the PORTRMA_REMAP setting's. */
+static int win_remap(MPI_Info info)
+{
+    char value[MPI_MAX_INFO_VAL + 1];
+    int flag = 0;
+
+    if (info == MPI_INFO_NULL ||
+        PMPI_Info_get(info, "portrma_remap", MPI_MAX_INFO_VAL, value, &flag) != MPI_SUCCESS ||
+        !flag)
+        return PRMA_REMAP_DEFAULT;
+    if (strcmp(value, "off") == 0 || strcmp(value, "false") == 0)
+        return PRMA_REMAP_OFF;
+    if (strcmp(value, "on") == 0 || strcmp(value, "true") == 0)
+        return PRMA_REMAP_ON;
+    return PRMA_REMAP_DEFAULT;
+}
+
 /* The shim half of a new window, before the core's collective creation. */
 static int win_new(MPI_Comm comm, MPI_Info info, int flavor, struct shim_win **w_p)
 {
@@ -85,6 +103,7 @@ static int win_new(MPI_Comm comm, MPI_Info info, int flavor, struct shim_win **w
     if (info != MPI_INFO_NULL)
         PMPI_Info_dup(info, &w->info);
     w->coll.guard     = win_guard(info);
+    w->coll.remap     = win_remap(info);
     snprintf(w->name, sizeof(w->name), "portrma window");
     *w_p = w;
     return MPI_SUCCESS;

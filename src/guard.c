@@ -176,7 +176,6 @@ static struct {
 static size_t page_size;
 static struct sigaction old_segv, old_trap;
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
-static int installed;
 
 /* Pages a thread opened for the instruction being stepped. */
 static __thread struct {
@@ -556,6 +555,10 @@ static void guard_segv(int sig, siginfo_t *si, void *ucv)
 
     g = si->si_code == SEGV_ACCERR ? guard_find(a) : NULL;
     if (g == NULL || pending.n >= GUARD_PENDING) {
+        if (si->si_code == SEGV_ACCERR && prma__remap_fault(a)) {
+            errno = saved;
+            return;
+        }
         chain(&old_segv, sig, si, ucv);
         errno = saved;
         return;
@@ -600,33 +603,36 @@ static void guard_trap(int sig, siginfo_t *si, void *ucv)
     errno = saved;
 }
 
-/* Install the handlers, or take SIGSEGV back from a handler installed
- * after ours (which then gets every fault that is not ours). */
-static void guard_install(void)
+/* Install handler h for sig, or take sig back from a handler installed
+ * after ours (which then gets every signal that is not ours).
+ * NOTE: caller holds install_lock. */
+static void install(int sig, void (*h)(int, siginfo_t *, void *), struct sigaction *old)
 {
     struct sigaction sa, cur;
 
-    pthread_mutex_lock(&install_lock);
+    if (sigaction(sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == h)
+        return;
     memset(&sa, 0, sizeof(sa));
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sa.sa_flags     = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+    sa.sa_sigaction = h;
     sigemptyset(&sa.sa_mask);
-    if (!installed) {
-        page_size       = (size_t)sysconf(_SC_PAGESIZE);
-        sa.sa_sigaction = guard_segv;
-        sigaction(SIGSEGV, &sa, &old_segv);
-        sa.sa_sigaction = guard_trap;
-        sigaction(SIGTRAP, &sa, &old_trap);
-        installed = 1;
-    } else {
-        if (sigaction(SIGSEGV, NULL, &cur) == 0 && cur.sa_sigaction != guard_segv) {
-            sa.sa_sigaction = guard_segv;
-            sigaction(SIGSEGV, &sa, &old_segv);
-        }
-        if (sigaction(SIGTRAP, NULL, &cur) == 0 && cur.sa_sigaction != guard_trap) {
-            sa.sa_sigaction = guard_trap;
-            sigaction(SIGTRAP, &sa, &old_trap);
-        }
-    }
+    sigaction(sig, &sa, old);
+}
+
+void prma__segv_install(void)
+{
+    pthread_mutex_lock(&install_lock);
+    page_size = (size_t)sysconf(_SC_PAGESIZE);
+    install(SIGSEGV, guard_segv, &old_segv);
+    pthread_mutex_unlock(&install_lock);
+}
+
+static void guard_install(void)
+{
+    pthread_mutex_lock(&install_lock);
+    page_size = (size_t)sysconf(_SC_PAGESIZE);
+    install(SIGSEGV, guard_segv, &old_segv);
+    install(SIGTRAP, guard_trap, &old_trap);
     pthread_mutex_unlock(&install_lock);
 }
 

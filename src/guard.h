@@ -43,6 +43,10 @@ enum prma_guard_op {
  * guarded (shared and dynamic windows). */
 int prma__guard_mode(int requested, int flavor);
 
+/* Install portrma's SIGSEGV handler (kept from then on; remap.c's moves
+ * need it too), or take SIGSEGV back from a handler installed since. */
+void prma__segv_install(void);
+
 /* Bytes the guard area adds to a control block of nranks members (0 when
  * mode is off), and its offset in the block. */
 size_t prma__guard_area_size(int mode, int nranks);

@@ -22,7 +22,10 @@ struct prma_mem {
     size_t               maplen;  /* bytes mapped in each view (page multiple) */
     int                  fd;      /* the memfd; peers duplicate it by pid */
     struct prma_context *ctx;     /* made by prma__mem_create(): back to its pool */
-    uint64_t             seg;     /* never the same twice in a process (0: adopted) */
+    uint64_t             seg;     /* never the same twice in a process (0: adopted or
+                                     moved) */
+    int                  refs;    /* moved pages (remap.c): windows over them */
+    int                  moved;   /* the program's own pages, moved (remap.c) */
 };
 
 /* Create a memfd of size bytes (at least one page), map it twice and place it
@@ -58,6 +61,21 @@ int prma__mem_map_peer(struct prma_context *ctx, int pid, int fd, uint64_t seg, 
 
 /* Give back a mapping made by prma__mem_map_peer(). */
 void prma__mem_unmap_peer(struct prma_context *ctx, void *map, size_t maplen);
+
+/* remap.c: move the pages that hold [base, base + size) of the program's
+ * own private memory into a memfd, in place, so that peers can map them
+ * (mem->user: the first page, mem->agent: portrma's view, mem->fd); or
+ * take pages already moved (by any context of the process) that hold them. PRMA_EASYNC when they cannot or
+ * should not move (the window then lives in them as they are). */
+int prma__mem_remap(struct prma_context *ctx, void *base, size_t size, struct prma_mem **mem_p);
+
+/* The window over mem is gone: the last one gives the pages back to
+ * private memory, bytes kept. */
+void prma__mem_unremap(struct prma_mem *mem);
+
+/* For the SIGSEGV handler: a store at a that met pages being moved, or
+ * just moved, and is to be retried (after waiting for the move): nonzero. */
+int prma__remap_fault(uintptr_t a);
 
 /* Bind [addr, addr + len) to this process's NUMA node, per PORTRMA_NUMA. */
 void prma__topo_bind_area(struct prma_context *ctx, void *addr, size_t len);

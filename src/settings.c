@@ -19,6 +19,7 @@ struct prma_config prma__config = {
     .guard     = 0,
     .agent     = 1,
     .stream    = 1,
+    .remap     = 1,
 };
 
 struct setting {
@@ -67,6 +68,12 @@ static const struct setting settings[] = {
       "between two synchronizations of a window add up to more than the last-level "
       "cache holds, further ones are copied with non-temporal stores (x86-64), which "
       "write memory without reading it first; off: always ordinary copies" },
+    { "PORTRMA_REMAP", "on", bool_values, &prma__config.remap,
+      "on: the pages of a window made on the program's own memory (MPI_Win_create on "
+      "malloc'd or other private anonymous memory) move into a memfd in place while "
+      "the window lives, so that same-node peers map them and copy instead of using "
+      "process_vm_readv/writev; off: they stay where they are (the window info key "
+      "portrma_remap sets it per window)" },
     { "PORTRMA_NODE_SIZE", "0", NULL, &prma__config.node_size,
       "a count k > 0 splits each node into pretend nodes of k consecutive local "
       "ranks, so that one machine mixes shm and ucx ports (for testing)" },

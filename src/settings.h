@@ -24,6 +24,7 @@ struct prma_config {
     int guard;      /* enum prma_guard_mode (guard.h) */
     int agent;      /* serve and use the node agent (agent.c) */
     int stream;     /* large copies past a cache's worth stream (copy.c) */
+    int remap;      /* move the program's own window pages into memfds (remap.c) */
 };
 
 enum prma_progress_mode {

@@ -104,6 +104,8 @@ static void win_teardown(struct prma_win *win)
     free(win->peers);
     if (win->mem != NULL)
         prma__mem_destroy(win->mem);
+    if (win->moved != NULL)
+        prma__mem_unremap(win->moved);
     prma__epoch_fini(&win->epoch);
     win->magic = 0;
     free(win);
@@ -391,6 +393,20 @@ static int win_setup_direct(struct prma_win *win)
     return PRMA_OK;
 }
 
+/* Should a window made on the program's own memory have its pages moved
+ * into a memfd (remap.c)? Only where same-node peers would map it: not
+ * when every peer goes through UCX, nor with PORTRMA_SHM=cma, nor under
+ * the exposure guard (which protects portrma memory only). */
+static int win_remaps(const struct prma_win *win)
+{
+    int want = win->coll.remap == PRMA_REMAP_DEFAULT ? prma__config.remap
+                                                     : win->coll.remap == PRMA_REMAP_ON;
+
+    return want && win->flavor == PRMA_WIN_FLAVOR_CREATE && !win->ctx->forced &&
+           prma__config.shm_mode == PRMA_SHM_MAP &&
+           prma__guard_mode(win->coll.guard, (int)win->flavor) == PRMA_GUARD_MODE_OFF;
+}
+
 /* NOTE: ucx_memh (when set) is memory UCX allocated at base, taken over as
  * owned is: the window's registration, unmapped (freed) with the window. */
 static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base, size_t size,
@@ -460,6 +476,9 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
         }
     }
     mem = owned != NULL ? owned : (size > 0 ? prma__mem_lookup(ctx, base, size) : NULL);
+    if (mem == NULL && status == PRMA_OK && win_remaps(win) &&
+        prma__mem_remap(ctx, base, size, &win->moved) == PRMA_OK)
+        mem = win->moved;
     if (mem != NULL) {
         me.memfd        = mem->fd;
         me.seg          = mem->seg;

@@ -64,6 +64,8 @@ struct prma_win {
     size_t               len;
     size_t               disp_unit;
     struct prma_mem     *mem;         /* owned memory (allocate flavor) or NULL */
+    struct prma_mem     *moved;       /* the program's pages moved into a memfd for
+                                         this window (remap.c), or NULL */
     struct prma_peer    *peers;       /* [size] */
     struct prma_port   **ports;       /* [size] */
     struct prma_port     reply;       /* completion port of transient operations */

@@ -1,7 +1,8 @@
 /*
  * agent: a window on memory the program allocated (MPI_Win_create on
- * malloc'd memory, which same-node peers reach by process_vm_readv/writev
- * or by handing the operation to the target while it polls) whose owner
+ * malloc'd memory, left in place by the info key portrma_remap=off, which
+ * same-node peers then reach by process_vm_readv/writev or by handing the
+ * operation to the target while it polls) whose owner
  * waits in blocking calls while its origins put, get, accumulate, fetch
  * and op, compare and swap on it, each one checked exactly:
  *
@@ -71,6 +72,20 @@ static size_t mid_off(int o, int ph)
     return slot_off(nranks, 0, 0) + ((size_t)o * PHASES + (size_t)ph) * (MID + LARGE);
 }
 static size_t win_bytes(void) { return mid_off(nranks, 0); }
+
+/* The windows' memory stays where malloc put it (info portrma_remap=off):
+ * same-node origins then reach it by system calls or through the owner,
+ * the ways this test is about. */
+static MPI_Info stay_info(void)
+{
+    static MPI_Info info = MPI_INFO_NULL;
+
+    if (info == MPI_INFO_NULL) {
+        MPI_CHECK(MPI_Info_create(&info));
+        MPI_CHECK(MPI_Info_set(info, "portrma_remap", "off"));
+    }
+    return info;
+}
 
 static uint64_t slot_value(int o, int ph, int r) { return prma_seed((uint64_t)o, (uint64_t)ph, (uint64_t)r); }
 static uint64_t mid_seed(int o, int ph, int r) { return prma_seed(1000 + (uint64_t)o, (uint64_t)ph, (uint64_t)r); }
@@ -231,7 +246,7 @@ static void large_phase(void)
     CHECK(shadow != NULL && buf != NULL && back != NULL && (rank != 0 || mem != NULL));
     if (rank == 0)
         memset(mem, 0, bytes);
-    MPI_CHECK(MPI_Win_create(mem, rank == 0 ? (MPI_Aint)bytes : 0, 1, MPI_INFO_NULL,
+    MPI_CHECK(MPI_Win_create(mem, rank == 0 ? (MPI_Aint)bytes : 0, 1, stay_info(),
                              MPI_COMM_WORLD, &win));
     for (int mode = 0; mode < 2; mode++) {
         if (rank == 0) {
@@ -419,7 +434,7 @@ int main(int argc, char **argv)
     memset(mem, 0, bytes);
     fetched = calloc(PHASES * ROUNDS, sizeof(*fetched));
     CHECK(fetched != NULL);
-    MPI_CHECK(MPI_Win_create(mem, (MPI_Aint)bytes, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &win));
+    MPI_CHECK(MPI_Win_create(mem, (MPI_Aint)bytes, 1, stay_info(), MPI_COMM_WORLD, &win));
     MPI_Comm_group(MPI_COMM_WORLD, &world_group);
     {
         int zero = 0;

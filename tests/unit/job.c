@@ -75,6 +75,7 @@ static void *rank_main(void *arg)
     r->coll.arg       = r;
     r->coll.allgather = job_allgather;
     r->coll.barrier   = job_barrier;
+    r->coll.remap     = r->job->remap;
     status = prma_init(&boot, &r->ctx);
     if (status != PRMA_OK) {
         rank_fail(r, __LINE__, "prma_init: %s", prma_status_string(status));
@@ -91,6 +92,7 @@ void job_init(struct job *job, int n, rank_body body)
     memset(job, 0, sizeof(*job));
     job->n         = n;
     job->fail_rank = -1;
+    job->remap     = PRMA_REMAP_OFF;
     job->body      = body;
     for (int i = 0; i < JOB_MAXRANKS; i++)
         job->node_of[i] = 1;

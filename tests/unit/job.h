@@ -34,6 +34,9 @@ struct job {
     int                fail_rank;          /* whose allgather fails, -1: none */
     int                fail_call;          /* ... on its fail_call-th call (from 0) */
     int                barrier_fails;      /* every barrier call fails */
+    int                remap;              /* coll.remap of the ranks' windows: PRMA_REMAP_OFF
+                                              unless a test says (malloc'd windows stay
+                                              where they are, reached by process_vm_*) */
     int                param;              /* for the body */
     void              *user;               /* for the body */
     rank_body          body;

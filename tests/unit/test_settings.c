@@ -19,7 +19,7 @@
 static const char *const names[] = { "PORTRMA_LOG", "PORTRMA_SHM", "PORTRMA_NUMA",
                                      "PORTRMA_TRANSPORT", "PORTRMA_NODE_SIZE",
                                      "PORTRMA_PROGRESS", "PORTRMA_GUARD", "PORTRMA_AGENT",
-                                     "PORTRMA_STREAM" };
+                                     "PORTRMA_STREAM", "PORTRMA_REMAP" };
 #define NNAMES (sizeof(names) / sizeof(names[0]))
 
 static int clear_env(void **state)

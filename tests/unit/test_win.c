@@ -207,7 +207,8 @@ static void put_get_body(struct rank *r)
     win_mem_release(r, &m);
 }
 
-static void run_put_get(const char *name, int n, enum mem_kind kind, const char *kind_name)
+static void run_put_get_moved(const char *name, int n, enum mem_kind kind,
+                              const char *kind_name, int remap)
 {
     struct rank ranks[MAXRANKS];
     struct job job;
@@ -215,7 +216,13 @@ static void run_put_get(const char *name, int n, enum mem_kind kind, const char 
     put_get_param.kind      = kind;
     put_get_param.peer_kind = kind_name;
     job_init(&job, n, put_get_body);
+    job.remap = remap;
     job_run(name, &job, ranks);
+}
+
+static void run_put_get(const char *name, int n, enum mem_kind kind, const char *kind_name)
+{
+    run_put_get_moved(name, n, kind, kind_name, PRMA_REMAP_OFF);
 }
 
 static void test_win_allocate_put_get_1rank(void **state)
@@ -237,6 +244,15 @@ static void test_win_create_malloc_uses_shm_cma(void **state)
 {
     run_put_get(__func__, 2, MEM_MALLOC, "shm-cma");
     run_put_get(__func__, 4, MEM_MALLOC, "shm-cma");
+}
+
+/* With its pages moved into a memfd (remap.c), malloc'd memory is mapped
+ * by peers as portrma's own is. */
+static void test_win_create_malloc_moved_uses_shm(void **state)
+{
+    run_put_get_moved(__func__, 2, MEM_MALLOC, "shm", PRMA_REMAP_ON);
+    run_put_get_moved(__func__, 4, MEM_MALLOC, "shm", PRMA_REMAP_ON);
+    run_put_get_moved(__func__, 2, MEM_MALLOC, "shm", PRMA_REMAP_DEFAULT);
 }
 
 static void test_win_create_mem_alloc_uses_shm(void **state)
@@ -968,6 +984,7 @@ int main(void)
         unit_test_guarded(test_win_allocate_put_get_2ranks),
         unit_test_guarded(test_win_allocate_put_get_4ranks),
         unit_test_guarded(test_win_create_malloc_uses_shm_cma),
+        unit_test_guarded(test_win_create_malloc_moved_uses_shm),
         unit_test_guarded(test_win_create_mem_alloc_uses_shm),
         cmocka_unit_test_setup_teardown(test_win_setting_shm_cma_forces_cma,
                                         unit_watchdog_setup, shm_env_teardown),

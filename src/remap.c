@@ -1,0 +1,403 @@
+/*
+ * remap.c - memory the program allocated itself (MPI_Win_create on
+ * malloc'd, stack-less anonymous memory), made mappable by same-node peers.
+ *
+ * Such memory is private to its process: peers could reach it only by
+ * process_vm_readv/writev (a system call per access) or by handing the
+ * operation to the owner. Instead, the pages that hold the window are moved
+ * into a memfd in place, once, when the window is created: the memfd is
+ * mapped a second time (the agent view), the pages' bytes are copied into
+ * it, and the memfd then replaces the pages at their own addresses
+ * (mmap MAP_FIXED, an atomic replacement). The program sees the same bytes
+ * at the same addresses; peers map the memfd as they map memory portrma
+ * allocated. When the last window over those pages is freed the reverse
+ * happens: fresh private pages get the bytes and replace the memfd's
+ * (mremap MREMAP_FIXED), so that the memory is again what the program had
+ * (malloc may then give it back with MADV_DONTNEED and count on reading
+ * zeros after, which a shared mapping would not give).
+ *
+ * What is moved: whole pages, bytes around the window in its first and last
+ * page included (they keep their contents and addresses, only their
+ * mapping changes), and only pages of private, writable, anonymous
+ * mappings (heap, malloc's mmap'd chunks, other anonymous memory; not the
+ * main stack, not files, not memory already shared). Pages already moved
+ * for another window are used again when the new window lies within them
+ * (a count of windows); a window whose pages partly overlap another's
+ * moved pages stays where it is (process_vm_* as before).
+ *
+ * Copies skip pages that read as all zeros: the memfd's holes read as
+ * zeros too and cost no memory, so a large window mostly untouched stays
+ * so. The work goes in pieces (REMAP_CHUNK), each piece's old pages freed
+ * as it is replaced, so that the memory needed never doubles.
+ *
+ * Other threads of the program may store into those pages meanwhile: the
+ * pages are made read-only for the move, and a store that faults there
+ * waits in portrma's SIGSEGV handler (guard.c's, which asks
+ * prma__remap_fault()) until the move is over, then is retried on the new
+ * mapping. Any other fault goes to the handler installed before. Thread
+ * stacks are never moved (a thread whose frames lie in pages being moved
+ * could not even take the signal): the main stack is known by name, a
+ * mapping right above an inaccessible one (a thread stack's guard page) is
+ * left alone unless it starts where malloc's arenas do, and the calling
+ * thread's own frame must not lie in the pages.
+ */
+#include "mem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <ucm/api/ucm.h>
+#include "context.h"
+#include "guard.h"
+#include "log.h"
+#include "portrma.h"
+
+#define REMAP_CHUNK ((size_t)32 << 20)
+
+/* glibc's malloc arenas other than the main one: heaps aligned to their
+ * largest size (64 MiB on 64-bit machines), each followed by inaccessible
+ * reserve, so that one may start right above the last one's reserve as a
+ * thread stack starts right above its guard page. */
+#define ARENA_ALIGN ((uintptr_t)64 << 20)
+
+/* One move at a time in the process (and the lists of moved pages with it):
+ * the range being moved, read by the fault handler (0, 0: none), and the
+ * last few ranges moved, for a store that faulted during a move but whose
+ * handler runs only after it. */
+#define MOVED_RECENT 8
+static pthread_mutex_t move_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct prma_mem_list moved_all = LIST_HEAD_INITIALIZER(moved_all);  /* the process's */
+static _Atomic uintptr_t moving_lo, moving_hi;
+static struct {
+    _Atomic uintptr_t lo, hi;
+} recent[MOVED_RECENT];
+static unsigned recent_next;
+static __thread uintptr_t retried __attribute__((tls_model("initial-exec")));
+
+int prma__remap_fault(uintptr_t a)
+{
+    if (a >= atomic_load(&moving_lo) && a < atomic_load(&moving_hi)) {
+        while (atomic_load(&moving_hi) != 0)
+            sched_yield();
+        retried = a;
+        return 1;  /* retried on the new mapping */
+    }
+    /* Once per address: a second fault there is not the move's. */
+    for (int i = 0; i < MOVED_RECENT && retried != a; i++) {
+        if (a >= atomic_load(&recent[i].lo) && a < atomic_load(&recent[i].hi)) {
+            retried = a;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Begin moving [lo, lo + len): stores there wait from now on (the pages
+ * read-only, the handler in place). Nonzero on failure (nothing changed).
+ * NOTE: caller holds move_lock. */
+static int move_begin(uintptr_t lo, size_t len)
+{
+    prma__segv_install();
+    atomic_store(&moving_lo, lo);
+    atomic_store(&moving_hi, lo + len);
+    if (mprotect((void *)lo, len, PROT_READ) != 0) {
+        prma_debug("cannot protect %zu bytes to move them: %s", len, strerror(errno));
+        atomic_store(&moving_hi, 0);
+        atomic_store(&moving_lo, 0);
+        return -1;
+    }
+    return 0;
+}
+
+/* End a move: stores waiting go on (to the new mapping). */
+static void move_end(void)
+{
+    unsigned i = recent_next++ % MOVED_RECENT;
+
+    atomic_store(&recent[i].hi, 0);
+    atomic_store(&recent[i].lo, atomic_load(&moving_lo));
+    atomic_store(&recent[i].hi, atomic_load(&moving_hi));
+    atomic_store(&moving_hi, 0);
+    atomic_store(&moving_lo, 0);
+}
+
+/* mremap fresh's n bytes onto at, replacing what was there. The system
+ * call itself: some libraries' hooks on mremap drop its fifth argument
+ * (UCX's memory hooks do): the caller tells UCX's registration caches. */
+static int move_pages_to(void *fresh, size_t n, uintptr_t at)
+{
+    return syscall(SYS_mremap, fresh, n, n, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)at) ==
+                   (long)at
+               ? 0
+               : -1;
+}
+
+static int page_is_zero(const char *p, size_t page)
+{
+    const uint64_t *w = (const uint64_t *)(const void *)p;
+    uint64_t any = 0;
+
+    for (size_t i = 0; i < page / sizeof(*w); i += 8) {
+        any |= w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] |
+               w[i + 7];
+        if (any != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Copy the pages of [from, from + len) that are not all zeros to to (whose
+ * pages read as zeros). */
+static void copy_nonzero(char *to, const char *from, size_t len, size_t page)
+{
+    for (size_t off = 0; off < len; off += page)
+        if (!page_is_zero(from + off, page))
+            memcpy(to + off, from + off, page);
+}
+
+/* Does every byte of [lo, hi) lie in private, writable, anonymous mappings
+ * (per /proc/self/maps) other than the main stack? */
+static int movable(uintptr_t lo, uintptr_t hi)
+{
+    uintptr_t covered = lo, prev_end = 0;
+    int prev_none = 0;
+    size_t cap = 1 << 16, used = 0;
+    char *text, *line, *next;
+    ssize_t n;
+    int fd, ok = 0;
+
+    fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    text = malloc(cap + 1);
+    while (text != NULL) {
+        n = read(fd, text + used, cap - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+        if (used == cap) {
+            char *more = realloc(text, 2 * cap + 1);
+
+            if (more == NULL) {
+                free(text);
+                text = NULL;
+                break;
+            }
+            text = more;
+            cap *= 2;
+        }
+    }
+    close(fd);
+    if (text == NULL)
+        return 0;
+    text[used] = '\0';
+    for (line = text; line != NULL && *line != '\0' && covered < hi; line = next) {
+        unsigned long start, end, inode;
+        char perms[8], name[32];
+        int fields;
+
+        next = strchr(line, '\n');
+        if (next != NULL)
+            *next++ = '\0';
+        name[0] = '\0';
+        fields  = sscanf(line, "%lx-%lx %7s %*s %*s %lu %31s", &start, &end, perms, &inode,
+                         name);
+        if (fields < 4)
+            continue;
+        if (end > covered) {
+            if (start > covered || strcmp(perms, "rw-p") != 0 || inode != 0 ||
+                (prev_none && prev_end == start && (start & (ARENA_ALIGN - 1)) != 0) ||
+                (name[0] != '\0' && strcmp(name, "[heap]") != 0 &&
+                 strncmp(name, "[anon:", 6) != 0))
+                break;
+            covered = end;
+        }
+        prev_none = strncmp(perms, "---", 3) == 0;
+        prev_end  = end;
+    }
+    ok = covered >= hi;
+    free(text);
+    return ok;
+}
+
+/* Pages already moved that hold [lo, hi), or NULL; *overlap_p set when
+ * some moved pages overlap it only in part. NOTE: caller holds move_lock. */
+static struct prma_mem *moved_find(uintptr_t lo, uintptr_t hi, int *overlap_p)
+{
+    struct prma_mem *mem;
+
+    *overlap_p = 0;
+    LIST_FOREACH(mem, &moved_all, link) {
+        uintptr_t u = (uintptr_t)mem->user;
+
+        if (lo >= u && hi <= u + mem->maplen)
+            return mem;
+        if (lo < u + mem->maplen && hi > u)
+            *overlap_p = 1;
+    }
+    return NULL;
+}
+
+/* Move [lo, lo + len) into a new memfd; *mem_p the result. */
+static int move_in(struct prma_context *ctx, uintptr_t lo, size_t len, struct prma_mem **mem_p)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), done = 0;
+    struct prma_mem *mem;
+    int fd;
+
+    mem = calloc(1, sizeof(*mem));
+    if (mem == NULL)
+        return PRMA_ERR_NOMEM;
+    fd = memfd_create("portrma", MFD_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)len) != 0) {
+        prma_debug("no memfd of %zu bytes to move a window into: %s", len, strerror(errno));
+        goto err_fd;
+    }
+    mem->agent = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (mem->agent == MAP_FAILED) {
+        prma_debug("mapping %zu bytes to move a window into failed: %s", len, strerror(errno));
+        goto err_fd;
+    }
+    prma__topo_bind_area(ctx, mem->agent, len);
+    if (move_begin(lo, len) != 0)
+        goto err_unmap;
+    for (; done < len; done += REMAP_CHUNK) {
+        size_t n = len - done < REMAP_CHUNK ? len - done : REMAP_CHUNK;
+
+        copy_nonzero((char *)mem->agent + done, (const char *)(lo + done), n, page);
+        if (mmap((void *)(lo + done), n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
+                 (off_t)done) == MAP_FAILED) {
+            prma_warn("moving window memory into a memfd failed: %s", strerror(errno));
+            break;
+        }
+    }
+    if (done < len) {
+        /* Back, what had moved; the rest never did: writable again. */
+        size_t moved = done;
+
+        for (done = 0; done < moved; done += REMAP_CHUNK) {
+            size_t n = moved - done < REMAP_CHUNK ? moved - done : REMAP_CHUNK;
+            void *fresh = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                               -1, 0);
+
+            if (fresh == MAP_FAILED)
+                break;
+            copy_nonzero(fresh, (const char *)mem->agent + done, n, page);
+            if (move_pages_to(fresh, n, lo + done) != 0) {
+                munmap(fresh, n);
+                break;
+            }
+        }
+        ucm_vm_munmap((void *)lo, moved);
+        mprotect((void *)(lo + moved), len - moved, PROT_READ | PROT_WRITE);
+        if (done < moved) {
+            /* Still the memfd's there: shared, but the program's bytes. */
+            mprotect((void *)(lo + done), moved - done, PROT_READ | PROT_WRITE);
+        }
+        move_end();
+        goto err_unmap;
+    }
+    move_end();
+    ucm_vm_munmap((void *)lo, len);  /* the program's pages there are gone */
+    mem->user   = (void *)lo;
+    mem->size   = len;
+    mem->maplen = len;
+    mem->fd     = fd;
+    mem->refs   = 1;
+    mem->moved  = 1;
+    *mem_p = mem;
+    return PRMA_OK;
+
+err_unmap:
+    munmap(mem->agent, len);
+err_fd:
+    if (fd >= 0)
+        close(fd);
+    free(mem);
+    return PRMA_EASYNC;
+}
+
+/* Give the pages of mem back to private memory with their bytes. */
+static void move_out(struct prma_mem *mem)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), len = mem->maplen, done;
+    uintptr_t lo = (uintptr_t)mem->user;
+
+    if (move_begin(lo, len) == 0) {
+        for (done = 0; done < len; done += REMAP_CHUNK) {
+            size_t n = len - done < REMAP_CHUNK ? len - done : REMAP_CHUNK;
+            void *fresh = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                               -1, 0);
+
+            if (fresh == MAP_FAILED)
+                break;
+            copy_nonzero(fresh, (const char *)mem->agent + done, n, page);
+            if (move_pages_to(fresh, n, lo + done) != 0) {
+                munmap(fresh, n);
+                break;
+            }
+        }
+        /* Registrations of the memfd's pages there are stale now. */
+        ucm_vm_munmap((void *)lo, done);
+        if (done < len) {
+            prma_warn("%zu bytes of window memory stay in a shared mapping after the "
+                      "window: %s", len - done, strerror(errno));
+            mprotect((void *)(lo + done), len - done, PROT_READ | PROT_WRITE);
+        }
+        move_end();
+    } else {
+        prma_warn("%zu bytes of window memory stay in a shared mapping after the window",
+                  len);
+    }
+    munmap(mem->agent, len);
+    close(mem->fd);
+    free(mem);
+}
+
+int prma__mem_remap(struct prma_context *ctx, void *base, size_t size, struct prma_mem **mem_p)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo, hi, here = (uintptr_t)__builtin_frame_address(0);
+    struct prma_mem *mem;
+    int overlap, status = PRMA_OK;
+
+    if (size == 0 || (uintptr_t)base > UINTPTR_MAX - size - page)
+        return PRMA_EASYNC;
+    lo = (uintptr_t)base & ~(uintptr_t)(page - 1);
+    hi = ((uintptr_t)base + size + page - 1) & ~(uintptr_t)(page - 1);
+    pthread_mutex_lock(&move_lock);
+    mem = moved_find(lo, hi, &overlap);
+    if (mem != NULL)
+        mem->refs++;
+    else if (overlap || (here >= lo && here < hi) || !movable(lo, hi))
+        status = PRMA_EASYNC;
+    else if ((status = move_in(ctx, lo, hi - lo, &mem)) == PRMA_OK)
+        LIST_INSERT_HEAD(&moved_all, mem, link);
+    pthread_mutex_unlock(&move_lock);
+    if (status == PRMA_OK)
+        *mem_p = mem;
+    return status;
+}
+
+void prma__mem_unremap(struct prma_mem *mem)
+{
+    pthread_mutex_lock(&move_lock);
+    if (--mem->refs == 0) {
+        LIST_REMOVE(mem, link);
+        move_out(mem);
+    }
+    pthread_mutex_unlock(&move_lock);
+}

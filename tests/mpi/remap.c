@@ -1,0 +1,267 @@
+/*
+ * remap.c - MPI_Win_create on the program's own memory, whose pages
+ * portrma moves into shared memory in place while the window lives (so
+ * that same-node peers copy instead of making system calls):
+ *
+ *  1. a window on malloc'd memory that starts and ends inside pages shared
+ *     with other bytes of the program: puts from the previous rank and
+ *     gets by the next one in fence epochs move the right bytes, while the
+ *     owner rewrites the bytes around the window in the same pages; after
+ *     MPI_Win_free the window's and the other bytes are all as expected;
+ *  2. three windows on the same pages (the same range twice and a range
+ *     inside), written through each in turn, freed one after the other:
+ *     the memory keeps every byte;
+ *  3. a window whose pages overlap the pages of another in part, one with
+ *     the info key portrma_remap=off, and one on the stack: each stays
+ *     where it is, and puts and gets to them are as right as to the others;
+ *  4. fetch-and-op and accumulate from every rank on rank 0's moved window
+ *     (lock_all, flush): every old value seen once, the sums exact;
+ *  5. with portrma loaded and same-node peers reached by mapping (not every
+ *     peer through UCX, PORTRMA_REMAP not off): /proc/self/maps shows the
+ *     moved windows' pages shared (a memfd) while a window lives, private
+ *     again after its last window is freed, and the others never moved.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "common.h"
+
+#define FOPS 200
+
+static int rank, nranks, next, prev, expect_moves;
+static size_t page;
+
+/* Is portrma serving the run (preloaded or linked)? */
+static int portrma_loaded(void)
+{
+    char line[512];
+    FILE *f = fopen("/proc/self/maps", "r");
+    int found = 0;
+
+    CHECK(f != NULL);
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        found = strstr(line, "libportrma") != NULL;
+    fclose(f);
+    return found;
+}
+
+/* Does the mapping that holds addr name a memfd (shared)? */
+static int moved(const void *addr)
+{
+    char line[1024];
+    FILE *f = fopen("/proc/self/maps", "r");
+    uintptr_t a = (uintptr_t)addr;
+    int memfd = 0;
+
+    CHECK(f != NULL);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        unsigned long lo, hi;
+        char perms[8];
+
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && a >= lo && a < hi) {
+            memfd = strcmp(perms, "rw-s") == 0 && strstr(line, "/memfd:") != NULL;
+            break;
+        }
+    }
+    fclose(f);
+    return memfd;
+}
+
+static void expect_moved(const void *addr, int want, const char *what)
+{
+    if (expect_moves)
+        CHECKF(moved(addr) == want, "%s: pages %s, expected %s", what,
+               moved(addr) ? "moved" : "in place", want ? "moved" : "in place");
+}
+
+/* Puts of the previous rank's pattern into our window, and gets by the
+ * next rank of what the previous one put into its: fence epochs, bytes
+ * [off, off + len) of a window of len bytes at least. seed tells rounds
+ * apart. Meanwhile the owner writes other bytes of the same pages: around
+ * (around_len bytes at around, may be NULL). */
+static void put_get_round(MPI_Win win, unsigned char *base, size_t len, uint64_t seed,
+                          unsigned char *around, size_t around_len)
+{
+    unsigned char *src = prma_xmalloc(len), *got = prma_xmalloc(len);
+
+    prma_fill(src, len, seed + (uint64_t)rank, 0);
+    memset(got, 0, len);
+    MPI_CHECK(MPI_Win_fence(0, win));
+    MPI_CHECK(MPI_Put(src, (int)len, MPI_BYTE, next, 0, (int)len, MPI_BYTE, win));
+    if (around != NULL)
+        prma_fill(around, around_len, seed + 1000, 0);
+    MPI_CHECK(MPI_Win_fence(0, win));
+    VERIFY_PATTERN(base, len, seed + (uint64_t)prev, 0, "window after the put from %d", prev);
+    MPI_CHECK(MPI_Get(got, (int)len, MPI_BYTE, next, 0, (int)len, MPI_BYTE, win));
+    MPI_CHECK(MPI_Win_fence(0, win));
+    VERIFY_PATTERN(got, len, seed + (uint64_t)rank, 0, "get from %d", next);
+    if (around != NULL)
+        VERIFY_PATTERN(around, around_len, seed + 1000, 0, "bytes around the window");
+    free(src);
+    free(got);
+}
+
+/* 1. */
+static void check_heap_window(void)
+{
+    size_t len = 3 * page + 100, total = len + 2 * page;
+    unsigned char *block = prma_xmalloc(total), *win_base = block + page - 40;
+    MPI_Win win;
+
+    memset(block, 0, total);
+    MPI_CHECK(MPI_Win_create(win_base, (MPI_Aint)len, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &win));
+    expect_moved(win_base, 1, "heap window");
+    for (uint64_t round = 1; round <= 3; round++) {
+        put_get_round(win, win_base, len, round * 100, win_base - 40, 40);
+        /* The bytes right after the window, in its last page. */
+        prma_fill(win_base + len, 64, round, 0);
+    }
+    MPI_CHECK(MPI_Win_free(&win));
+    expect_moved(win_base, 0, "heap window after MPI_Win_free");
+    VERIFY_PATTERN(win_base, len, 300 + (uint64_t)prev, 0, "window memory after the window");
+    VERIFY_PATTERN(win_base + len, 64, 3, 0, "bytes after the window");
+    VERIFY_PATTERN(win_base - 40, 40, 300 + 1000, 0, "bytes before the window");
+    /* The memory is the program's own again: written, read, freed. */
+    memset(win_base, 7, len);
+    VERIFY_CONST(win_base, len, 7, "window memory rewritten");
+    free(block);
+}
+
+/* 2. */
+static void check_shared_pages(void)
+{
+    size_t len = 4 * page;
+    unsigned char *mem = aligned_alloc(page, len);
+    MPI_Win a, b, c;
+
+    CHECK(mem != NULL);
+    memset(mem, 0, len);
+    MPI_CHECK(MPI_Win_create(mem, (MPI_Aint)len, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &a));
+    MPI_CHECK(MPI_Win_create(mem, (MPI_Aint)len, 1, MPI_INFO_NULL, MPI_COMM_WORLD, &b));
+    MPI_CHECK(MPI_Win_create(mem + page + 8, (MPI_Aint)page, 1, MPI_INFO_NULL, MPI_COMM_WORLD,
+                             &c));
+    expect_moved(mem, 1, "first of three windows on the same pages");
+    put_get_round(a, mem, len, 10, NULL, 0);
+    put_get_round(b, mem, len, 20, NULL, 0);
+    put_get_round(c, mem + page + 8, page, 30, NULL, 0);
+    VERIFY_PATTERN(mem, page + 8, 20 + (uint64_t)prev, 0, "bytes before window c");
+    MPI_CHECK(MPI_Win_free(&a));
+    expect_moved(mem, 1, "pages of two windows left");
+    put_get_round(b, mem, 2 * page, 40, NULL, 0);
+    MPI_CHECK(MPI_Win_free(&b));
+    expect_moved(mem, 1, "pages of one window left");
+    put_get_round(c, mem + page + 8, 100, 50, NULL, 0);
+    MPI_CHECK(MPI_Win_free(&c));
+    expect_moved(mem, 0, "pages after their last window");
+    VERIFY_PATTERN(mem, page + 8, 40 + (uint64_t)prev, 0, "first bytes");
+    VERIFY_PATTERN(mem + page + 8, 100, 50 + (uint64_t)prev, 0, "window c's last put");
+    VERIFY_PATTERN(mem + 2 * page + 8, 2 * page - 8, 20 + (uint64_t)prev, 2 * page + 8,
+                   "window b's first put, past its second and c's first");
+    free(mem);
+}
+
+/* 3. */
+static void check_windows_in_place(void)
+{
+    size_t len = 6 * page;
+    unsigned char *mem = aligned_alloc(page, len), stack_mem[600];
+    MPI_Info off;
+    MPI_Win a, b, s, o;
+
+    CHECK(mem != NULL);
+    memset(mem, 0, len);
+    MPI_CHECK(MPI_Info_create(&off));
+    MPI_CHECK(MPI_Info_set(off, "portrma_remap", "off"));
+    /* a: pages 0-1; b: pages 1-2, the first of them a's. */
+    MPI_CHECK(MPI_Win_create(mem, (MPI_Aint)(page + 100), 1, MPI_INFO_NULL, MPI_COMM_WORLD,
+                             &a));
+    MPI_CHECK(MPI_Win_create(mem + page + 200, (MPI_Aint)page, 1, MPI_INFO_NULL,
+                             MPI_COMM_WORLD, &b));
+    MPI_CHECK(MPI_Win_create(mem + 4 * page, (MPI_Aint)page, 1, off, MPI_COMM_WORLD, &o));
+    MPI_CHECK(MPI_Win_create(stack_mem, sizeof(stack_mem), 1, MPI_INFO_NULL, MPI_COMM_WORLD,
+                             &s));
+    expect_moved(mem, 1, "window a");
+    expect_moved(mem + 2 * page, 0, "window b, part on a's pages");
+    expect_moved(mem + 4 * page, 0, "window with portrma_remap=off");
+    put_get_round(a, mem, page + 100, 60, NULL, 0);
+    put_get_round(b, mem + page + 200, page, 70, NULL, 0);
+    put_get_round(o, mem + 4 * page, page, 80, NULL, 0);
+    put_get_round(s, stack_mem, sizeof(stack_mem), 90, NULL, 0);
+    VERIFY_PATTERN(mem, page + 100, 60 + (uint64_t)prev, 0, "window a after b's epochs");
+    MPI_CHECK(MPI_Win_free(&s));
+    MPI_CHECK(MPI_Win_free(&o));
+    MPI_CHECK(MPI_Win_free(&b));
+    MPI_CHECK(MPI_Win_free(&a));
+    expect_moved(mem, 0, "window a's pages after it");
+    VERIFY_PATTERN(mem + page + 200, page, 70 + (uint64_t)prev, 0, "window b after the windows");
+    MPI_CHECK(MPI_Info_free(&off));
+    free(mem);
+}
+
+/* 4. */
+static void check_atomics(void)
+{
+    size_t len = 2 * page;
+    int64_t *mem = aligned_alloc(page, len), one = 1, old;
+    char *seen;
+    int64_t sums[4] = { 1, 2, 3, 4 };
+    MPI_Win win;
+
+    CHECK(mem != NULL);
+    memset(mem, 0, len);
+    MPI_CHECK(MPI_Win_create(mem, (MPI_Aint)len, sizeof(int64_t), MPI_INFO_NULL,
+                             MPI_COMM_WORLD, &win));
+    seen = calloc((size_t)FOPS * (size_t)nranks, 1);
+    CHECK(seen != NULL);
+    MPI_CHECK(MPI_Win_lock_all(0, win));
+    for (int i = 0; i < FOPS; i++) {
+        MPI_CHECK(MPI_Fetch_and_op(&one, &old, MPI_INT64_T, 0, 0, MPI_SUM, win));
+        MPI_CHECK(MPI_Accumulate(sums, 4, MPI_INT64_T, 0, 8, 4, MPI_INT64_T, MPI_SUM, win));
+        MPI_CHECK(MPI_Win_flush(0, win));
+        CHECKF(old >= 0 && old < FOPS * nranks, "fetch-and-op old value %lld", (long long)old);
+        seen[old] = 1;
+    }
+    MPI_CHECK(MPI_Win_unlock_all(win));
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, seen, FOPS * nranks, MPI_BYTE, MPI_BOR,
+                            MPI_COMM_WORLD));
+    for (int i = 0; i < FOPS * nranks; i++)
+        CHECKF(seen[i] == 1, "old value %d never seen", i);
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank == 0) {
+        CHECKF(mem[0] == FOPS * nranks, "counter %lld", (long long)mem[0]);
+        for (int k = 0; k < 4; k++)
+            CHECKF(mem[8 + k] == (int64_t)FOPS * nranks * sums[k], "sum %d: %lld", k,
+                   (long long)mem[8 + k]);
+    }
+    MPI_CHECK(MPI_Win_free(&win));
+    free(seen);
+    free(mem);
+}
+
+int main(int argc, char **argv)
+{
+    const char *transport = getenv("PORTRMA_TRANSPORT"), *remap = getenv("PORTRMA_REMAP");
+
+    MPI_Init(&argc, &argv);
+    prma_watchdog_arm("remap", 110);
+    rank   = prma_world_rank();
+    nranks = prma_world_size();
+    next   = (rank + 1) % nranks;
+    prev   = (rank + nranks - 1) % nranks;
+    page   = (size_t)sysconf(_SC_PAGESIZE);
+    expect_moves = portrma_loaded() && (transport == NULL || strcmp(transport, "ucx") != 0) &&
+                   (remap == NULL || strcmp(remap, "off") != 0);
+
+    check_heap_window();
+    check_shared_pages();
+    check_windows_in_place();
+    check_atomics();
+
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank == 0)
+        printf("remap: ok (%d ranks%s)\n", nranks, expect_moves ? ", pages moved" : "");
+    MPI_Finalize();
+    return 0;
+}
