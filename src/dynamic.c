@@ -76,6 +76,7 @@
 #include "log.h"
 #include "mem.h"
 #include "port.h"
+#include "settings.h"
 #include "transport/ucx.h"
 #include "wait.h"
 #include "win.h"
@@ -109,7 +110,9 @@ struct dyn_rec {
     uint64_t serial;   /* unique per attach in this window: an origin keeps a
                           region's unpacked key while the serial stays */
     uint32_t key_len;
-    uint32_t pad;
+    int32_t  memfd;    /* the memfd that holds the region in its owner (same-host
+                          peers map it), or -1 */
+    uint64_t mem_off;  /* where the region starts in it */
 };
 
 /* A body of the owner's table, and the ones it replaced. */
@@ -126,12 +129,15 @@ struct dyn_body {
 
 /* A region this process attached, in the order of its records. */
 struct dyn_region {
-    uint64_t base;
-    uint64_t len;
-    uint64_t serial;
-    void    *memh;    /* its UCX registration, or NULL */
-    void    *key;     /* its packed key */
-    size_t   key_len;
+    uint64_t         base;
+    uint64_t         len;
+    uint64_t         serial;
+    void            *memh;     /* its UCX registration, or NULL */
+    void            *key;      /* its packed key */
+    size_t           key_len;
+    int              memfd;    /* the memfd that holds it, or -1 */
+    uint64_t         mem_off;
+    struct prma_mem *moved;    /* the program's pages moved for it (remap.c), or NULL */
 };
 
 /* What each member tells the others about its table at creation. */
@@ -152,7 +158,13 @@ struct dyn_entry {
     uint64_t base;
     uint64_t len;
     uint64_t serial;
-    void    *rkey;  /* DYN_PORT: the region's unpacked key (ucp_rkey_h) */
+    void    *rkey;     /* DYN_PORT: the region's unpacked key (ucp_rkey_h) */
+    int      memfd;    /* DYN_MAPPED: the owner's memfd that holds it, or -1 */
+    uint64_t mem_off;
+    char    *at;       /* DYN_MAPPED: the region mapped here (its first byte), made
+                          on first use; NULL: not yet */
+    void    *map;      /* what to unmap */
+    size_t   maplen;
 };
 
 /* A mapping made to read a peer's table, undone with the window. */
@@ -255,6 +267,8 @@ static void rec_write(char *at, const struct dyn_region *r)
     rec.len     = r->len;
     rec.serial  = r->serial;
     rec.key_len = (uint32_t)r->key_len;
+    rec.memfd   = r->memfd;
+    rec.mem_off = r->mem_off;
     memcpy(at, &rec, sizeof(rec));
     if (r->key_len > 0)
         memcpy(at + sizeof(rec), r->key, r->key_len);
@@ -336,6 +350,27 @@ static int region_overlaps(const struct dyn_region *r, uint64_t base, uint64_t l
     return base <= r_last && r->base <= last;
 }
 
+/* Where a region lives: in a memfd portrma allocated (MPI_Alloc_mem), or
+ * in the program's own pages, moved into one for it when the window may
+ * (remap.c); else nowhere a peer can map (memfd -1). */
+static void region_memory(struct prma_win *win, struct dyn_region *r)
+{
+    struct prma_mem *mem = NULL;
+    void *base = (void *)(uintptr_t)r->base;
+
+    r->memfd = -1;
+    if (r->len == 0)
+        return;
+    mem = prma__mem_lookup(win->ctx, base, r->len);
+    if (mem == NULL && prma__win_remaps(win) &&
+        prma__mem_remap(win->ctx, base, r->len, &r->moved) == PRMA_OK)
+        mem = r->moved;
+    if (mem != NULL) {
+        r->memfd   = mem->fd;
+        r->mem_off = r->base - (uint64_t)(uintptr_t)mem->user;
+    }
+}
+
 int prma_win_attach(prma_win_h win, void *base, size_t len)
 {
     struct prma_dyn *dyn = win->dyn;
@@ -371,16 +406,17 @@ int prma_win_attach(prma_win_h win, void *base, size_t len)
         dyn->regions    = grown;
         dyn->capregions = cap;
     }
+    region_memory(win, &r);
     if (ucx != NULL && len > 0) {
         status = prma__ucx_mem_map(ucx, base, len, (ucp_mem_h *)&r.memh, &r.key, &r.key_len);
         if (status != PRMA_OK)
-            goto out;
+            goto err;
     }
     status = body_room(win, r.key_len);
     if (status != PRMA_OK) {
         if (r.memh != NULL || r.key != NULL)
             prma__ucx_mem_unmap(ucx, r.memh, r.key);
-        goto out;
+        goto err;
     }
     r.serial = ++dyn->serials;
     table_begin(dyn);
@@ -391,6 +427,11 @@ int prma_win_attach(prma_win_h win, void *base, size_t len)
 out:
     pthread_mutex_unlock(&dyn->lock);
     return status;
+
+err:
+    if (r.moved != NULL)
+        prma__mem_unremap(r.moved);
+    goto out;
 }
 
 int prma_win_detach(prma_win_h win, const void *base)
@@ -424,16 +465,29 @@ int prma_win_detach(prma_win_h win, const void *base)
      * which MPI calls erroneous). */
     if (r.memh != NULL || r.key != NULL)
         prma__ucx_mem_unmap(win->ctx->ucx, r.memh, r.key);
+    if (r.moved != NULL)
+        prma__mem_unremap(r.moved);
     return PRMA_OK;
 }
 
 /* ---- creation and teardown --------------------------------------------- */
 
-static void cache_free(struct dyn_cache *c)
+/* Unmap what an entry mapped. */
+static void entry_unmap(struct prma_context *ctx, struct dyn_entry *e)
 {
-    for (size_t i = 0; i < c->n; i++)
+    if (e->map != NULL)
+        prma__mem_unmap_peer(ctx, e->map, e->maplen);
+    e->map = NULL;
+    e->at  = NULL;
+}
+
+static void cache_free(struct prma_context *ctx, struct dyn_cache *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
         if (c->ents[i].rkey != NULL)
             ucp_rkey_destroy(c->ents[i].rkey);
+        entry_unmap(ctx, &c->ents[i]);
+    }
     if (c->head_rkey != NULL)
         ucp_rkey_destroy(c->head_rkey);
     if (c->body_rkey != NULL)
@@ -456,12 +510,15 @@ static void dyn_close(struct prma_context *ctx, struct prma_dyn *dyn)
 {
     for (int i = 0; dyn->caches != NULL && i < dyn->size; i++)
         if (dyn->caches[i] != NULL)
-            cache_free(dyn->caches[i]);
+            cache_free(ctx, dyn->caches[i]);
     for (size_t i = 0; i < dyn->nretired; i++)
         ucp_rkey_destroy(dyn->retired[i]);
-    for (size_t i = 0; i < dyn->nregions; i++)
+    for (size_t i = 0; i < dyn->nregions; i++) {
         if (dyn->regions[i].memh != NULL || dyn->regions[i].key != NULL)
             prma__ucx_mem_unmap(ctx->ucx, dyn->regions[i].memh, dyn->regions[i].key);
+        if (dyn->regions[i].moved != NULL)
+            prma__mem_unremap(dyn->regions[i].moved);
+    }
     while (dyn->body != NULL) {
         struct dyn_body *body = dyn->body;
 
@@ -676,7 +733,7 @@ static int cache_new(struct prma_win *win, int target, struct dyn_cache **c_p)
         }
     }
     if (status != PRMA_OK) {
-        cache_free(c);
+        cache_free(win->ctx, c);
         return status;
     }
     *c_p = c;
@@ -910,10 +967,13 @@ static struct dyn_entry *cache_same(struct dyn_cache *c, uint64_t base, uint64_t
 }
 
 /* Swap in new entries read at generation gen; the keys of regions that
- * are gone are retired. NOTE: caller holds c->refresh. */
-static void cache_swap(struct prma_dyn *dyn, struct dyn_cache *c, struct dyn_entry *ents,
+ * are gone are retired, their mappings undone (direct copies through them
+ * are made under dyn->lock: none is under way). NOTE: caller holds
+ * c->refresh. */
+static void cache_swap(struct prma_win *win, struct dyn_cache *c, struct dyn_entry *ents,
                        size_t n, uint64_t gen, const unsigned char *carried)
 {
+    struct prma_dyn *dyn = win->dyn;
     struct dyn_entry *old;
     size_t nold;
 
@@ -923,9 +983,12 @@ static void cache_swap(struct prma_dyn *dyn, struct dyn_cache *c, struct dyn_ent
     c->ents = ents;
     c->n    = n;
     c->gen  = gen;
-    for (size_t i = 0; i < nold; i++)
-        if (carried == NULL || !carried[i])
+    for (size_t i = 0; i < nold; i++) {
+        if (carried == NULL || !carried[i]) {
             retire(dyn, old[i].rkey);
+            entry_unmap(win->ctx, &old[i]);
+        }
+    }
     pthread_mutex_unlock(&dyn->lock);
     free(old);
 }
@@ -949,11 +1012,12 @@ static int self_refresh(struct prma_win *win, struct dyn_cache *c)
         ents[i].base   = dyn->regions[i].base;
         ents[i].len    = dyn->regions[i].len;
         ents[i].serial = dyn->regions[i].serial;
+        ents[i].memfd  = -1;
     }
     gen = atomic_load_explicit(gen_word(dyn->head), memory_order_relaxed);
     pthread_mutex_unlock(&dyn->lock);
     qsort(ents, n, sizeof(*ents), entry_cmp);
-    cache_swap(dyn, c, ents, n, gen, NULL);
+    cache_swap(win, c, ents, n, gen, NULL);
     return PRMA_OK;
 }
 
@@ -983,12 +1047,20 @@ static int table_refresh(struct prma_win *win, struct dyn_cache *c)
     carried = calloc(c->n > 0 ? c->n : 1, 1);
     for (size_t i = 0; ents != NULL && carried != NULL && i < n; i++) {
         memcpy(&rec, c->buf + i * h.stride, sizeof(rec));
-        ents[i].base   = rec.base;
-        ents[i].len    = rec.len;
-        ents[i].serial = rec.serial;
-        /* A region the copy knows already keeps its key. */
-        if (c->kind == DYN_PORT && (same = cache_same(c, rec.base, rec.serial)) != NULL) {
+        ents[i].base    = rec.base;
+        ents[i].len     = rec.len;
+        ents[i].serial  = rec.serial;
+        ents[i].memfd   = c->kind == DYN_MAPPED && prma__config.shm_mode == PRMA_SHM_MAP
+                              ? rec.memfd
+                              : -1;
+        ents[i].mem_off = rec.mem_off;
+        /* A region the copy knows already keeps its key and mapping. */
+        if ((same = cache_same(c, rec.base, rec.serial)) != NULL) {
             ents[i].rkey            = same->rkey;
+            ents[i].at              = same->at;
+            ents[i].map             = same->map;
+            ents[i].maplen          = same->maplen;
+            ents[i].memfd           = same->memfd;
             carried[same - c->ents] = 1;
         }
     }
@@ -1022,7 +1094,7 @@ static int table_refresh(struct prma_win *win, struct dyn_cache *c)
         mine[i] = 1;
     }
     qsort(ents, n, sizeof(*ents), entry_cmp);
-    cache_swap(dyn, c, ents, n, h.gen, carried);
+    cache_swap(win, c, ents, n, h.gen, carried);
     free(carried);
     free(mine);
     return PRMA_OK;
@@ -1115,6 +1187,58 @@ int prma__dyn_region(struct prma_win *win, int target, uint64_t addr, size_t len
     if (rkey_p != NULL)
         *rkey_p = rkey;
     return PRMA_OK;
+}
+
+/* Map e's region of target (its owner's memfd), once. NOTE: caller holds
+ * c->refresh and dyn->lock. */
+static void entry_map(struct prma_win *win, int target, struct dyn_entry *e)
+{
+    void *at;
+
+    if (e->at != NULL || e->memfd < 0)
+        return;
+    if (prma__mem_map_peer(win->ctx, win->peers[target].pid, e->memfd, 0, e->mem_off, e->len,
+                           &at, &e->map, &e->maplen) != PRMA_OK) {
+        e->memfd = -1;  /* by system calls from now on */
+        return;
+    }
+    e->at = at;
+}
+
+int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
+                     int put)
+{
+    struct prma_dyn *dyn = win->dyn;
+    struct dyn_cache *c = dyn->caches[target];
+    struct dyn_entry *e;
+    int status = PRMA_EASYNC;
+
+    if (c == NULL || c->kind != DYN_MAPPED)
+        return PRMA_EASYNC;
+    pthread_mutex_lock(&dyn->lock);
+    e = (struct dyn_entry *)cache_find(c, addr, len);
+    if (e != NULL && e->at == NULL && e->memfd >= 0) {
+        /* First use: map it, as a refresh would not meanwhile. */
+        pthread_mutex_unlock(&dyn->lock);
+        pthread_mutex_lock(&c->refresh);
+        pthread_mutex_lock(&dyn->lock);
+        e = (struct dyn_entry *)cache_find(c, addr, len);
+        if (e != NULL)
+            entry_map(win, target, e);
+        pthread_mutex_unlock(&c->refresh);
+    }
+    /* Under the lock: a refresh that drops the region waits for the copy. */
+    if (e != NULL && e->at != NULL) {
+        char *at = e->at + (addr - e->base);
+
+        if (put)
+            prma__win_copy(win, at, buf, len);
+        else
+            prma__win_copy(win, buf, at, len);
+        status = PRMA_OK;
+    }
+    pthread_mutex_unlock(&dyn->lock);
+    return status;
 }
 
 int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len)

@@ -39,6 +39,14 @@ int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len);
  * copied. A detach by another thread waits for the copy (NOTE above). */
 int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, int put);
 
+/* A put (put nonzero: buf into the target) or get of len bytes at addr,
+ * that prma__dyn_region has found in a region of target, copied right here
+ * when that region is mapped (a same-host target whose region lies in a
+ * memfd): PRMA_OK; PRMA_EASYNC when it is not (nothing done: the message
+ * path then). The caller has the epoch's leave (lock, post). */
+int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
+                     int put);
+
 /* A synchronization that opens an access epoch (fence, start, lock,
  * lock_all) or orders memory (win_sync) happened on win, a dynamic window:
  * cached tables of targets behind a ucx port are re-validated on their next

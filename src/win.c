@@ -393,17 +393,19 @@ static int win_setup_direct(struct prma_win *win)
     return PRMA_OK;
 }
 
-/* Should a window made on the program's own memory have its pages moved
- * into a memfd (remap.c)? Only where same-node peers would map it: not
- * when every peer goes through UCX, nor with PORTRMA_SHM=cma, nor under
- * the exposure guard (which protects portrma memory only). */
-static int win_remaps(const struct prma_win *win)
+/* Should a window made on the program's own memory (MPI_Win_create, or a
+ * region attached to a dynamic window) have its pages moved into a memfd
+ * (remap.c)? Only where same-node peers would map it: not when every peer
+ * goes through UCX, nor with PORTRMA_SHM=cma, nor under the exposure
+ * guard (which protects portrma memory only). */
+int prma__win_remaps(const struct prma_win *win)
 {
     int want = win->coll.remap == PRMA_REMAP_DEFAULT ? prma__config.remap
                                                      : win->coll.remap == PRMA_REMAP_ON;
 
-    return want && win->flavor == PRMA_WIN_FLAVOR_CREATE && !win->ctx->forced &&
-           prma__config.shm_mode == PRMA_SHM_MAP &&
+    return want &&
+           (win->flavor == PRMA_WIN_FLAVOR_CREATE || win->flavor == PRMA_WIN_FLAVOR_DYNAMIC) &&
+           !win->ctx->forced && prma__config.shm_mode == PRMA_SHM_MAP &&
            prma__guard_mode(win->coll.guard, (int)win->flavor) == PRMA_GUARD_MODE_OFF;
 }
 
@@ -476,7 +478,7 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
         }
     }
     mem = owned != NULL ? owned : (size > 0 ? prma__mem_lookup(ctx, base, size) : NULL);
-    if (mem == NULL && status == PRMA_OK && win_remaps(win) &&
+    if (mem == NULL && status == PRMA_OK && prma__win_remaps(win) &&
         prma__mem_remap(ctx, base, size, &win->moved) == PRMA_OK)
         mem = win->moved;
     if (mem != NULL) {
@@ -689,6 +691,32 @@ int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint
                : PRMA_ERR_RMA_RANGE;
 }
 
+/* A put or get of a dynamic window copied through the target's region
+ * mapped here, if it is: PRMA_OK, or PRMA_EASYNC for the message path. */
+static int win_dyn_direct(struct prma_win *win, int put, void *buf, size_t len, int target,
+                          uint64_t addr)
+{
+    int status;
+
+    switch (win->epoch.access) {
+    case PRMA_ACCESS_LOCK:
+    case PRMA_ACCESS_LOCK_ALL:
+        if ((status = prma__lock_touch(win, target)) != PRMA_OK)
+            return status;
+        break;
+    case PRMA_ACCESS_PSCW:
+        if (prma__pscw_ready(win, target) != PRMA_OK)
+            return PRMA_EASYNC;
+        break;
+    default:
+        break;
+    }
+    status = prma__dyn_direct(win, target, addr, buf, len, put);
+    if (status == PRMA_OK)
+        win->epoch.nops++;
+    return status;
+}
+
 /* One operation: check it, then send it as a transient message. */
 static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, int target,
                    uint64_t target_disp, uint64_t offset)
@@ -706,9 +734,13 @@ static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, in
     msg.ms_buf    = buf;
     msg.ms_len    = len;
     msg.ms_offset = target_disp * win->peers[target].disp_unit + offset;
-    if (win->dyn != NULL &&
-        (status = prma__dyn_region(win, target, msg.ms_offset, len, &msg.ms_rkey)) != PRMA_OK)
-        return status;
+    if (win->dyn != NULL) {
+        status = prma__dyn_region(win, target, msg.ms_offset, len, &msg.ms_rkey);
+        if (status == PRMA_OK && win->guard == NULL)
+            status = win_dyn_direct(win, cmd == PRMA_CMD_PUT, buf, len, target, msg.ms_offset);
+        if (status != PRMA_EASYNC)
+            return status;
+    }
     if (win->guard != NULL)
         prma__guard_note(win, target, msg.ms_offset, len,
                          cmd == PRMA_CMD_PUT ? PRMA_GUARD_OP_PUT : PRMA_GUARD_OP_GET, &msg.ms_buf);

@@ -179,6 +179,10 @@ int prma__pscw_wait_ready(struct prma_win *win, int target);
 int prma__pscw_stage_put(struct prma_win *win, int target, uint64_t target_disp,
                          uint64_t offset, const void *buf, size_t len);
 
+/* May the program's own pages under this window (MPI_Win_create, or a
+ * dynamic window's regions) move into a memfd (remap.c)? */
+int prma__win_remaps(const struct prma_win *win);
+
 /* Barrier over the window's group: the shared one when the whole group is
  * on this node, the bootstrap's otherwise. Returns a status. */
 int prma__win_barrier(struct prma_win *win);

@@ -16,7 +16,13 @@
  *     where it is, and puts and gets to them are as right as to the others;
  *  4. fetch-and-op and accumulate from every rank on rank 0's moved window
  *     (lock_all, flush): every old value seen once, the sums exact;
- *  5. with portrma loaded and same-node peers reached by mapping (not every
+ *  5. a dynamic window with three regions per rank (malloc'd, moved;
+ *     MPI_Alloc_mem, a memfd already; on the stack, in place): puts and
+ *     gets of the next rank's regions in lock_all and fence epochs; a
+ *     region detached keeps its bytes (its pages back in place), and a
+ *     region attached again inside it (a new region at an address peers
+ *     knew) is reached anew;
+ *  6. with portrma loaded and same-node peers reached by mapping (not every
  *     peer through UCX, PORTRMA_REMAP not off): /proc/self/maps shows the
  *     moved windows' pages shared (a memfd) while a window lives, private
  *     again after its last window is freed, and the others never moved.
@@ -240,6 +246,99 @@ static void check_atomics(void)
     free(mem);
 }
 
+/* 5. Puts of our pattern (seed) into the next rank's regions, then gets
+ * of them back, in one lock_all epoch (fence: one fence epoch each);
+ * afterwards our regions hold the previous rank's pattern. */
+#define NREG 3
+static void dyn_round(MPI_Win win, unsigned char *const *mine, const size_t *len,
+                      const MPI_Aint *theirs, uint64_t seed, int fence)
+{
+    unsigned char *src[NREG], *got[NREG];
+
+    for (int k = 0; k < NREG; k++) {
+        src[k] = prma_xmalloc(len[k]);
+        got[k] = prma_xmalloc(len[k]);
+        prma_fill(src[k], len[k], seed + (uint64_t)(rank * NREG + k), 0);
+        memset(got[k], 0, len[k]);
+    }
+    if (fence)
+        MPI_CHECK(MPI_Win_fence(0, win));
+    else
+        MPI_CHECK(MPI_Win_lock_all(0, win));
+    for (int k = 0; k < NREG; k++)
+        MPI_CHECK(MPI_Put(src[k], (int)len[k], MPI_BYTE, next, theirs[k], (int)len[k],
+                          MPI_BYTE, win));
+    if (fence)
+        MPI_CHECK(MPI_Win_fence(0, win));
+    else
+        MPI_CHECK(MPI_Win_flush(next, win));
+    for (int k = 0; k < NREG; k++)
+        MPI_CHECK(MPI_Get(got[k], (int)len[k], MPI_BYTE, next, theirs[k], (int)len[k],
+                          MPI_BYTE, win));
+    if (fence) {
+        MPI_CHECK(MPI_Win_fence(0, win));
+    } else {
+        MPI_CHECK(MPI_Win_unlock_all(win));
+        MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    }
+    for (int k = 0; k < NREG; k++) {
+        VERIFY_PATTERN(got[k], len[k], seed + (uint64_t)(rank * NREG + k), 0,
+                       "get of region %d of rank %d", k, next);
+        VERIFY_PATTERN(mine[k], len[k], seed + (uint64_t)(prev * NREG + k), 0,
+                       "region %d after the puts of rank %d", k, prev);
+        free(src[k]);
+        free(got[k]);
+    }
+}
+
+static void check_dynamic(void)
+{
+    unsigned char stack_mem[300], *heap = prma_xmalloc(3 * page + 50), *alloc;
+    unsigned char *mine[NREG];
+    size_t len[NREG] = { 3 * page + 50, 2000, sizeof(stack_mem) };
+    MPI_Aint addr[NREG], *all = calloc((size_t)nranks * NREG, sizeof(MPI_Aint));
+    MPI_Win win;
+
+    CHECK(all != NULL);
+    MPI_CHECK(MPI_Alloc_mem(2000, MPI_INFO_NULL, &alloc));
+    mine[0] = heap;
+    mine[1] = alloc;
+    mine[2] = stack_mem;
+    MPI_CHECK(MPI_Win_create_dynamic(MPI_INFO_NULL, MPI_COMM_WORLD, &win));
+    for (int k = 0; k < NREG; k++) {
+        memset(mine[k], 0, len[k]);
+        MPI_CHECK(MPI_Win_attach(win, mine[k], (MPI_Aint)len[k]));
+        MPI_CHECK(MPI_Get_address(mine[k], &addr[k]));
+    }
+    MPI_CHECK(MPI_Allgather(addr, NREG, MPI_AINT, all, NREG, MPI_AINT, MPI_COMM_WORLD));
+    expect_moved(heap, 1, "attached heap region");
+    expect_moved(stack_mem, 0, "attached stack region");
+    dyn_round(win, mine, len, all + (size_t)next * NREG, 500, 0);
+    dyn_round(win, mine, len, all + (size_t)next * NREG, 600, 1);
+    /* Detached: its bytes stay, its pages go back. Then a region inside
+     * it, at another address, attached anew. */
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Win_detach(win, heap));
+    expect_moved(heap, 0, "heap region after its detach");
+    VERIFY_PATTERN(heap, len[0], 600 + (uint64_t)(prev * NREG), 0, "detached heap region");
+    mine[0] = heap + 8;
+    len[0]  = 2 * page;
+    MPI_CHECK(MPI_Win_attach(win, mine[0], (MPI_Aint)len[0]));
+    MPI_CHECK(MPI_Get_address(mine[0], &addr[0]));
+    expect_moved(mine[0], 1, "heap region attached again");
+    MPI_CHECK(MPI_Allgather(addr, NREG, MPI_AINT, all, NREG, MPI_AINT, MPI_COMM_WORLD));
+    dyn_round(win, mine, len, all + (size_t)next * NREG, 700, 0);
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    for (int k = 0; k < NREG; k++)
+        MPI_CHECK(MPI_Win_detach(win, mine[k]));
+    MPI_CHECK(MPI_Win_free(&win));
+    expect_moved(heap, 0, "heap region after the window");
+    VERIFY_PATTERN(mine[0], len[0], 700 + (uint64_t)(prev * NREG), 0, "heap region at the end");
+    MPI_CHECK(MPI_Free_mem(alloc));
+    free(heap);
+    free(all);
+}
+
 int main(int argc, char **argv)
 {
     const char *transport = getenv("PORTRMA_TRANSPORT"), *remap = getenv("PORTRMA_REMAP");
@@ -258,6 +357,7 @@ int main(int argc, char **argv)
     check_shared_pages();
     check_windows_in_place();
     check_atomics();
+    check_dynamic();
 
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
     if (rank == 0)
