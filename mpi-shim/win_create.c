@@ -38,42 +38,51 @@ static int check_create(MPI_Aint size, int disp_unit, MPI_Comm comm)
     return MPI_SUCCESS;
 }
 
+struct info_choice {
+    const char *name;
+    int         value;
+};
+
+/* The value the info key asks for among choices (ended by a NULL name), or
+ * deflt when the key is absent or names none of them. */
+static int info_choose(MPI_Info info, const char *key, const struct info_choice *choices,
+                       int deflt)
+{
+    char value[MPI_MAX_INFO_VAL + 1];
+    int flag = 0;
+
+    if (info == MPI_INFO_NULL ||
+        PMPI_Info_get(info, key, MPI_MAX_INFO_VAL, value, &flag) != MPI_SUCCESS || !flag)
+        return deflt;
+    for (; choices->name != NULL; choices++)
+        if (strcmp(value, choices->name) == 0)
+            return choices->value;
+    return deflt;
+}
+
 /* The exposure guard the info key portrma_guard asks for (off, strict,
  * race), or the PORTRMA_GUARD setting's. */
 static int win_guard(MPI_Info info)
 {
-    char value[MPI_MAX_INFO_VAL + 1];
-    int flag = 0;
+    static const struct info_choice guards[] = {
+        { "off", PRMA_GUARD_OFF }, { "strict", PRMA_GUARD_STRICT },
+        { "race", PRMA_GUARD_RACE }, { NULL, 0 },
+    };
 
-    if (info == MPI_INFO_NULL ||
-        PMPI_Info_get(info, "portrma_guard", MPI_MAX_INFO_VAL, value, &flag) != MPI_SUCCESS ||
-        !flag)
-        return PRMA_GUARD_DEFAULT;
-    if (strcmp(value, "off") == 0)
-        return PRMA_GUARD_OFF;
-    if (strcmp(value, "strict") == 0)
-        return PRMA_GUARD_STRICT;
-    if (strcmp(value, "race") == 0)
-        return PRMA_GUARD_RACE;
-    return PRMA_GUARD_DEFAULT;
+    return info_choose(info, "portrma_guard", guards, PRMA_GUARD_DEFAULT);
 }
 
-/* Whether the info key portrma_remap (on, off) lets MPI_Win_create move
- * the window's pages into shared memory, or the PORTRMA_REMAP setting's. */
+/* Whether the info key portrma_remap (on, off) lets the window's pages move
+ * into shared memory (MPI_Win_create, MPI_Win_attach), or the
+ * PORTRMA_REMAP setting's. */
 static int win_remap(MPI_Info info)
 {
-    char value[MPI_MAX_INFO_VAL + 1];
-    int flag = 0;
+    static const struct info_choice remaps[] = {
+        { "off", PRMA_REMAP_OFF }, { "false", PRMA_REMAP_OFF },
+        { "on", PRMA_REMAP_ON }, { "true", PRMA_REMAP_ON }, { NULL, 0 },
+    };
 
-    if (info == MPI_INFO_NULL ||
-        PMPI_Info_get(info, "portrma_remap", MPI_MAX_INFO_VAL, value, &flag) != MPI_SUCCESS ||
-        !flag)
-        return PRMA_REMAP_DEFAULT;
-    if (strcmp(value, "off") == 0 || strcmp(value, "false") == 0)
-        return PRMA_REMAP_OFF;
-    if (strcmp(value, "on") == 0 || strcmp(value, "true") == 0)
-        return PRMA_REMAP_ON;
-    return PRMA_REMAP_DEFAULT;
+    return info_choose(info, "portrma_remap", remaps, PRMA_REMAP_DEFAULT);
 }
 
 /* The shim half of a new window, before the core's collective creation. */

@@ -251,6 +251,32 @@ static struct prma_mem *moved_find(uintptr_t lo, uintptr_t hi, int *overlap_p)
     return NULL;
 }
 
+/* Give [lo, lo + len), moved pages whose bytes agent views, back to
+ * private pages with those bytes, piece by piece; returns how many bytes
+ * went back (len unless a piece failed: the rest stays the memfd's).
+ * NOTE: within a move (move_begin). */
+static size_t move_back(uintptr_t lo, const void *agent, size_t len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), done, n;
+
+    for (done = 0; done < len; done += n) {
+        void *fresh;
+
+        n     = len - done < REMAP_CHUNK ? len - done : REMAP_CHUNK;
+        fresh = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (fresh == MAP_FAILED)
+            break;
+        copy_nonzero(fresh, (const char *)agent + done, n, page);
+        if (move_pages_to(fresh, n, lo + done) != 0) {
+            munmap(fresh, n);
+            break;
+        }
+    }
+    /* Registrations of the memfd's pages there are stale now. */
+    ucm_vm_munmap((void *)lo, done);
+    return done;
+}
+
 /* Move [lo, lo + len) into a new memfd; *mem_p the result. */
 static int move_in(struct prma_context *ctx, uintptr_t lo, size_t len, struct prma_mem **mem_p)
 {
@@ -274,9 +300,8 @@ static int move_in(struct prma_context *ctx, uintptr_t lo, size_t len, struct pr
     prma__topo_bind_area(ctx, mem->agent, len);
     if (move_begin(lo, len) != 0)
         goto err_unmap;
-    for (; done < len; done += REMAP_CHUNK) {
-        size_t n = len - done < REMAP_CHUNK ? len - done : REMAP_CHUNK;
-
+    for (size_t n; done < len; done += n) {
+        n = len - done < REMAP_CHUNK ? len - done : REMAP_CHUNK;
         copy_nonzero((char *)mem->agent + done, (const char *)(lo + done), n, page);
         if (mmap((void *)(lo + done), n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
                  (off_t)done) == MAP_FAILED) {
@@ -286,26 +311,12 @@ static int move_in(struct prma_context *ctx, uintptr_t lo, size_t len, struct pr
     }
     if (done < len) {
         /* Back, what had moved; the rest never did: writable again. */
-        size_t moved = done;
+        size_t moved = done, back = move_back(lo, mem->agent, moved);
 
-        for (done = 0; done < moved; done += REMAP_CHUNK) {
-            size_t n = moved - done < REMAP_CHUNK ? moved - done : REMAP_CHUNK;
-            void *fresh = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                               -1, 0);
-
-            if (fresh == MAP_FAILED)
-                break;
-            copy_nonzero(fresh, (const char *)mem->agent + done, n, page);
-            if (move_pages_to(fresh, n, lo + done) != 0) {
-                munmap(fresh, n);
-                break;
-            }
-        }
-        ucm_vm_munmap((void *)lo, moved);
         mprotect((void *)(lo + moved), len - moved, PROT_READ | PROT_WRITE);
-        if (done < moved) {
+        if (back < moved) {
             /* Still the memfd's there: shared, but the program's bytes. */
-            mprotect((void *)(lo + done), moved - done, PROT_READ | PROT_WRITE);
+            mprotect((void *)(lo + back), moved - back, PROT_READ | PROT_WRITE);
         }
         move_end();
         goto err_unmap;
@@ -333,25 +344,11 @@ err_fd:
 /* Give the pages of mem back to private memory with their bytes. */
 static void move_out(struct prma_mem *mem)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), len = mem->maplen, done;
+    size_t len = mem->maplen, done;
     uintptr_t lo = (uintptr_t)mem->user;
 
     if (move_begin(lo, len) == 0) {
-        for (done = 0; done < len; done += REMAP_CHUNK) {
-            size_t n = len - done < REMAP_CHUNK ? len - done : REMAP_CHUNK;
-            void *fresh = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                               -1, 0);
-
-            if (fresh == MAP_FAILED)
-                break;
-            copy_nonzero(fresh, (const char *)mem->agent + done, n, page);
-            if (move_pages_to(fresh, n, lo + done) != 0) {
-                munmap(fresh, n);
-                break;
-            }
-        }
-        /* Registrations of the memfd's pages there are stale now. */
-        ucm_vm_munmap((void *)lo, done);
+        done = move_back(lo, mem->agent, len);
         if (done < len) {
             prma_warn("%zu bytes of window memory stay in a shared mapping after the "
                       "window: %s", len - done, strerror(errno));

@@ -366,6 +366,20 @@ static inline void prma_watchdog_arm(const char *name, unsigned seconds)
     alarm(seconds);
 }
 
+/* Is portrma serving the run (preloaded or linked)? */
+static inline int prma_portrma_loaded(void)
+{
+    char line[512];
+    FILE *f = fopen("/proc/self/maps", "r");
+    int found = 0;
+
+    CHECK(f != NULL);
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        found = strstr(line, "libportrma") != NULL;
+    fclose(f);
+    return found;
+}
+
 /* Allocate or die. */
 static inline void *prma_xmalloc(size_t len)
 {

@@ -39,20 +39,6 @@
 static int rank, nranks, next, prev, expect_moves;
 static size_t page;
 
-/* Is portrma serving the run (preloaded or linked)? */
-static int portrma_loaded(void)
-{
-    char line[512];
-    FILE *f = fopen("/proc/self/maps", "r");
-    int found = 0;
-
-    CHECK(f != NULL);
-    while (!found && fgets(line, sizeof(line), f) != NULL)
-        found = strstr(line, "libportrma") != NULL;
-    fclose(f);
-    return found;
-}
-
 /* Does the mapping that holds addr name a memfd (shared)? */
 static int moved(const void *addr)
 {
@@ -350,7 +336,7 @@ int main(int argc, char **argv)
     next   = (rank + 1) % nranks;
     prev   = (rank + nranks - 1) % nranks;
     page   = (size_t)sysconf(_SC_PAGESIZE);
-    expect_moves = portrma_loaded() && (transport == NULL || strcmp(transport, "ucx") != 0) &&
+    expect_moves = prma_portrma_loaded() && (transport == NULL || strcmp(transport, "ucx") != 0) &&
                    (remap == NULL || strcmp(remap, "off") != 0);
 
     check_heap_window();

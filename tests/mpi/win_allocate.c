@@ -30,20 +30,6 @@
 
 static int rank, nranks, next, prev;
 
-/* Is portrma serving the run (preloaded or linked)? */
-static int portrma_loaded(void)
-{
-    char line[512];
-    FILE *f = fopen("/proc/self/maps", "r");
-    int found = 0;
-
-    CHECK(f != NULL);
-    while (!found && fgets(line, sizeof(line), f) != NULL)
-        found = strstr(line, "libportrma") != NULL;
-    fclose(f);
-    return found;
-}
-
 /* The name of the mapping that holds addr ("" for an anonymous one). */
 static void mapping_of(const void *addr, char *name, size_t len)
 {
@@ -313,7 +299,7 @@ int main(int argc, char **argv)
     nranks = prma_world_size();
     next   = (rank + 1) % nranks;
     prev   = (rank + nranks - 1) % nranks;
-    with_portrma = portrma_loaded();
+    with_portrma = prma_portrma_loaded();
 
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         check_rma(sizes[i], with_portrma);

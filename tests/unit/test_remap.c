@@ -67,6 +67,16 @@ static int same_as_fill(const unsigned char *p, size_t len, unsigned seed)
     return 1;
 }
 
+/* len bytes of fresh private anonymous memory. */
+static unsigned char *anon_map(size_t len)
+{
+    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+                            0);
+
+    assert_true(m != MAP_FAILED);
+    return m;
+}
+
 /* The permissions /proc/self/maps gives the mapping that holds a ("rw-s"),
  * and whether it names a memfd. */
 static void maps_of(const void *a, char perms[8], int *memfd_p)
@@ -91,25 +101,19 @@ static void maps_of(const void *a, char perms[8], int *memfd_p)
     fclose(f);
 }
 
-static void assert_private(const void *a)
+/* The mapping that holds a: a memfd shared (moved), or private memory. */
+static void assert_mapping(const void *a, int moved)
 {
     char perms[8];
     int memfd;
 
     maps_of(a, perms, &memfd);
-    assert_string_equal(perms, "rw-p");
-    assert_false(memfd);
+    assert_string_equal(perms, moved ? "rw-s" : "rw-p");
+    assert_int_equal(memfd, moved);
 }
 
-static void assert_moved(const void *a)
-{
-    char perms[8];
-    int memfd;
-
-    maps_of(a, perms, &memfd);
-    assert_string_equal(perms, "rw-s");
-    assert_true(memfd);
-}
+#define assert_private(a) assert_mapping((a), 0)
+#define assert_moved(a)   assert_mapping((a), 1)
 
 /* malloc'd memory that does not start on a page, with bytes of other
  * allocations in its first and last pages: all keep their bytes. */
@@ -152,11 +156,9 @@ static void test_remap_counts_windows_and_refuses_part_overlap(void **state)
 {
     prma_context_h ctx = *state;
     size_t len = 8 * page;
-    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                            0);
+    unsigned char *m = anon_map(len);
     struct prma_mem *a, *b, *c;
 
-    assert_true(m != MAP_FAILED);
     fill(m, len, 2);
     assert_int_equal(prma__mem_remap(ctx, m + page, 4 * page, &a), PRMA_OK);
     assert_int_equal(prma__mem_remap(ctx, m + page, 4 * page, &b), PRMA_OK);
@@ -183,11 +185,10 @@ static void test_remap_refuses_unmovable_memory(void **state)
     unsigned char *ro = mmap(NULL, page, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     unsigned char *sh = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
                              -1, 0);
-    unsigned char *half = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
-                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    unsigned char *half = anon_map(2 * page);
     struct prma_mem *mem;
 
-    assert_true(ro != MAP_FAILED && sh != MAP_FAILED && half != MAP_FAILED);
+    assert_true(ro != MAP_FAILED && sh != MAP_FAILED);
     assert_int_equal(prma__mem_remap(ctx, ro, 64, &mem), PRMA_EASYNC);
     assert_int_equal(prma__mem_remap(ctx, sh, 64, &mem), PRMA_EASYNC);
     /* Half of it read-only: refused, and the writable half untouched. */
@@ -246,12 +247,10 @@ static void test_remap_keeps_holes_and_goes_in_pieces(void **state)
 {
     prma_context_h ctx = *state;
     size_t len = (size_t)64 << 20;
-    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                            0);
+    unsigned char *m = anon_map(len);
     struct prma_mem *mem;
     struct stat st;
 
-    assert_true(m != MAP_FAILED);
     m[5]             = 9;
     m[len - page + 3] = 8;
     assert_int_equal(prma__mem_remap(ctx, m, len, &mem), PRMA_OK);
@@ -277,11 +276,9 @@ static void test_remap_full_region_in_pieces(void **state)
 {
     prma_context_h ctx = *state;
     size_t len = (size_t)40 << 20;
-    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-                            0);
+    unsigned char *m = anon_map(len);
     struct prma_mem *mem;
 
-    assert_true(m != MAP_FAILED);
     fill(m, len, 3);
     assert_int_equal(prma__mem_remap(ctx, m + 1, len - 2, &mem), PRMA_OK);
     assert_true(same_as_fill(m, len, 3));
@@ -325,12 +322,11 @@ static void test_remap_stores_of_another_thread_kept(void **state)
 {
     prma_context_h ctx = *state;
     size_t len = WORDS * sizeof(uint64_t);
-    uint64_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    uint64_t *m = (uint64_t *)(void *)anon_map(len);
     struct writer w = { .words = m };
     struct prma_mem *mem;
     pthread_t t;
 
-    assert_true(m != MAP_FAILED);
     for (size_t i = 0; i < WORDS; i += 61)
         m[i] = i;
     assert_int_equal(pthread_create(&t, NULL, writer_main, &w), 0);
