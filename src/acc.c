@@ -264,6 +264,10 @@ static PRMA_HOT_INLINE void acc_one_locked(char *memory, char *ctl, prma_type_t 
  * 256 B 0.055 against 0.023). */
 #define ACC_FEW_BYTES 32
 
+/* Up to this many bytes (two pages at the most, so two stripes) with
+ * operands apart go to the kernel in one go. */
+#define ACC_ONE_GO_BYTES ((size_t)1 << PRMA_ACC_STRIPE_SHIFT)
+
 /* count elements at offset of a mapped target of a locked domain. */
 static inline void acc_mapped(const struct prma_direct *m, prma_type_t type, prma_op_t op,
                               size_t ext, uint64_t offset, const char *src, char *res,
@@ -280,6 +284,19 @@ static inline void acc_mapped(const struct prma_direct *m, prma_type_t type, prm
                acc_apart(res, dst, len) && acc_apart(src, dst, len)) {
         piece_lock(m->ctl, offset, len, st);
         acc_written_out_apply(type, op, dst, src, res, count);
+        piece_unlock(m->ctl, st);
+    } else if (len <= ACC_ONE_GO_BYTES && acc_apart(res, dst, len) && acc_apart(src, dst, len)) {
+        /* At most two pages: their two stripes at once, and the kernel
+         * called straight, no piece loop. */
+        prma_reduce_fn *kernel = op == PRMA_OP_NO_OP ? NULL : prma__reduce_kernel(type, op);
+
+        piece_lock(m->ctl, offset, len, st);
+        if (res != NULL)
+            memcpy(res, dst, len);
+        if (kernel != NULL)
+            kernel((unsigned char *)dst, (const unsigned char *)src, count);
+        else if (op == PRMA_OP_REPLACE)
+            memcpy(dst, src, len);
         piece_unlock(m->ctl, st);
     } else {
         acc_paged(m->base, m->ctl, type, op, ext, offset, src, res, len);

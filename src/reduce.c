@@ -129,8 +129,7 @@ _Static_assert(sizeof(type_kind) == PRMA_TYPE_COUNT_, "REDUCE_TYPES lists every 
  * local copy when they are the same buffer), which is what lets the
  * compiler vectorize without a runtime overlap check.
  */
-typedef void reduce_fn(unsigned char *restrict dst, const unsigned char *restrict src,
-                       size_t n);
+typedef prma_reduce_fn reduce_fn;
 
 /* Bytes of each operand one block of an element-wise kernel covers: four
  * SSE or two AVX registers, and a multiple of every element's extent. */
@@ -332,6 +331,12 @@ int prma_op_check(prma_type_t type, prma_op_t op)
     if ((unsigned)type >= PRMA_TYPE_COUNT_ || (unsigned)op >= PRMA_OP_COUNT_)
         return PRMA_ERR_OP;
     return (kind_ops[type_kind[type]] & (1u << op)) != 0 ? PRMA_OK : PRMA_ERR_OP;
+}
+
+prma_reduce_fn *prma__reduce_kernel(prma_type_t type, prma_op_t op)
+{
+    assert(prma_op_check(type, op) == PRMA_OK);
+    return kernels[type][op];
 }
 
 void prma__reduce(prma_type_t type, prma_op_t op, void *inout, const void *in, size_t n)

@@ -29,4 +29,14 @@
  */
 void prma__reduce(prma_type_t type, prma_op_t op, void *inout, const void *in, size_t n);
 
+/**
+ * The kernel prma__reduce() calls for type and op, for a caller that has
+ * checked its preconditions itself and wants no more checks: NULL where it
+ * calls none (REPLACE, a memmove; NO_OP, nothing). Its operands must not
+ * overlap; n may not be 0.
+ */
+typedef void prma_reduce_fn(unsigned char *restrict inout, const unsigned char *restrict in,
+                            size_t n);
+prma_reduce_fn *prma__reduce_kernel(prma_type_t type, prma_op_t op);
+
 #endif /* PRMA_REDUCE_H */
