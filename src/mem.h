@@ -73,6 +73,10 @@ int prma__mem_remap(struct prma_context *ctx, void *base, size_t size, struct pr
  * private memory, bytes kept. */
 void prma__mem_unremap(struct prma_mem *mem);
 
+/* Tests: nonzero makes remap.c read the text of /proc/self/maps, as on
+ * kernels without the query ioctl (before 6.11). */
+extern int prma__remap_maps_text;
+
 /* For the SIGSEGV handler: a store at a that met pages being moved, or
  * just moved, and is to be retried (after waiting for the move): nonzero. */
 int prma__remap_fault(uintptr_t a);

@@ -240,6 +240,18 @@ static void test_remap_refuses_thread_stacks(void **state)
     assert_int_equal(prma__mem_remap(*state, mine, sizeof(mine), &mem), PRMA_EASYNC);
 }
 
+/* The same decisions from the text of /proc/self/maps (kernels without
+ * the query). */
+static void test_remap_decides_alike_from_the_maps_text(void **state)
+{
+    prma__remap_maps_text = 1;
+    test_remap_heap_bytes_kept_both_ways(state);
+    test_remap_counts_windows_and_refuses_part_overlap(state);
+    test_remap_refuses_unmovable_memory(state);
+    test_remap_refuses_thread_stacks(state);
+    prma__remap_maps_text = 0;
+}
+
 /* 64 MiB with two pages written: the memfd gets two pages of memory, not
  * 64 MiB, and the zeros read back as zeros both ways. Also more than one
  * piece of the work (32 MiB each). */
@@ -358,6 +370,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remap_refuses_unmovable_memory, ctx_setup,
                                         ctx_teardown),
         cmocka_unit_test_setup_teardown(test_remap_refuses_thread_stacks, ctx_setup,
+                                        ctx_teardown),
+        cmocka_unit_test_setup_teardown(test_remap_decides_alike_from_the_maps_text, ctx_setup,
                                         ctx_teardown),
         cmocka_unit_test_setup_teardown(test_remap_keeps_holes_and_goes_in_pieces, ctx_setup,
                                         ctx_teardown),
