@@ -5,16 +5,17 @@
  * Such memory is private to its process: peers could reach it only by
  * process_vm_readv/writev (a system call per access) or by handing the
  * operation to the owner. Instead, the pages that hold the window are moved
- * into a memfd in place, once, when the window is created: the memfd is
- * mapped a second time (the agent view), the pages' bytes are copied into
- * it, and the memfd then replaces the pages at their own addresses
- * (mmap MAP_FIXED, an atomic replacement). The program sees the same bytes
- * at the same addresses; peers map the memfd as they map memory portrma
- * allocated. When the last window over those pages is freed the reverse
- * happens: fresh private pages get the bytes and replace the memfd's
- * (mremap MREMAP_FIXED), so that the memory is again what the program had
- * (malloc may then give it back with MADV_DONTNEED and count on reading
- * zeros after, which a shared mapping would not give).
+ * into a memfd in place, once, when the window is created: the pages'
+ * bytes are written into the memfd (pwrite: the kernel allocates its pages
+ * as it copies, no fault a page), and the memfd then replaces the pages at
+ * their own addresses (mmap MAP_FIXED, an atomic replacement); it is also
+ * mapped a second time for portrma (the agent view). The program sees the
+ * same bytes at the same addresses; peers map the memfd as they map memory
+ * portrma allocated. When the last window over those pages is freed the
+ * reverse happens: fresh private pages get the bytes (pread) and replace
+ * the memfd's (mremap MREMAP_FIXED), so that the memory is again what the
+ * program had (an allocator may give it back with MADV_DONTNEED and count
+ * on reading zeros after, which a shared mapping would not give).
  *
  * What is moved: whole pages, bytes around the window in its first and last
  * page included (they keep their contents and addresses, only their
@@ -25,9 +26,9 @@
  * (a count of windows); a window whose pages partly overlap another's
  * moved pages stays where it is (process_vm_* as before).
  *
- * Copies skip pages that read as all zeros: the memfd's holes read as
- * zeros too and cost no memory, so a large window mostly untouched stays
- * so. The work goes in pieces (REMAP_CHUNK), each piece's old pages freed
+ * Copies skip pages that read as all zeros on the way in and the memfd's
+ * holes on the way back (SEEK_DATA): holes read as zeros and cost no
+ * memory, so a large window mostly untouched stays so. The work goes in pieces (REMAP_CHUNK), each piece's old pages freed
  * as it is replaced, so that the memory needed never doubles.
  *
  * Other threads of the program may store into those pages meanwhile: the
@@ -158,13 +159,30 @@ static int page_is_zero(const char *p, size_t page)
     return 1;
 }
 
-/* Copy the pages of [from, from + len) that are not all zeros to to (whose
- * pages read as zeros). */
-static void copy_nonzero(char *to, const char *from, size_t len, size_t page)
+/* Write the pages of [from, from + len) that are not all zeros into fd at
+ * off (whose pages are holes), each run of them in one call: the kernel
+ * allocates the memfd's pages as it copies, without a fault a page.
+ * Nonzero on failure. */
+static int write_nonzero(int fd, const char *from, size_t len, off_t off, size_t page)
 {
-    for (size_t off = 0; off < len; off += page)
-        if (!page_is_zero(from + off, page))
-            memcpy(to + off, from + off, page);
+    for (size_t i = 0, j; i < len; i = j) {
+        if (page_is_zero(from + i, page)) {
+            j = i + page;
+            continue;
+        }
+        for (j = i + page; j < len && !page_is_zero(from + j, page); j += page)
+            ;
+        for (size_t w = i; w < j;) {
+            ssize_t r = pwrite(fd, from + w, j - w, off + (off_t)w);
+
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return -1;
+            w += (size_t)r;
+        }
+    }
+    return 0;
 }
 
 /* Linux 6.11's query of one mapping by address (an ioctl on
@@ -332,13 +350,46 @@ static struct prma_mem *moved_find(uintptr_t lo, uintptr_t hi, int *overlap_p)
     return NULL;
 }
 
-/* Give [lo, lo + len), moved pages whose bytes agent views, back to
- * private pages with those bytes, piece by piece; returns how many bytes
- * went back (len unless a piece failed: the rest stays the memfd's).
- * NOTE: within a move (move_begin). */
-static size_t move_back(uintptr_t lo, const void *agent, size_t len)
+/* Read what fd holds at [off, off + len) into to (fresh zero pages):
+ * only the parts that have data (a hole reads as zeros already), each in
+ * one call. Nonzero on failure. */
+static int read_data(int fd, char *to, size_t len, off_t off)
 {
-    size_t page = (size_t)sysconf(_SC_PAGESIZE), done, n;
+    off_t end = off + (off_t)len, at = off;
+
+    while (at < end) {
+        off_t data = lseek(fd, at, SEEK_DATA), hole;
+
+        if (data < 0)
+            return errno == ENXIO ? 0 : -1;  /* ENXIO: no data past at */
+        if (data >= end)
+            return 0;
+        hole = lseek(fd, data, SEEK_HOLE);
+        if (hole < 0)
+            return -1;
+        if (hole > end)
+            hole = end;
+        for (off_t r = data; r < hole;) {
+            ssize_t got = pread(fd, to + (r - off), (size_t)(hole - r), r);
+
+            if (got < 0 && errno == EINTR)
+                continue;
+            if (got <= 0)
+                return -1;
+            r += got;
+        }
+        at = hole;
+    }
+    return 0;
+}
+
+/* Give [lo, lo + len), pages moved into fd, back to private pages with
+ * their bytes, piece by piece; returns how many bytes went back (len
+ * unless a piece failed: the rest stays the memfd's).
+ * NOTE: within a move (move_begin). */
+static size_t move_back(uintptr_t lo, int fd, size_t len)
+{
+    size_t done, n;
 
     for (done = 0; done < len; done += n) {
         void *fresh;
@@ -347,8 +398,7 @@ static size_t move_back(uintptr_t lo, const void *agent, size_t len)
         fresh = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (fresh == MAP_FAILED)
             break;
-        copy_nonzero(fresh, (const char *)agent + done, n, page);
-        if (move_pages_to(fresh, n, lo + done) != 0) {
+        if (read_data(fd, fresh, n, (off_t)done) != 0 || move_pages_to(fresh, n, lo + done) != 0) {
             munmap(fresh, n);
             break;
         }
@@ -383,7 +433,10 @@ static int move_in(struct prma_context *ctx, uintptr_t lo, size_t len, struct pr
         goto err_unmap;
     for (size_t n; done < len; done += n) {
         n = len - done < REMAP_CHUNK ? len - done : REMAP_CHUNK;
-        copy_nonzero((char *)mem->agent + done, (const char *)(lo + done), n, page);
+        if (write_nonzero(fd, (const char *)(lo + done), n, (off_t)done, page) != 0) {
+            prma_warn("copying window memory into a memfd failed: %s", strerror(errno));
+            break;
+        }
         if (mmap((void *)(lo + done), n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd,
                  (off_t)done) == MAP_FAILED) {
             prma_warn("moving window memory into a memfd failed: %s", strerror(errno));
@@ -392,7 +445,7 @@ static int move_in(struct prma_context *ctx, uintptr_t lo, size_t len, struct pr
     }
     if (done < len) {
         /* Back, what had moved; the rest never did: writable again. */
-        size_t moved = done, back = move_back(lo, mem->agent, moved);
+        size_t moved = done, back = move_back(lo, fd, moved);
 
         mprotect((void *)(lo + moved), len - moved, PROT_READ | PROT_WRITE);
         if (back < moved) {
@@ -429,7 +482,7 @@ static void move_out(struct prma_mem *mem)
     uintptr_t lo = (uintptr_t)mem->user;
 
     if (move_begin(lo, len) == 0) {
-        done = move_back(lo, mem->agent, len);
+        done = move_back(lo, mem->fd, len);
         if (done < len) {
             prma_warn("%zu bytes of window memory stay in a shared mapping after the "
                       "window: %s", len - done, strerror(errno));
