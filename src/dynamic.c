@@ -1130,21 +1130,18 @@ static int cache_check(struct prma_win *win, struct dyn_cache *c)
     return status;
 }
 
-int prma__dyn_region(struct prma_win *win, int target, uint64_t addr, size_t len,
-                     void **rkey_p)
+/* The entry of target's region that holds [addr, addr + len), its copy
+ * checked as prma__dyn_region says: PRMA_OK with dyn->lock held (the
+ * caller lets go), or an error without it. */
+static int region_locked(struct prma_win *win, int target, uint64_t addr, size_t len,
+                         struct dyn_cache **c_p, struct dyn_entry **e_p)
 {
     struct prma_dyn *dyn = win->dyn;
-    const struct dyn_entry *e;
+    struct dyn_entry *e;
     struct dyn_cache *c;
     unsigned long syncs;
-    void *rkey = NULL;
-    int status, checked = 0, found;
+    int status, checked = 0;
 
-    if (dyn == NULL || len == 0) {
-        if (rkey_p != NULL)
-            *rkey_p = NULL;
-        return PRMA_OK;
-    }
     if (target < 0 || target >= win->size)
         return PRMA_ERR_RANK;
     if (addr > UINT64_MAX - len)
@@ -1163,29 +1160,47 @@ int prma__dyn_region(struct prma_win *win, int target, uint64_t addr, size_t len
     }
     for (;;) {
         pthread_mutex_lock(&dyn->lock);
-        e     = cache_find(c, addr, len);
-        found = e != NULL;
-        rkey  = found ? e->rkey : NULL;
-        pthread_mutex_unlock(&dyn->lock);
-        if (found || checked)
+        if ((e = (struct dyn_entry *)cache_find(c, addr, len)) != NULL)
             break;
+        pthread_mutex_unlock(&dyn->lock);
+        if (checked) {
+            prma_debug("rank %d has attached no region that holds %zu bytes at %#" PRIx64,
+                       target, len, addr);
+            return PRMA_ERR_RMA_RANGE;
+        }
         /* A miss on a copy not checked since the last synchronization: the
          * target may have attached the region since. */
         if ((status = cache_check(win, c)) != PRMA_OK)
             return status;
         checked = 1;
     }
-    if (!found) {
-        prma_debug("rank %d has attached no region that holds %zu bytes at %#" PRIx64, target,
-                   len, addr);
-        return PRMA_ERR_RMA_RANGE;
-    }
-    if (c->kind == DYN_PORT && rkey == NULL) {
+    if (c->kind == DYN_PORT && e->rkey == NULL) {
+        pthread_mutex_unlock(&dyn->lock);
         prma_error("rank %d's region at %#" PRIx64 " has no UCX key", target, addr);
         return PRMA_ERR_UNREACHABLE;
     }
+    *c_p = c;
+    *e_p = e;
+    return PRMA_OK;
+}
+
+int prma__dyn_region(struct prma_win *win, int target, uint64_t addr, size_t len,
+                     void **rkey_p)
+{
+    struct dyn_entry *e;
+    struct dyn_cache *c;
+    int status;
+
+    if (win->dyn == NULL || len == 0) {
+        if (rkey_p != NULL)
+            *rkey_p = NULL;
+        return PRMA_OK;
+    }
+    if ((status = region_locked(win, target, addr, len, &c, &e)) != PRMA_OK)
+        return status;
     if (rkey_p != NULL)
-        *rkey_p = rkey;
+        *rkey_p = e->rkey;
+    pthread_mutex_unlock(&win->dyn->lock);
     return PRMA_OK;
 }
 
@@ -1239,6 +1254,36 @@ int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf,
     }
     pthread_mutex_unlock(&dyn->lock);
     return status;
+}
+
+int prma__dyn_access(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
+                     int put, void **rkey_p)
+{
+    struct dyn_entry *e;
+    struct dyn_cache *c;
+    void *rkey;
+    int status, map;
+
+    if ((status = region_locked(win, target, addr, len, &c, &e)) != PRMA_OK)
+        return status;
+    if (e->at != NULL) {
+        /* Under the lock: a refresh that drops the region waits for the copy. */
+        char *at = e->at + (addr - e->base);
+
+        if (put)
+            prma__win_copy(win, at, buf, len);
+        else
+            prma__win_copy(win, buf, at, len);
+        pthread_mutex_unlock(&win->dyn->lock);
+        return PRMA_OK;
+    }
+    map  = c->kind == DYN_MAPPED && e->memfd >= 0;
+    rkey = e->rkey;
+    pthread_mutex_unlock(&win->dyn->lock);
+    if (map && (status = prma__dyn_direct(win, target, addr, buf, len, put)) != PRMA_EASYNC)
+        return status;
+    *rkey_p = rkey;
+    return PRMA_EASYNC;
 }
 
 int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len)

@@ -47,6 +47,14 @@ int prma__dyn_copy(struct prma_win *win, uint64_t addr, void *buf, size_t len, i
 int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
                      int put);
 
+/* prma__dyn_region and prma__dyn_direct in one: the region looked up
+ * once, and a put or get copied at once when it is mapped here (PRMA_OK);
+ * PRMA_EASYNC with *rkey_p (as prma__dyn_region gives) for the message
+ * path; or prma__dyn_region's errors. len > 0; the caller has checked the
+ * epoch and taken what it needs first (lock); not in a PSCW epoch. */
+int prma__dyn_access(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
+                     int put, void **rkey_p);
+
 /* A synchronization that opens an access epoch (fence, start, lock,
  * lock_all) or orders memory (win_sync) happened on win, a dynamic window:
  * cached tables of targets behind a ucx port are re-validated on their next

@@ -717,6 +717,38 @@ static int win_dyn_direct(struct prma_win *win, int put, void *buf, size_t len, 
     return status;
 }
 
+/* A put or get of a dynamic window outside PSCW (and without a guard):
+ * the region looked up once, the copy made there when it is mapped, else
+ * the message with the region's key. */
+static int win_rma_dynamic(struct prma_win *win, uint32_t cmd, void *buf, size_t len,
+                           int target, uint64_t target_disp, uint64_t offset)
+{
+    struct prma_msg msg;
+    int status;
+
+    if ((status = prma__epoch_check_access(win, target)) != PRMA_OK)
+        return status;
+    if (target_disp > UINT64_MAX - offset)
+        return PRMA_ERR_RMA_RANGE;
+    if (win->failed != PRMA_OK)
+        return win->failed;
+    if ((win->epoch.access == PRMA_ACCESS_LOCK || win->epoch.access == PRMA_ACCESS_LOCK_ALL) &&
+        (status = prma__lock_touch(win, target)) != PRMA_OK)
+        return status;
+    prma_msg_init(&msg, cmd, PRMA_MSGF_TRANSIENT);
+    msg.ms_reply  = &win->reply;
+    msg.ms_buf    = buf;
+    msg.ms_len    = len;
+    msg.ms_offset = target_disp + offset;  /* a dynamic window's unit is 1 */
+    status = prma__dyn_access(win, target, msg.ms_offset, buf, len, cmd == PRMA_CMD_PUT,
+                              &msg.ms_rkey);
+    if (status == PRMA_OK)
+        win->epoch.nops++;
+    if (status != PRMA_EASYNC)
+        return status;
+    return prma__win_issue(win, target, &msg);
+}
+
 /* One operation: check it, then send it as a transient message. */
 static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, int target,
                    uint64_t target_disp, uint64_t offset)
@@ -724,6 +756,9 @@ static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, in
     struct prma_msg msg;
     int status;
 
+    if (win->dyn != NULL && win->guard == NULL && win->epoch.access != PRMA_ACCESS_PSCW &&
+        (unsigned)target < (unsigned)win->size && len > 0)
+        return win_rma_dynamic(win, cmd, buf, len, target, target_disp, offset);
     status = prma_win_check_access(win, target, target_disp, offset, len);
     if (status != PRMA_OK || len == 0)
         return status;
