@@ -1220,6 +1220,19 @@ static void entry_map(struct prma_win *win, int target, struct dyn_entry *e)
     e->at = at;
 }
 
+/* A put (buf into the region) or get through e's mapping. NOTE: caller
+ * holds dyn->lock: a refresh that drops the region waits for the copy. */
+static void entry_copy(struct prma_win *win, const struct dyn_entry *e, uint64_t addr,
+                       void *buf, size_t len, int put)
+{
+    char *at = e->at + (addr - e->base);
+
+    if (put)
+        prma__win_copy(win, at, buf, len);
+    else
+        prma__win_copy(win, buf, at, len);
+}
+
 int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
                      int put)
 {
@@ -1242,14 +1255,8 @@ int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf,
             entry_map(win, target, e);
         pthread_mutex_unlock(&c->refresh);
     }
-    /* Under the lock: a refresh that drops the region waits for the copy. */
     if (e != NULL && e->at != NULL) {
-        char *at = e->at + (addr - e->base);
-
-        if (put)
-            prma__win_copy(win, at, buf, len);
-        else
-            prma__win_copy(win, buf, at, len);
+        entry_copy(win, e, addr, buf, len, put);
         status = PRMA_OK;
     }
     pthread_mutex_unlock(&dyn->lock);
@@ -1267,13 +1274,7 @@ int prma__dyn_access(struct prma_win *win, int target, uint64_t addr, void *buf,
     if ((status = region_locked(win, target, addr, len, &c, &e)) != PRMA_OK)
         return status;
     if (e->at != NULL) {
-        /* Under the lock: a refresh that drops the region waits for the copy. */
-        char *at = e->at + (addr - e->base);
-
-        if (put)
-            prma__win_copy(win, at, buf, len);
-        else
-            prma__win_copy(win, buf, at, len);
+        entry_copy(win, e, addr, buf, len, put);
         pthread_mutex_unlock(&win->dyn->lock);
         return PRMA_OK;
     }
