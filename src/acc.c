@@ -258,8 +258,8 @@ static PRMA_HOT_INLINE void acc_one_locked(char *memory, char *ctl, prma_type_t 
     piece_unlock(ctl, st);
 }
 
-/* At most this many bytes of a written-out case in one stripe are done
- * element by element in line, not by the kernel (which, vectorized, is
+/* At most this many bytes of a written-out case are done element by
+ * element in line, not by the kernel (which, vectorized, is
  * faster from about 8 elements: measured 64 B 0.024 against 0.022 us,
  * 256 B 0.055 against 0.023). */
 #define ACC_FEW_BYTES 32
@@ -279,24 +279,23 @@ static inline void acc_mapped(const struct prma_direct *m, prma_type_t type, prm
 
     if (count == 1) {
         acc_one_locked(m->base, m->ctl, type, op, ext, offset, src, res);
-    } else if (len <= ACC_FEW_BYTES && acc_written_out(type, op, ext) &&
-               PRMA_ACC_STRIPE(offset) == PRMA_ACC_STRIPE(offset + len - 1) &&
-               acc_apart(res, dst, len) && acc_apart(src, dst, len)) {
-        piece_lock(m->ctl, offset, len, st);
-        acc_written_out_apply(type, op, dst, src, res, count);
-        piece_unlock(m->ctl, st);
     } else if (len <= ACC_ONE_GO_BYTES && acc_apart(res, dst, len) && acc_apart(src, dst, len)) {
-        /* At most two pages: their two stripes at once, and the kernel
-         * called straight, no piece loop. */
-        prma_reduce_fn *kernel = op == PRMA_OP_NO_OP ? NULL : prma__reduce_kernel(type, op);
-
+        /* At most two pages: their two stripes at once, no piece loop; a
+         * few 8-byte elements written out, more by the kernel called
+         * straight. */
         piece_lock(m->ctl, offset, len, st);
-        if (res != NULL)
-            memcpy(res, dst, len);
-        if (kernel != NULL)
-            kernel((unsigned char *)dst, (const unsigned char *)src, count);
-        else if (op == PRMA_OP_REPLACE)
-            memcpy(dst, src, len);
+        if (len <= ACC_FEW_BYTES && acc_written_out(type, op, ext)) {
+            acc_written_out_apply(type, op, dst, src, res, count);
+        } else {
+            prma_reduce_fn *kernel = op == PRMA_OP_NO_OP ? NULL : prma__reduce_kernel(type, op);
+
+            if (res != NULL)
+                memcpy(res, dst, len);
+            if (kernel != NULL)
+                kernel((unsigned char *)dst, (const unsigned char *)src, count);
+            else if (op == PRMA_OP_REPLACE)
+                memcpy(dst, src, len);
+        }
         piece_unlock(m->ctl, st);
     } else {
         acc_paged(m->base, m->ctl, type, op, ext, offset, src, res, len);

@@ -355,16 +355,12 @@ static int region_overlaps(const struct dyn_region *r, uint64_t base, uint64_t l
  * (remap.c); else nowhere a peer can map (memfd -1). */
 static void region_memory(struct prma_win *win, struct dyn_region *r)
 {
-    struct prma_mem *mem = NULL;
-    void *base = (void *)(uintptr_t)r->base;
+    struct prma_mem *mem;
 
     r->memfd = -1;
     if (r->len == 0)
         return;
-    mem = prma__mem_lookup(win->ctx, base, r->len);
-    if (mem == NULL && prma__win_remaps(win) &&
-        prma__mem_remap(win->ctx, base, r->len, &r->moved) == PRMA_OK)
-        mem = r->moved;
+    mem = prma__win_memfd(win, (void *)(uintptr_t)r->base, r->len, 1, &r->moved);
     if (mem != NULL) {
         r->memfd   = mem->fd;
         r->mem_off = r->base - (uint64_t)(uintptr_t)mem->user;

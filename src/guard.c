@@ -629,9 +629,8 @@ void prma__segv_install(void)
 
 static void guard_install(void)
 {
+    prma__segv_install();
     pthread_mutex_lock(&install_lock);
-    page_size = (size_t)sysconf(_SC_PAGESIZE);
-    install(SIGSEGV, guard_segv, &old_segv);
     install(SIGTRAP, guard_trap, &old_trap);
     pthread_mutex_unlock(&install_lock);
 }

@@ -25,7 +25,6 @@ struct prma_mem {
     uint64_t             seg;     /* never the same twice in a process (0: adopted or
                                      moved) */
     int                  refs;    /* moved pages (remap.c): windows over them */
-    int                  moved;   /* the program's own pages, moved (remap.c) */
 };
 
 /* Create a memfd of size bytes (at least one page), map it twice and place it
@@ -65,8 +64,9 @@ void prma__mem_unmap_peer(struct prma_context *ctx, void *map, size_t maplen);
 /* remap.c: move the pages that hold [base, base + size) of the program's
  * own private memory into a memfd, in place, so that peers can map them
  * (mem->user: the first page, mem->agent: portrma's view, mem->fd); or
- * take pages already moved (by any context of the process) that hold them. PRMA_EASYNC when they cannot or
- * should not move (the window then lives in them as they are). */
+ * take pages already moved (by any context of the process) that hold
+ * them. PRMA_EASYNC when they cannot or should not move (the window then
+ * lives in them as they are). */
 int prma__mem_remap(struct prma_context *ctx, void *base, size_t size, struct prma_mem **mem_p);
 
 /* The window over mem is gone: the last one gives the pages back to

@@ -48,15 +48,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <ucm/api/ucm.h>
@@ -159,6 +156,23 @@ static int page_is_zero(const char *p, size_t page)
     return 1;
 }
 
+/* All len bytes between buf and fd at off: pwrite (write) or pread, again
+ * after a short or interrupted call. Nonzero on failure. */
+static int fd_io(int fd, char *buf, size_t len, off_t off, int write)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t r = write ? pwrite(fd, buf + done, len - done, off + (off_t)done)
+                          : pread(fd, buf + done, len - done, off + (off_t)done);
+
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
 /* Write the pages of [from, from + len) that are not all zeros into fd at
  * off (whose pages are holes), each run of them in one call: the kernel
  * allocates the memfd's pages as it copies, without a fault a page.
@@ -172,15 +186,8 @@ static int write_nonzero(int fd, const char *from, size_t len, off_t off, size_t
         }
         for (j = i + page; j < len && !page_is_zero(from + j, page); j += page)
             ;
-        for (size_t w = i; w < j;) {
-            ssize_t r = pwrite(fd, from + w, j - w, off + (off_t)w);
-
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                return -1;
-            w += (size_t)r;
-        }
+        if (fd_io(fd, (char *)from + i, j - i, off + (off_t)i, 1) != 0)
+            return -1;
     }
     return 0;
 }
@@ -213,9 +220,24 @@ struct maps_query {
 #define MAPS_EXEC      0x4u
 #define MAPS_SHARED    0x8u
 
-/* Is the mapping that holds a as one that may move (rw-p, anonymous, no
- * name but the heap's or an anonymous one's)? *m gets it. 1 yes, 0 no, -1
- * when the kernel cannot say (no such ioctl). */
+/* The names a mapping that may move can have (none, the heap's, or one
+ * given to anonymous memory). */
+static int movable_name(const char *name)
+{
+    return name[0] == '\0' || strcmp(name, "[heap]") == 0 || strncmp(name, "[anon:", 6) == 0;
+}
+
+/* Does a mapping that starts at start sit right above an inaccessible one
+ * (below_none, ending at below_end): a thread stack above its guard page?
+ * Not where malloc's arenas start. */
+static int above_guard(uintptr_t start, int below_none, uintptr_t below_end)
+{
+    return below_none && below_end == start && (start & (ARENA_ALIGN - 1)) != 0;
+}
+
+/* Is the mapping that holds a as one that may move (rw-p, anonymous,
+ * movable_name)? *m gets it. 1 yes, 0 no, -1 when the kernel cannot say
+ * (no such ioctl). */
 static int query_one(int fd, uintptr_t a, struct maps_query *m)
 {
     char name[64];
@@ -232,8 +254,7 @@ static int query_one(int fd, uintptr_t a, struct maps_query *m)
         name[0] = '\0';
     return (m->vma_flags & (MAPS_READABLE | MAPS_WRITABLE | MAPS_EXEC | MAPS_SHARED)) ==
                (MAPS_READABLE | MAPS_WRITABLE) &&
-           m->inode == 0 &&
-           (name[0] == '\0' || strcmp(name, "[heap]") == 0 || strncmp(name, "[anon:", 6) == 0);
+           m->inode == 0 && movable_name(name);
 }
 
 /* movable() by queries: -1 when the kernel has none. */
@@ -245,13 +266,14 @@ static int movable_queried(int fd, uintptr_t lo, uintptr_t hi)
     for (uintptr_t at = lo; at < hi; at = (uintptr_t)m.vma_end) {
         if ((ok = query_one(fd, at, &m)) != 1)
             return ok;
-        /* Right above an inaccessible mapping: a thread stack's guard. */
         if (m.vma_start > 0 && (m.vma_start & (ARENA_ALIGN - 1)) != 0) {
             memset(&below, 0, sizeof(below));
             below.size       = sizeof(below);
             below.query_addr = m.vma_start - 1;
-            if (ioctl(fd, MAPS_QUERY, &below) == 0 && below.vma_end == m.vma_start &&
-                (below.vma_flags & (MAPS_READABLE | MAPS_WRITABLE | MAPS_EXEC)) == 0)
+            if (ioctl(fd, MAPS_QUERY, &below) == 0 &&
+                above_guard((uintptr_t)m.vma_start,
+                            (below.vma_flags & (MAPS_READABLE | MAPS_WRITABLE | MAPS_EXEC)) == 0,
+                            (uintptr_t)below.vma_end))
                 return 0;
         }
     }
@@ -318,9 +340,7 @@ static int movable(uintptr_t lo, uintptr_t hi)
             continue;
         if (end > covered) {
             if (start > covered || strcmp(perms, "rw-p") != 0 || inode != 0 ||
-                (prev_none && prev_end == start && (start & (ARENA_ALIGN - 1)) != 0) ||
-                (name[0] != '\0' && strcmp(name, "[heap]") != 0 &&
-                 strncmp(name, "[anon:", 6) != 0))
+                above_guard(start, prev_none, prev_end) || !movable_name(name))
                 break;
             covered = end;
         }
@@ -369,15 +389,8 @@ static int read_data(int fd, char *to, size_t len, off_t off)
             return -1;
         if (hole > end)
             hole = end;
-        for (off_t r = data; r < hole;) {
-            ssize_t got = pread(fd, to + (r - off), (size_t)(hole - r), r);
-
-            if (got < 0 && errno == EINTR)
-                continue;
-            if (got <= 0)
-                return -1;
-            r += got;
-        }
+        if (fd_io(fd, to + (data - off), (size_t)(hole - data), data, 0) != 0)
+            return -1;
         at = hole;
     }
     return 0;
@@ -462,7 +475,6 @@ static int move_in(struct prma_context *ctx, uintptr_t lo, size_t len, struct pr
     mem->maplen = len;
     mem->fd     = fd;
     mem->refs   = 1;
-    mem->moved  = 1;
     *mem_p = mem;
     return PRMA_OK;
 

@@ -409,6 +409,17 @@ int prma__win_remaps(const struct prma_win *win)
            prma__guard_mode(win->coll.guard, (int)win->flavor) == PRMA_GUARD_MODE_OFF;
 }
 
+struct prma_mem *prma__win_memfd(struct prma_win *win, void *base, size_t size, int may_move,
+                                 struct prma_mem **moved_p)
+{
+    struct prma_mem *mem = prma__mem_lookup(win->ctx, base, size);
+
+    if (mem == NULL && may_move && prma__win_remaps(win) &&
+        prma__mem_remap(win->ctx, base, size, moved_p) == PRMA_OK)
+        mem = *moved_p;
+    return mem;
+}
+
 /* NOTE: ucx_memh (when set) is memory UCX allocated at base, taken over as
  * owned is: the window's registration, unmapped (freed) with the window. */
 static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *base, size_t size,
@@ -477,10 +488,9 @@ static int win_setup(struct prma_context *ctx, const prma_coll_t *coll, void *ba
             me.ctl_base  = (uint64_t)(uintptr_t)win->ctl;
         }
     }
-    mem = owned != NULL ? owned : (size > 0 ? prma__mem_lookup(ctx, base, size) : NULL);
-    if (mem == NULL && status == PRMA_OK && prma__win_remaps(win) &&
-        prma__mem_remap(ctx, base, size, &win->moved) == PRMA_OK)
-        mem = win->moved;
+    mem = owned != NULL ? owned
+          : size > 0    ? prma__win_memfd(win, base, size, status == PRMA_OK, &win->moved)
+                        : NULL;
     if (mem != NULL) {
         me.memfd        = mem->fd;
         me.seg          = mem->seg;
@@ -691,26 +701,17 @@ int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint
                : PRMA_ERR_RMA_RANGE;
 }
 
-/* A put or get of a dynamic window copied through the target's region
- * mapped here, if it is: PRMA_OK, or PRMA_EASYNC for the message path. */
-static int win_dyn_direct(struct prma_win *win, int put, void *buf, size_t len, int target,
-                          uint64_t addr)
+/* A put or get of a dynamic window in a PSCW epoch (the others take
+ * win_rma_dynamic), its region found: copied through the target's region
+ * mapped here, if it is and the post has come: PRMA_OK, or PRMA_EASYNC for
+ * the message path. */
+static int win_dyn_pscw_direct(struct prma_win *win, int put, void *buf, size_t len,
+                               int target, uint64_t addr)
 {
     int status;
 
-    switch (win->epoch.access) {
-    case PRMA_ACCESS_LOCK:
-    case PRMA_ACCESS_LOCK_ALL:
-        if ((status = prma__lock_touch(win, target)) != PRMA_OK)
-            return status;
-        break;
-    case PRMA_ACCESS_PSCW:
-        if (prma__pscw_ready(win, target) != PRMA_OK)
-            return PRMA_EASYNC;
-        break;
-    default:
-        break;
-    }
+    if (prma__pscw_ready(win, target) != PRMA_OK)
+        return PRMA_EASYNC;
     status = prma__dyn_direct(win, target, addr, buf, len, put);
     if (status == PRMA_OK)
         win->epoch.nops++;
@@ -772,7 +773,8 @@ static int win_rma(struct prma_win *win, uint32_t cmd, void *buf, size_t len, in
     if (win->dyn != NULL) {
         status = prma__dyn_region(win, target, msg.ms_offset, len, &msg.ms_rkey);
         if (status == PRMA_OK && win->guard == NULL)
-            status = win_dyn_direct(win, cmd == PRMA_CMD_PUT, buf, len, target, msg.ms_offset);
+            status = win_dyn_pscw_direct(win, cmd == PRMA_CMD_PUT, buf, len, target,
+                                         msg.ms_offset);
         if (status != PRMA_EASYNC)
             return status;
     }

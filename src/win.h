@@ -183,6 +183,14 @@ int prma__pscw_stage_put(struct prma_win *win, int target, uint64_t target_disp,
  * dynamic window's regions) move into a memfd (remap.c)? */
 int prma__win_remaps(const struct prma_win *win);
 
+/* The memfd that holds [base, base + size) of this process, size > 0:
+ * memory portrma allocated (MPI_Alloc_mem), or the program's own pages
+ * moved into one now (*moved_p, the caller's to give back with
+ * prma__mem_unremap) when may_move and prma__win_remaps allow; NULL if
+ * none. */
+struct prma_mem *prma__win_memfd(struct prma_win *win, void *base, size_t size, int may_move,
+                                 struct prma_mem **moved_p);
+
 /* Barrier over the window's group: the shared one when the whole group is
  * on this node, the bootstrap's otherwise. Returns a status. */
 int prma__win_barrier(struct prma_win *win);
