@@ -43,25 +43,38 @@
 #define PRMA_ACC_STRIPE(offset) \
     ((unsigned)(((offset) >> PRMA_ACC_STRIPE_SHIFT) % PRMA_ACC_STRIPES))
 
-/* PSCW, one per member rank of the window: the posts it made to us (as
- * its target: we are the origin) and the completions it sent us (as its
- * origin: we are the target), counted since the window began. */
+/*
+ * PSCW, one line per member rank r of the window, written by r alone (a
+ * same-node r with plain stores of its counts, a UCX peer with atomic
+ * adds), so that what r tells us in an epoch crosses in one line:
+ *   posts      the posts r made to us (r the target, we the origin);
+ *   completes  the completions r sent us (r the origin, we the target);
+ *   applied    the last of our completions whose staged puts r applied
+ *              (we left them in r's block; r the target);
+ *   staged     r's completion that the records of r's stage here belong to;
+ *   nbytes     the bytes of those records; head their first bytes, the
+ *              rest in r's stage (below).
+ * All counted since the window began.
+ */
+#define PRMA_STAGE_HEAD 24
 struct prma_ctl_rank {
-    uint64_t posts;
-    uint64_t completes;
+    uint64_t      posts;
+    uint64_t      completes;
+    uint64_t      applied;
+    uint64_t      staged;
+    uint64_t      nbytes;
+    unsigned char head[PRMA_STAGE_HEAD];
 };
+_Static_assert(sizeof(struct prma_ctl_rank) == 64, "one line per rank");
 
 /* PSCW: the puts of an access epoch whose target had not posted yet when
  * it completed, left by the origin (one stage per origin rank) for the
  * target to apply in its wait. Records: offset (8 bytes), length (8), the
- * bytes (rounded up to 8). */
+ * bytes (rounded up to 8), from the head of the origin's line on. */
 #define PRMA_STAGE_RANKS 64
 #define PRMA_STAGE_BYTES 448
+#define PRMA_STAGE_SPACE (PRMA_STAGE_HEAD + PRMA_STAGE_BYTES)
 struct prma_stage {
-    uint64_t staged;    /* the origin's completion (count) the records belong to */
-    uint64_t applied;   /* the last one the target applied */
-    uint64_t nbytes;    /* of records */
-    uint64_t pad[5];
     unsigned char data[PRMA_STAGE_BYTES];
 };
 
@@ -72,7 +85,8 @@ struct prma_ctl {
     uint64_t                pad[4];
     struct prma_shm_barrier barrier;    /* rank 0's serves the whole group */
     uint64_t                stripes[PRMA_ACC_STRIPES];  /* accumulate stripe locks */
-    struct prma_ctl_rank    ranks[];    /* PSCW, by member rank; then the stages */
+    struct prma_ctl_rank    ranks[] __attribute__((aligned(64)));  /* PSCW, by member rank;
+                                                                   then the stages */
 };
 
 /*
@@ -172,13 +186,12 @@ struct prma_agent_area {
 #define PRMA_CTL_OFF(field) ((uint64_t)offsetof(struct prma_ctl, field))
 #define PRMA_CTL_STRIPE_OFF(i) \
     ((uint64_t)offsetof(struct prma_ctl, stripes) + (uint64_t)(i) * sizeof(uint64_t))
-#define PRMA_CTL_POST_OFF(rank)                                                     \
-    ((uint64_t)offsetof(struct prma_ctl, ranks) +                                  \
-     (uint64_t)(rank) * sizeof(struct prma_ctl_rank) + offsetof(struct prma_ctl_rank, posts))
-#define PRMA_CTL_DONE_OFF(rank)                                                     \
-    ((uint64_t)offsetof(struct prma_ctl, ranks) +                                  \
-     (uint64_t)(rank) * sizeof(struct prma_ctl_rank) +                              \
-     offsetof(struct prma_ctl_rank, completes))
+#define PRMA_CTL_RANK_OFF(rank, field)                                   \
+    ((uint64_t)offsetof(struct prma_ctl, ranks) +                       \
+     (uint64_t)(rank) * sizeof(struct prma_ctl_rank) + offsetof(struct prma_ctl_rank, field))
+#define PRMA_CTL_POST_OFF(rank)    PRMA_CTL_RANK_OFF(rank, posts)
+#define PRMA_CTL_DONE_OFF(rank)    PRMA_CTL_RANK_OFF(rank, completes)
+#define PRMA_CTL_APPLIED_OFF(rank) PRMA_CTL_RANK_OFF(rank, applied)
 
 /* Groups of up to PRMA_STAGE_RANKS members have stages (pscw.c). */
 static inline size_t prma_ctl_stage_off(int nranks)

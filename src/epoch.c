@@ -129,4 +129,6 @@ void prma__epoch_fini(struct prma_epoch *ep)
     free(ep->exposed);
     free(ep->sent);
     free(ep->expect);
+    free(ep->posts_sent);
+    free(ep->applied);
 }

@@ -78,6 +78,9 @@ struct prma_epoch {
     int                nexposed;   /* origins in the post group */
     int               *exposed;    /* [nexposed] their ranks, made on first use */
     uint64_t          *expect;     /* [size] completions each origin owes us so far */
+    uint64_t          *posts_sent; /* [size] posts sent to each origin */
+    uint64_t          *applied;    /* [size] each origin's last completion whose
+                                      staged puts we applied */
     int                no_locks;   /* the window promised never to lock */
 };
 

@@ -1,13 +1,15 @@
 /*
  * pscw.c - generalized active target: post, start, complete, wait, test.
  *
- * A post is a message to each origin's port: an atomic add on the counter
- * for this target in the origin's control block (ctl.h: posts[target]).
- * Start returns at once; an operation to a target whose post has not
- * arrived yet waits in that target's port queue, and only then is anything
- * queued. Complete waits for the posts still missing, sends what waited,
- * completes everything at the targets, and adds one to each target's
- * completions counter; wait and test count those.
+ * A post raises this target's count of posts in each origin's control
+ * block (ctl.h: our line there, which only we write: a same-node process
+ * stores the new count, a UCX peer adds one by an atomic; no lock-prefixed
+ * instruction, which would wait for every store before it to reach the
+ * other process). Start returns at once; an operation to a target whose
+ * post has not arrived yet waits in that target's port queue, and only
+ * then is anything queued. Complete waits for the posts still missing,
+ * sends what waited, completes everything at the targets, and raises each
+ * target's count of our completions; wait and test read those.
  *
  * Counters per (origin, target) pair keep epochs apart: an origin consumes
  * exactly one post of each target per epoch, so a post that arrives early
@@ -77,6 +79,21 @@ static int pscw_dispatch(struct prma_win *win, int target)
     }
 }
 
+/* Tell peer that our count at offset (in its block) is now count, one more
+ * than before: in a block mapped here we are its only writer and store it;
+ * else one is added by an atomic. Ordered after our earlier stores. */
+static int pscw_tell(struct prma_win *win, int peer, uint64_t offset, uint64_t count)
+{
+    char *ctl = win->direct != NULL ? win->direct[peer].ctl : NULL;
+    uint64_t old;
+
+    if (ctl != NULL) {
+        atomic_store_explicit((_Atomic uint64_t *)(ctl + offset), count, memory_order_release);
+        return PRMA_OK;
+    }
+    return prma__win_atomic(win, peer, PRMA_REGION_CTL, offset, 8, PRMA_AOP_ADD, 1, 0, &old);
+}
+
 int prma__pscw_ready(struct prma_win *win, int target)
 {
     struct prma_epoch *ep = &win->epoch;
@@ -90,6 +107,10 @@ int prma__pscw_ready(struct prma_win *win, int target)
         return PRMA_EASYNC;
     ep->consumed[target]++;
     ep->posted[target] = 1;
+    /* Nothing queued: no lock (its atomic would wait for our stores to
+     * other processes' lines, a post among them, to be done). */
+    if (!(ep->member[target] & PRMA_MEMBER_QUEUED))
+        return PRMA_OK;
     return pscw_dispatch(win, target);
 }
 
@@ -108,7 +129,6 @@ int prma__pscw_wait_ready(struct prma_win *win, int target)
 int prma_win_post(prma_win_h win, const int *ranks, int n, unsigned mode)
 {
     struct prma_epoch *ep = &win->epoch;
-    uint64_t old;
     int status;
 
     if (mode & ~POST_MODES)
@@ -122,15 +142,20 @@ int prma_win_post(prma_win_h win, const int *ranks, int n, unsigned mode)
         ep->exposed = calloc((size_t)win->size, sizeof(*ep->exposed));
     if (ep->expect == NULL)
         ep->expect = calloc((size_t)win->size, sizeof(*ep->expect));
-    if (ep->exposed == NULL || ep->expect == NULL)
+    if (ep->posts_sent == NULL)
+        ep->posts_sent = calloc((size_t)win->size, sizeof(*ep->posts_sent));
+    if (ep->applied == NULL)
+        ep->applied = calloc((size_t)win->size, sizeof(*ep->applied));
+    if (ep->exposed == NULL || ep->expect == NULL || ep->posts_sent == NULL ||
+        ep->applied == NULL)
         return PRMA_ERR_NOMEM;
     if (win->guard != NULL)
         prma__guard_post(win, mode);
     /* Local stores to the window come before any origin's access. */
     atomic_thread_fence(memory_order_seq_cst);
     for (int i = 0; i < n && !(mode & PRMA_MODE_NOCHECK); i++) {
-        status = prma__win_atomic(win, ranks[i], PRMA_REGION_CTL, PRMA_CTL_POST_OFF(win->rank),
-                                  8, PRMA_AOP_ADD, 1, 0, &old);
+        status = pscw_tell(win, ranks[i], PRMA_CTL_POST_OFF(win->rank),
+                           ++ep->posts_sent[ranks[i]]);
         if (status != PRMA_OK)
             return status;
     }
@@ -176,14 +201,18 @@ int prma_win_start(prma_win_h win, const int *ranks, int n, unsigned mode)
     return PRMA_GUARD_SYNC(win, PRMA_OK);
 }
 
+/* This process's line in target's control block (mapped). */
+static struct prma_ctl_rank *pscw_line(struct prma_win *win, int target)
+{
+    return &((struct prma_ctl *)win->direct[target].ctl)->ranks[win->rank];
+}
+
 /* Publish the records this epoch left in target's stage: they belong to
  * the completion it is about to send. */
 static void pscw_stage_publish(struct prma_win *win, int target)
 {
-    struct prma_stage *st = prma_ctl_stage(win->direct[target].ctl, win->size, win->rank);
-
-    atomic_store_explicit((_Atomic uint64_t *)&st->staged, win->epoch.sent[target] + 1,
-                          memory_order_release);
+    atomic_store_explicit((_Atomic uint64_t *)&pscw_line(win, target)->staged,
+                          win->epoch.sent[target] + 1, memory_order_release);
 }
 
 /* A stage record: offset and length (8 bytes each), then the bytes,
@@ -193,32 +222,58 @@ static uint64_t stage_record_size(uint64_t len)
     return 16 + ((len + 7) & ~(uint64_t)7);
 }
 
-/* Write one record at data; returns its size. */
-static uint64_t stage_record(unsigned char *data, uint64_t offset, const void *buf, uint64_t len)
+/* Bytes [at, at + len) of the records an origin keeps in its line's head,
+ * then in its stage: copied in (in != 0) from buf or out to it. */
+static void stage_bytes(struct prma_ctl_rank *line, struct prma_stage *st, uint64_t at,
+                        void *buf, uint64_t len, int in)
 {
+    unsigned char *p = buf;
+
+    if (at < PRMA_STAGE_HEAD) {
+        uint64_t n = len < PRMA_STAGE_HEAD - at ? len : PRMA_STAGE_HEAD - at;
+
+        if (in)
+            memcpy(line->head + at, p, n);
+        else
+            memcpy(p, line->head + at, n);
+        p += n;
+        at += n;
+        len -= n;
+    }
+    if (len == 0)
+        return;
+    if (in)
+        memcpy(st->data + at - PRMA_STAGE_HEAD, p, len);
+    else
+        memcpy(p, st->data + at - PRMA_STAGE_HEAD, len);
+}
+
+/* Write one record at byte `at` of target's records; returns its size. */
+static uint64_t stage_record(struct prma_win *win, int target, uint64_t at, uint64_t offset,
+                             const void *buf, uint64_t len)
+{
+    struct prma_ctl_rank *line = pscw_line(win, target);
+    struct prma_stage *st = prma_ctl_stage(win->direct[target].ctl, win->size, win->rank);
     uint64_t rec[2] = { offset, len };
 
-    memcpy(data, rec, sizeof(rec));
-    memcpy(data + 16, buf, len);
+    stage_bytes(line, st, at, rec, sizeof(rec), 1);
+    stage_bytes(line, st, at + sizeof(rec), (void *)buf, len, 1);
     return stage_record_size(len);
 }
 
-/* target's stage for this process, if this epoch may leave puts there (a
- * same-node target of a small group) and it is free (the target applied
- * the last records: it reads the stage only while it holds records it has
- * not applied); else NULL. */
-static struct prma_stage *pscw_stage_free(struct prma_win *win, int target)
+/* May this epoch leave puts in target's stage: a same-node target of a
+ * small group, that applied the last records we left (it reads the stage
+ * only while it holds records it has not applied; it says so in its line
+ * of our block)? */
+static int pscw_stage_free(struct prma_win *win, int target)
 {
-    char *ctl = win->direct[target].ctl;
-    struct prma_stage *st;
-
-    if (ctl == NULL || win->size > PRMA_STAGE_RANKS || win->dyn != NULL || win->guard != NULL)
-        return NULL;
-    st = prma_ctl_stage(ctl, win->size, win->rank);
-    if (atomic_load_explicit((_Atomic uint64_t *)&st->applied, memory_order_acquire) !=
-        atomic_load_explicit((_Atomic uint64_t *)&st->staged, memory_order_relaxed))
-        return NULL;
-    return st;
+    if (win->direct == NULL || win->direct[target].ctl == NULL || win->size > PRMA_STAGE_RANKS ||
+        win->dyn != NULL || win->guard != NULL)
+        return 0;
+    return atomic_load_explicit((_Atomic uint64_t *)&win->ctl->ranks[target].applied,
+                                memory_order_acquire) ==
+           atomic_load_explicit((_Atomic uint64_t *)&pscw_line(win, target)->staged,
+                                memory_order_relaxed);
 }
 
 /* The queued puts of an epoch to a target that has not posted, left in
@@ -228,17 +283,16 @@ static struct prma_stage *pscw_stage_free(struct prma_win *win, int target)
 static int pscw_stage(struct prma_win *win, int target)
 {
     struct prma_port *port = win->ports[target];
-    struct prma_stage *st = pscw_stage_free(win, target);
     struct prma_msg *msg;
     uint64_t nbytes = 0;
 
-    if (st == NULL)
+    if (!pscw_stage_free(win, target))
         return PRMA_EASYNC;
     pthread_mutex_lock(&port->mp_lock);
     TAILQ_FOREACH(msg, &port->mp_msgq, ms_link) {
         nbytes += stage_record_size(msg->ms_len);
-        if (msg->ms_cmd != PRMA_CMD_PUT || msg->ms_len > PRMA_STAGE_BYTES ||
-            nbytes > PRMA_STAGE_BYTES) {
+        if (msg->ms_cmd != PRMA_CMD_PUT || msg->ms_len > PRMA_STAGE_SPACE ||
+            nbytes > PRMA_STAGE_SPACE) {
             pthread_mutex_unlock(&port->mp_lock);
             return PRMA_EASYNC;
         }
@@ -246,11 +300,11 @@ static int pscw_stage(struct prma_win *win, int target)
     nbytes = 0;
     while ((msg = TAILQ_FIRST(&port->mp_msgq)) != NULL) {
         TAILQ_REMOVE(&port->mp_msgq, msg, ms_link);
-        nbytes += stage_record(st->data + nbytes, msg->ms_offset, msg->ms_buf, msg->ms_len);
+        nbytes += stage_record(win, target, nbytes, msg->ms_offset, msg->ms_buf, msg->ms_len);
         free(msg);
     }
     pthread_mutex_unlock(&port->mp_lock);
-    st->nbytes = nbytes;
+    pscw_line(win, target)->nbytes = nbytes;
     pscw_stage_publish(win, target);
     return PRMA_OK;
 }
@@ -259,31 +313,28 @@ int prma__pscw_stage_put(struct prma_win *win, int target, uint64_t target_disp,
                          uint64_t offset, const void *buf, size_t len)
 {
     struct prma_epoch *ep = &win->epoch;
-    struct prma_stage *st;
     uint64_t used, need = stage_record_size(len);
     int status;
 
     /* Not after puts queued for the post, which must come first. */
     if ((unsigned)target >= (unsigned)win->size || !ep->member[target] ||
-        (ep->member[target] & PRMA_MEMBER_QUEUED) || len == 0 || need > PRMA_STAGE_BYTES)
+        (ep->member[target] & PRMA_MEMBER_QUEUED) || len == 0 || need > PRMA_STAGE_SPACE)
         return PRMA_EASYNC;
-    if (ep->member[target] & PRMA_MEMBER_STAGED) {
-        st   = prma_ctl_stage(win->direct[target].ctl, win->size, win->rank);
-        used = st->nbytes;
-    } else if ((st = pscw_stage_free(win, target)) != NULL) {
+    if (ep->member[target] & PRMA_MEMBER_STAGED)
+        used = pscw_line(win, target)->nbytes;
+    else if (pscw_stage_free(win, target))
         used = 0;
-    } else {
+    else
         return PRMA_EASYNC;
-    }
-    if (used + need > PRMA_STAGE_BYTES)
+    if (used + need > PRMA_STAGE_SPACE)
         return PRMA_EASYNC;
     if ((status = prma_win_check_access(win, target, target_disp, offset, len)) != PRMA_OK)
         return status;
     if (win->failed != PRMA_OK)
         return win->failed;
-    st->nbytes = used + stage_record(st->data + used,
-                                     target_disp * win->peers[target].disp_unit + offset, buf,
-                                     len);
+    pscw_line(win, target)->nbytes =
+        used + stage_record(win, target, used,
+                            target_disp * win->peers[target].disp_unit + offset, buf, len);
     ep->member[target] |= PRMA_MEMBER_STAGED;
     ep->nops++;
     return PRMA_OK;
@@ -325,7 +376,6 @@ static int pscw_settle(struct prma_win *win, int target)
 int prma_win_complete(prma_win_h win)
 {
     struct prma_epoch *ep = &win->epoch;
-    uint64_t old;
     int status = PRMA_OK;
 
     if (ep->access != PRMA_ACCESS_PSCW)
@@ -338,9 +388,9 @@ int prma_win_complete(prma_win_h win)
     if (status == PRMA_OK && win->guard != NULL)
         status = prma__guard_deliver(win, -1, PRMA_GUARD_EPOCH_PSCW);
     for (int i = 0; status == PRMA_OK && i < ep->ngroup; i++) {
-        status = prma__win_atomic(win, ep->group[i], PRMA_REGION_CTL,
-                                  PRMA_CTL_DONE_OFF(win->rank), 8, PRMA_AOP_ADD, 1, 0, &old);
-        ep->sent[ep->group[i]]++;
+        int t = ep->group[i];
+
+        status = pscw_tell(win, t, PRMA_CTL_DONE_OFF(win->rank), ++ep->sent[t]);
     }
     for (int i = 0; i < ep->ngroup; i++) {
         ep->member[ep->group[i]] = 0;
@@ -352,23 +402,28 @@ int prma_win_complete(prma_win_h win)
 }
 
 /* Apply what origin left in its stage, if it is for a completion we now
- * expect (a stage for a later epoch waits for that epoch's wait). */
+ * expect (a stage for a later epoch waits for that epoch's wait), and tell
+ * origin in our line of its block. */
 static void pscw_apply_stage(struct prma_win *win, int origin)
 {
+    struct prma_ctl_rank *line = &win->ctl->ranks[origin];
     struct prma_stage *st = prma_ctl_stage(win->ctl, win->size, origin);
-    uint64_t staged = atomic_load_explicit((_Atomic uint64_t *)&st->staged,
+    uint64_t staged = atomic_load_explicit((_Atomic uint64_t *)&line->staged,
                                            memory_order_acquire);
 
-    if (staged == st->applied || staged > win->epoch.expect[origin])
+    if (staged == win->epoch.applied[origin] || staged > win->epoch.expect[origin])
         return;
-    for (uint64_t at = 0; at < st->nbytes;) {
+    for (uint64_t at = 0; at < line->nbytes;) {
         uint64_t rec[2];
 
-        memcpy(rec, st->data + at, sizeof(rec));
-        memcpy((char *)win->agent_base + rec[0], st->data + at + 16, rec[1]);
+        stage_bytes(line, st, at, rec, sizeof(rec), 0);
+        stage_bytes(line, st, at + sizeof(rec), (char *)win->agent_base + rec[0], rec[1], 0);
         at += stage_record_size(rec[1]);
     }
-    atomic_store_explicit((_Atomic uint64_t *)&st->applied, staged, memory_order_release);
+    win->epoch.applied[origin] = staged;
+    /* An origin that staged maps our block, so we map its: told there. */
+    if (win->direct != NULL && win->direct[origin].ctl != NULL)
+        pscw_tell(win, origin, PRMA_CTL_APPLIED_OFF(win->rank), staged);
 }
 
 int prma_win_test(prma_win_h win, int *flag_p)
