@@ -314,13 +314,10 @@ static inline void acc_mapped(const struct prma_direct *m, prma_type_t type, prm
             memcpy(dst, &v_, sizeof(T));                                                 \
     } while (0)
 
-/* A compare-and-swap of len <= 8 bytes under the stripe lock. */
-static void cswap_locked(char *dst, char *ctl, uint64_t offset, size_t len, const void *value,
-                         const void *compare, void *result)
+/* A compare-and-swap of len <= 8 bytes at dst, its stripe held. */
+static void cswap_held(char *dst, size_t len, const void *value, const void *compare,
+                       void *result)
 {
-    unsigned st[2];
-
-    piece_lock(ctl, offset, len, st);
     switch (len) {
     case 8: CSWAP_INT(uint64_t); break;
     case 4: CSWAP_INT(uint32_t); break;
@@ -329,6 +326,16 @@ static void cswap_locked(char *dst, char *ctl, uint64_t offset, size_t len, cons
         if (memcmp(dst, compare, len) == 0)
             memcpy(dst, value, len);
     }
+}
+
+/* The same under the stripe lock. */
+static void cswap_locked(char *dst, char *ctl, uint64_t offset, size_t len, const void *value,
+                         const void *compare, void *result)
+{
+    unsigned st[2];
+
+    piece_lock(ctl, offset, len, st);
+    cswap_held(dst, len, value, compare, result);
     piece_unlock(ctl, st);
 }
 
@@ -687,6 +694,94 @@ int prma__acc_spot(const struct prma_direct *map, char *spot, prma_type_t type, 
     return PRMA_OK;
 }
 
+/* ---- dynamic windows: a region mapped here ---------------------------- */
+
+/* What one piece of an update does, at `at` (the piece's first byte here),
+ * done bytes into the update, n bytes long. */
+typedef void dyn_piece_fn(char *at, size_t done, size_t n, const void *arg);
+
+/* Update len bytes at addr of a dynamic window's target whose region is
+ * mapped here (dynamic.c), as acc_paged does: page by page (whole elements
+ * of ext bytes), under the stripes of the page's addresses, which every
+ * update of a dynamic window takes, in place. Each page's stripes are
+ * taken before the region table is locked, as on the message path, which
+ * locks the table to copy while it holds them. PRMA_EASYNC: not mapped
+ * here, nothing done. */
+static int dyn_update(struct prma_win *win, int target, uint64_t addr, size_t len, size_t ext,
+                      dyn_piece_fn *fn, const void *arg)
+{
+    const uint64_t page = UINT64_C(1) << PRMA_ACC_STRIPE_SHIFT;
+    char *ctl = win->direct != NULL ? win->direct[target].ctl : NULL, *at;
+    int status;
+
+    if (ctl == NULL)
+        return PRMA_EASYNC;
+    /* The whole range in one region mapped here; a PSCW post awaited. */
+    if ((status = prma__dyn_reach(win, target, addr, len, 0, &at)) != PRMA_OK)
+        return status;
+    prma__dyn_release(win);
+    for (size_t done = 0, n; done < len; done += n) {
+        uint64_t a = addr + done;
+        unsigned st[2];
+
+        n = (size_t)(page - (a & (page - 1)));
+        if (n >= len - done)
+            n = len - done;
+        else if ((n = (n + ext - 1) / ext * ext) > len - done)
+            n = len - done;
+        piece_lock(ctl, a, n, st);
+        /* Gone only if detached meanwhile, which MPI forbids. */
+        status = prma__dyn_reach(win, target, a, n, 1, &at);
+        if (status == PRMA_OK) {
+            fn(at, done, n, arg);
+            prma__dyn_release(win);
+        }
+        piece_unlock(ctl, st);
+        if (status != PRMA_OK)
+            return PRMA_ERR_RMA_RANGE;
+    }
+    return PRMA_OK;
+}
+
+struct dyn_acc {
+    prma_type_t type;
+    prma_op_t   op;
+    size_t      ext;
+    const char *src;
+    char       *res;
+};
+
+static void dyn_acc_piece(char *at, size_t done, size_t n, const void *arg)
+{
+    const struct dyn_acc *d = arg;
+
+    if (d->res != NULL)
+        prma__copy(d->res + done, at, n);
+    if (d->op != PRMA_OP_NO_OP)
+        prma__reduce(d->type, d->op, at, d->src + done, n / d->ext);
+}
+
+struct dyn_cswap {
+    const void *value, *compare;
+    void       *result;
+};
+
+static void dyn_cswap_piece(char *at, size_t done, size_t n, const void *arg)
+{
+    const struct dyn_cswap *d = arg;
+
+    (void)done;
+    cswap_held(at, n, d->value, d->compare, d->result);
+}
+
+int prma__acc_cswap_dynamic(struct prma_win *win, int target, uint64_t addr, size_t size,
+                            const void *origin, const void *compare, void *result)
+{
+    struct dyn_cswap d = { origin, compare, result };
+
+    return dyn_update(win, target, addr, size, size, dyn_cswap_piece, &d);
+}
+
 static int acc_full(struct prma_win *win, prma_op_t op, prma_type_t type, const void *origin,
                     size_t count, void *result, int target, uint64_t target_disp,
                     uint64_t offset)
@@ -723,6 +818,14 @@ static int acc_full(struct prma_win *win, prma_op_t op, prma_type_t type, const 
     if (win->acc_domain && win->direct[target].base != NULL) {
         acc_mapped(&win->direct[target], type, op, ext, at, origin, result, count);
         return PRMA_OK;
+    }
+    if (win->dyn != NULL) {
+        struct dyn_acc d = { type, op, ext, origin, result };
+
+        status = dyn_update(win, target, at, len, ext, dyn_acc_piece, &d);
+        if (status != PRMA_EASYNC)
+            return status;
+        status = PRMA_OK;  /* not mapped here: the message path */
     }
     locked = prma__acc_locked(win, target);
     /* A port that does not complete on the spot: the target is remote. */

@@ -46,6 +46,13 @@ struct prma_direct;
 int prma__acc_cswap_mapped(const struct prma_direct *map, uint64_t offset, size_t size,
                            const void *origin, const void *compare, void *result);
 
+/* Compare-and-swap of size bytes at addr of a dynamic window's target
+ * whose region is mapped here, under its stripe: PRMA_OK, PRMA_EASYNC
+ * when the region is not mapped here (nothing done), or the region
+ * lookup's error. */
+int prma__acc_cswap_dynamic(struct prma_win *win, int target, uint64_t addr, size_t size,
+                            const void *origin, const void *compare, void *result);
+
 /*
  * The accumulate family's common case, for a caller that keeps everything
  * else out of line (the MPI shim): count elements of type to a target

@@ -1229,20 +1229,18 @@ static void entry_copy(struct prma_win *win, const struct dyn_entry *e, uint64_t
         prma__win_copy(win, buf, at, len);
 }
 
-int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
-                     int put)
+/* The entry of c (target's, a DYN_MAPPED table) that holds [addr, addr +
+ * len), mapped here (on first use, as a refresh would not meanwhile): with
+ * the table locked, or NULL and unlocked. */
+static struct dyn_entry *entry_mapped(struct prma_win *win, struct dyn_cache *c, int target,
+                                      uint64_t addr, size_t len)
 {
     struct prma_dyn *dyn = win->dyn;
-    struct dyn_cache *c = dyn->caches[target];
     struct dyn_entry *e;
-    int status = PRMA_EASYNC;
 
-    if (c == NULL || c->kind != DYN_MAPPED)
-        return PRMA_EASYNC;
     pthread_mutex_lock(&dyn->lock);
     e = (struct dyn_entry *)cache_find(c, addr, len);
     if (e != NULL && e->at == NULL && e->memfd >= 0) {
-        /* First use: map it, as a refresh would not meanwhile. */
         pthread_mutex_unlock(&dyn->lock);
         pthread_mutex_lock(&c->refresh);
         pthread_mutex_lock(&dyn->lock);
@@ -1251,12 +1249,59 @@ int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf,
             entry_map(win, target, e);
         pthread_mutex_unlock(&c->refresh);
     }
-    if (e != NULL && e->at != NULL) {
-        entry_copy(win, e, addr, buf, len, put);
-        status = PRMA_OK;
-    }
+    if (e != NULL && e->at != NULL)
+        return e;
     pthread_mutex_unlock(&dyn->lock);
-    return status;
+    return NULL;
+}
+
+int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
+                     int put)
+{
+    struct dyn_cache *c = win->dyn->caches[target];
+    struct dyn_entry *e;
+
+    if (c == NULL || c->kind != DYN_MAPPED || (e = entry_mapped(win, c, target, addr, len)) == NULL)
+        return PRMA_EASYNC;
+    entry_copy(win, e, addr, buf, len, put);
+    pthread_mutex_unlock(&win->dyn->lock);
+    return PRMA_OK;
+}
+
+int prma__dyn_reach(struct prma_win *win, int target, uint64_t addr, size_t len, int again,
+                    char **at_p)
+{
+    struct dyn_entry *e;
+    struct dyn_cache *c;
+    int status;
+
+    if (again) {
+        c = win->dyn->caches[target];
+        if (c == NULL || c->kind != DYN_MAPPED)
+            return PRMA_EASYNC;
+    } else {
+        int map;
+
+        if ((status = region_locked(win, target, addr, len, &c, &e)) != PRMA_OK)
+            return status;
+        if (e->at != NULL) {
+            *at_p = e->at + (addr - e->base);
+            return PRMA_OK;
+        }
+        map = c->kind == DYN_MAPPED && e->memfd >= 0;
+        pthread_mutex_unlock(&win->dyn->lock);
+        if (!map)
+            return PRMA_EASYNC;
+    }
+    if ((e = entry_mapped(win, c, target, addr, len)) == NULL)
+        return PRMA_EASYNC;
+    *at_p = e->at + (addr - e->base);
+    return PRMA_OK;
+}
+
+void prma__dyn_release(struct prma_win *win)
+{
+    pthread_mutex_unlock(&win->dyn->lock);
 }
 
 int prma__dyn_access(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,

@@ -55,6 +55,18 @@ int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf,
 int prma__dyn_access(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
                      int put, void **rkey_p);
 
+/* Where [addr, addr + len) of target's region lies in this process, its
+ * region mapped here (a same-host target whose region lies in a memfd;
+ * mapped on first use): PRMA_OK, *at_p, and the table locked (so no
+ * refresh unmaps it) until prma__dyn_release; PRMA_EASYNC when it is not
+ * mapped here (nothing held); or prma__dyn_region's errors. again == 0:
+ * the region looked up as prma__dyn_region does (table checked, a PSCW
+ * post awaited); again != 0: only in the table as cached, for a range the
+ * caller has reached so before in this operation (nothing waited for). */
+int prma__dyn_reach(struct prma_win *win, int target, uint64_t addr, size_t len, int again,
+                    char **at_p);
+void prma__dyn_release(struct prma_win *win);
+
 /* A synchronization that opens an access epoch (fence, start, lock,
  * lock_all) or orders memory (win_sync) happened on win, a dynamic window:
  * cached tables of targets behind a ucx port are re-validated on their next

@@ -103,6 +103,10 @@ int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin, const
     if (win->acc_domain && win->direct[target].base != NULL)
         return prma__acc_cswap_mapped(&win->direct[target], offset, size, origin, compare,
                                       result);
+    if (win->dyn != NULL &&
+        (status = prma__acc_cswap_dynamic(win, target, offset, size, origin, compare, result)) !=
+            PRMA_EASYNC)
+        return status;
     if (prma__acc_locked(win, target)) {
         /* Like every update of memory reached by copies: by the port
          * (this process, or the target's agent) under the stripe lock, or

@@ -22,7 +22,14 @@
  *     region detached keeps its bytes (its pages back in place), and a
  *     region attached again inside it (a new region at an address peers
  *     knew) is reached anew;
- *  6. with portrma loaded and same-node peers reached by mapping (not every
+ *  6. accumulates on a dynamic window, from every rank at once (lock_all,
+ *     flush) to rank 0's regions: a malloc'd one (moved: same-node origins
+ *     update it in place, under the stripe locks of its pages) and one on
+ *     the stack (in place: by the message path, under the same locks):
+ *     get-accumulates of ones over an array across two page boundaries
+ *     hand out every old value of its first and last elements exactly
+ *     once, fetch-and-op and accumulate sums on both regions are exact;
+ *  7. with portrma loaded and same-node peers reached by mapping (not every
  *     peer through UCX, PORTRMA_REMAP not off): /proc/self/maps shows the
  *     moved windows' pages shared (a memfd) while a window lives, private
  *     again after its last window is freed, and the others never moved.
@@ -325,6 +332,98 @@ static void check_dynamic(void)
     free(all);
 }
 
+/* 6. */
+#define DACC_N 1100   /* int64 elements from 64 bytes before a page's end */
+#define DACC_R 40     /* get-accumulates of each rank */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+    return x < y ? -1 : x > y;
+}
+
+static void check_dynamic_acc(void)
+{
+    int64_t stack_mem[8], *heap = aligned_alloc(page, 4 * page), one = 1, old;
+    int64_t *ones = prma_xmalloc(DACC_N * sizeof(int64_t));
+    int64_t *res = prma_xmalloc(DACC_N * sizeof(int64_t));
+    int64_t tickets[2][DACC_R], *all = prma_xmalloc(sizeof(int64_t) * 2 * DACC_R * (size_t)nranks);
+    int64_t sums[3] = { 5, -7, 1 << 20 };
+    size_t first = page / sizeof(int64_t) - 8;   /* array index 0 in heap */
+    MPI_Aint addr[2], base[2];
+    MPI_Win win;
+
+    CHECK(heap != NULL);
+    memset(heap, 0, 4 * page);
+    memset(stack_mem, 0, sizeof(stack_mem));
+    for (int i = 0; i < DACC_N; i++)
+        ones[i] = 1;
+    MPI_CHECK(MPI_Win_create_dynamic(MPI_INFO_NULL, MPI_COMM_WORLD, &win));
+    MPI_CHECK(MPI_Win_attach(win, heap, (MPI_Aint)(4 * page)));
+    MPI_CHECK(MPI_Win_attach(win, stack_mem, (MPI_Aint)sizeof(stack_mem)));
+    MPI_CHECK(MPI_Get_address(heap, &addr[0]));
+    MPI_CHECK(MPI_Get_address(stack_mem, &addr[1]));
+    if (rank == 0) {
+        base[0] = addr[0];
+        base[1] = addr[1];
+    }
+    MPI_CHECK(MPI_Bcast(base, 2, MPI_AINT, 0, MPI_COMM_WORLD));
+    expect_moved(heap, 1, "attached heap region (accumulates)");
+    MPI_CHECK(MPI_Win_lock_all(0, win));
+    for (int i = 0; i < DACC_R; i++) {
+        MPI_CHECK(MPI_Get_accumulate(ones, DACC_N, MPI_INT64_T, res, DACC_N, MPI_INT64_T, 0,
+                                     base[0] + (MPI_Aint)(first * sizeof(int64_t)), DACC_N,
+                                     MPI_INT64_T, MPI_SUM, win));
+        MPI_CHECK(MPI_Fetch_and_op(&one, &old, MPI_INT64_T, 0, base[0], MPI_SUM, win));
+        MPI_CHECK(MPI_Accumulate(sums, 3, MPI_INT64_T, 0, base[0] + 8, 3, MPI_INT64_T, MPI_SUM,
+                                 win));
+        MPI_CHECK(MPI_Accumulate(sums, 3, MPI_INT64_T, 0, base[1], 3, MPI_INT64_T, MPI_SUM,
+                                 win));
+        MPI_CHECK(MPI_Fetch_and_op(&one, &old, MPI_INT64_T, 0, base[1] + 24, MPI_SUM, win));
+        MPI_CHECK(MPI_Win_flush(0, win));
+        tickets[0][i] = res[0];
+        tickets[1][i] = res[DACC_N - 1];
+    }
+    MPI_CHECK(MPI_Win_unlock_all(win));
+    MPI_CHECK(MPI_Allgather(tickets, 2 * DACC_R, MPI_INT64_T, all, 2 * DACC_R, MPI_INT64_T,
+                            MPI_COMM_WORLD));
+    for (int e = 0; e < 2; e++) {
+        int64_t *got = prma_xmalloc(sizeof(int64_t) * DACC_R * (size_t)nranks);
+
+        for (int o = 0; o < nranks; o++)
+            memcpy(got + (size_t)o * DACC_R, all + ((size_t)o * 2 + (size_t)e) * DACC_R,
+                   sizeof(int64_t) * DACC_R);
+        qsort(got, (size_t)DACC_R * (size_t)nranks, sizeof(int64_t), cmp_i64);
+        for (int i = 0; i < DACC_R * nranks; i++)
+            CHECKF(got[i] == i, "element %s: old value %lld where %d was due",
+                   e == 0 ? "first" : "last", (long long)got[i], i);
+        free(got);
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    if (rank == 0) {
+        int64_t total = (int64_t)DACC_R * nranks;
+
+        CHECKF(heap[0] == total, "heap counter %lld", (long long)heap[0]);
+        CHECKF(stack_mem[3] == total, "stack counter %lld", (long long)stack_mem[3]);
+        for (int k = 0; k < 3; k++) {
+            CHECKF(heap[1 + k] == total * sums[k], "heap sum %d: %lld", k, (long long)heap[1 + k]);
+            CHECKF(stack_mem[k] == total * sums[k], "stack sum %d: %lld", k,
+                   (long long)stack_mem[k]);
+        }
+        for (size_t i = 0; i < DACC_N; i++)
+            CHECKF(heap[first + i] == total, "array element %zu: %lld", i,
+                   (long long)heap[first + i]);
+    }
+    MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Win_detach(win, heap));
+    MPI_CHECK(MPI_Win_detach(win, stack_mem));
+    MPI_CHECK(MPI_Win_free(&win));
+    free(heap);
+    free(ones);
+    free(res);
+    free(all);
+}
+
 int main(int argc, char **argv)
 {
     const char *transport = getenv("PORTRMA_TRANSPORT"), *remap = getenv("PORTRMA_REMAP");
@@ -344,6 +443,7 @@ int main(int argc, char **argv)
     check_windows_in_place();
     check_atomics();
     check_dynamic();
+    check_dynamic_acc();
 
     MPI_CHECK(MPI_Barrier(MPI_COMM_WORLD));
     if (rank == 0)
