@@ -225,9 +225,10 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
 {
     struct prma_epoch *ep = &win->epoch;
 
-    /* The common case: a shared lock left for the first operation, in an
-     * epoch that has begun or may begin. */
-    if (lock_type == PRMA_LOCK_SHARED && mode == 0 && (unsigned)target < (unsigned)win->size &&
+    /* The common case: a lock left for the first operation, in an epoch
+     * that has begun or may begin. */
+    if ((lock_type == PRMA_LOCK_SHARED || lock_type == PRMA_LOCK_EXCLUSIVE) && mode == 0 &&
+        (unsigned)target < (unsigned)win->size &&
         lock_is_lazy(win, target, mode) && !ep->no_locks && ep->locks != NULL && ep->locks[target] == PRMA_LOCKED_NONE &&
         (ep->access == PRMA_ACCESS_LOCK ||
          (ep->access == PRMA_ACCESS_NONE && ep->exposure == PRMA_EXPOSURE_NONE))) {
@@ -236,7 +237,9 @@ int prma_win_lock(prma_win_h win, int lock_type, int target, unsigned mode)
             ep->nops     = 0;
             ep->streamed = 0;
         }
-        prma__locks_note(win, target, PRMA_LOCKED_LAZY_SHARED);
+        prma__locks_note(win, target,
+                         lock_type == PRMA_LOCK_SHARED ? PRMA_LOCKED_LAZY_SHARED
+                                                       : PRMA_LOCKED_LAZY_EXCLUSIVE);
         prma__dyn_synced(win);
         return PRMA_OK;
     }
@@ -287,17 +290,22 @@ static int lock_full(struct prma_win *win, int lock_type, int target, unsigned m
     return PRMA_GUARD_SYNC(win, status);
 }
 
-/* The common case of unlock_one: a shared lock, taken, on a control block
- * mapped here, released by one atomic (which orders every store of the
- * epoch before it). Nonzero if that was the case and it is done. */
-static inline int unlock_shared_mapped(struct prma_win *win, int target)
+/* The common case of unlock_one: a shared lock, or an exclusive one taken
+ * in one step (no ticket to hand on), on a control block mapped here,
+ * released by one atomic (which orders every store of the epoch before
+ * it): adding -1 drops a reader, adding 2^63 clears the exclusive bit.
+ * Nonzero if that was the case and it is done. */
+static inline int unlock_mapped(struct prma_win *win, int target)
 {
+    uint8_t state = win->epoch.locks[target];
     uint64_t old;
 
-    if (win->epoch.locks[target] != PRMA_LOCKED_SHARED || win->guard != NULL ||
-        win->failed != PRMA_OK || win->direct == NULL || win->direct[target].ctl == NULL)
+    if ((state != PRMA_LOCKED_SHARED && state != PRMA_LOCKED_EXCLUSIVE_FAST) ||
+        win->guard != NULL || win->failed != PRMA_OK || win->direct == NULL ||
+        win->direct[target].ctl == NULL)
         return 0;
-    lock_word(win, target, PRMA_AOP_ADD, (uint64_t)-1, 0, &old);
+    lock_word(win, target, PRMA_AOP_ADD,
+              state == PRMA_LOCKED_SHARED ? (uint64_t)-1 : PRMA_LW_EXCLUSIVE, 0, &old);
     locks_forget(win, target);
     return 1;
 }
@@ -334,7 +342,7 @@ int prma_win_unlock(prma_win_h win, int target)
         return PRMA_ERR_RANK;
     if (ep->access != PRMA_ACCESS_LOCK || ep->locks[target] == PRMA_LOCKED_NONE)
         return PRMA_ERR_RMA_SYNC;
-    status = unlock_shared_mapped(win, target) ? PRMA_OK : unlock_one(win, target);
+    status = unlock_mapped(win, target) ? PRMA_OK : unlock_one(win, target);
     ep->streamed = 0;
     if (ep->nlocked == 0)
         ep->access = PRMA_ACCESS_NONE;
@@ -372,7 +380,7 @@ int prma_win_unlock_all(prma_win_h win)
     while (ep->nlocked > 0) {
         int target = ep->group[ep->nlocked - 1];
 
-        one = unlock_shared_mapped(win, target) ? PRMA_OK : unlock_one(win, target);
+        one = unlock_mapped(win, target) ? PRMA_OK : unlock_one(win, target);
         if (status == PRMA_OK)
             status = one;
     }

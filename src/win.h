@@ -227,8 +227,8 @@ static inline uint64_t *prma__ctl_lock_word(char *ctl)
 
 /* prma__lock_touch's common cases, in line and without a call: a lazy
  * shared lock, or a lock_all epoch's first access to a target, on a
- * control block mapped here, that no writer holds or waits for: one atomic
- * on the lock word. Nonzero if the lock is now held; zero (nothing
+ * control block mapped here, that no writer holds or waits for, or a lazy
+ * exclusive lock on a free word: one atomic on the lock word. Nonzero if the lock is now held; zero (nothing
  * changed) for every other case. The caller has checked that the window
  * has no guard and has not failed. */
 static inline int prma__lock_touch_spot(struct prma_win *win, int target, uint8_t state)
@@ -237,12 +237,23 @@ static inline int prma__lock_touch_spot(struct prma_win *win, int target, uint8_
     char *ctl = win->direct[target].ctl;
     uint64_t *word, cur;
 
-    if (ctl == NULL ||
-        (state != PRMA_LOCKED_LAZY_SHARED &&
-         (state != PRMA_LOCKED_NONE || ep->access != PRMA_ACCESS_LOCK_ALL ||
-          (ep->mode & PRMA_MODE_NOCHECK))))
+    if (ctl == NULL)
         return 0;
     word = prma__ctl_lock_word(ctl);
+    if (state == PRMA_LOCKED_LAZY_EXCLUSIVE) {
+        /* A free word (no holder, no writer queued) in one step, as
+         * prma__lock_take would first try; else that way. */
+        cur = 0;
+        if (!__atomic_compare_exchange_n(word, &cur, PRMA_LW_EXCLUSIVE, 0, __ATOMIC_SEQ_CST,
+                                         __ATOMIC_SEQ_CST))
+            return 0;
+        ep->locks[target] = PRMA_LOCKED_EXCLUSIVE_FAST;
+        return 1;
+    }
+    if (state != PRMA_LOCKED_LAZY_SHARED &&
+        (state != PRMA_LOCKED_NONE || ep->access != PRMA_ACCESS_LOCK_ALL ||
+         (ep->mode & PRMA_MODE_NOCHECK)))
+        return 0;
     cur  = __atomic_fetch_add(word, PRMA_LW_SHARED_ONE, __ATOMIC_SEQ_CST);
     if (cur & (PRMA_LW_EXCLUSIVE | PRMA_LW_WAITING_MASK)) {
         __atomic_fetch_add(word, (uint64_t)-1, __ATOMIC_SEQ_CST);
