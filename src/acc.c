@@ -167,6 +167,33 @@ static inline void piece_unlock(char *ctl, const unsigned s[2])
     atomic_store_explicit(stripe_word(ctl, s[0]), 0, memory_order_release);
 }
 
+/* piece_lock's stripes if both are free now: nonzero, held; else zero,
+ * none held (never waits). */
+static inline int piece_trylock(char *ctl, uint64_t offset, size_t len, unsigned s[2])
+{
+    unsigned a = PRMA_ACC_STRIPE(offset), b = PRMA_ACC_STRIPE(offset + len - 1);
+    uint64_t expect = 0;
+
+    if (a > b) {
+        unsigned t = a;
+        a = b;
+        b = t;
+    }
+    if (!atomic_compare_exchange_strong_explicit(stripe_word(ctl, a), &expect, 1,
+                                                 memory_order_acquire, memory_order_relaxed))
+        return 0;
+    expect = 0;
+    if (b != a && !atomic_compare_exchange_strong_explicit(stripe_word(ctl, b), &expect, 1,
+                                                           memory_order_acquire,
+                                                           memory_order_relaxed)) {
+        atomic_store_explicit(stripe_word(ctl, a), 0, memory_order_release);
+        return 0;
+    }
+    s[0] = a;
+    s[1] = b;
+    return 1;
+}
+
 /* Reduce len bytes of elements of ext bytes from src (NULL for no-op)
  * into memory at offset, the old values first to res (may be NULL): page
  * by page, each piece under its page's stripe lock, by the vectorized
@@ -703,23 +730,30 @@ typedef void dyn_piece_fn(char *at, size_t done, size_t n, const void *arg);
 /* Update len bytes at addr of a dynamic window's target whose region is
  * mapped here (dynamic.c), as acc_paged does: page by page (whole elements
  * of ext bytes), under the stripes of the page's addresses, which every
- * update of a dynamic window takes, in place. Each page's stripes are
- * taken before the region table is locked, as on the message path, which
- * locks the table to copy while it holds them. PRMA_EASYNC: not mapped
- * here, nothing done. */
+ * update of a dynamic window takes, in place. The region table stays
+ * locked (no refresh unmaps the region) while the stripes come free at
+ * once; to wait for one, it is let go first and found again after: the
+ * copying path locks the table while it holds stripes, so waiting for
+ * stripes with the table locked could deadlock two threads. Returns
+ * PRMA_EASYNC when the region is not mapped here (nothing done; it is
+ * there, the range is checked), PRMA_ERR_RMA_RANGE when no region of the
+ * target holds the range, or the region lookup's errors. */
 static int dyn_update(struct prma_win *win, int target, uint64_t addr, size_t len, size_t ext,
                       dyn_piece_fn *fn, const void *arg)
 {
     const uint64_t page = UINT64_C(1) << PRMA_ACC_STRIPE_SHIFT;
     char *ctl = win->direct != NULL ? win->direct[target].ctl : NULL, *at;
-    int status;
+    int status, held;
 
-    if (ctl == NULL)
-        return PRMA_EASYNC;
-    /* The whole range in one region mapped here; a PSCW post awaited. */
+    /* The whole range in one region (else PRMA_ERR_RMA_RANGE), a PSCW
+     * post awaited; mapped here: the table held. */
     if ((status = prma__dyn_reach(win, target, addr, len, 0, &at)) != PRMA_OK)
         return status;
-    prma__dyn_release(win);
+    if (ctl == NULL) {
+        prma__dyn_release(win);
+        return PRMA_EASYNC;
+    }
+    held = 1;
     for (size_t done = 0, n; done < len; done += n) {
         uint64_t a = addr + done;
         unsigned st[2];
@@ -729,17 +763,24 @@ static int dyn_update(struct prma_win *win, int target, uint64_t addr, size_t le
             n = len - done;
         else if ((n = (n + ext - 1) / ext * ext) > len - done)
             n = len - done;
-        piece_lock(ctl, a, n, st);
-        /* Gone only if detached meanwhile, which MPI forbids. */
-        status = prma__dyn_reach(win, target, a, n, 1, &at);
-        if (status == PRMA_OK) {
-            fn(at, done, n, arg);
-            prma__dyn_release(win);
+        if (!held || !piece_trylock(ctl, a, n, st)) {
+            char *here;
+
+            if (held)
+                prma__dyn_release(win);
+            piece_lock(ctl, a, n, st);
+            /* Gone only if detached meanwhile, which MPI forbids. */
+            if (prma__dyn_reach(win, target, a, n, 1, &here) != PRMA_OK) {
+                piece_unlock(ctl, st);
+                return PRMA_ERR_RMA_RANGE;
+            }
+            at = here - done;
         }
+        held = 1;
+        fn(at + done, done, n, arg);
         piece_unlock(ctl, st);
-        if (status != PRMA_OK)
-            return PRMA_ERR_RMA_RANGE;
     }
+    prma__dyn_release(win);
     return PRMA_OK;
 }
 
@@ -800,7 +841,12 @@ static int acc_full(struct prma_win *win, prma_op_t op, prma_type_t type, const 
     if (count > SIZE_MAX / ext)
         return PRMA_ERR_COUNT;
     len = count * ext;
-    status = prma_win_check_access(win, target, target_disp, offset, len);
+    /* A dynamic window's range is checked where its region is looked up
+     * (dyn_update), once. */
+    status = win->dyn != NULL ? prma__win_check_target(win, target)
+                              : prma_win_check_access(win, target, target_disp, offset, len);
+    if (status == PRMA_OK && win->dyn != NULL && target_disp > UINT64_MAX - offset)
+        status = PRMA_ERR_RMA_RANGE;
     if (status != PRMA_OK || len == 0)
         return status;
     if ((origin == NULL && op != PRMA_OP_NO_OP))

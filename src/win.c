@@ -674,6 +674,17 @@ int prma_win_check_epoch(prma_win_h win)
     return prma__epoch_check_access(win, -1);
 }
 
+int prma__win_check_target(struct prma_win *win, int target)
+{
+    int status;
+
+    if (target < 0 || target >= win->size) {
+        status = prma__epoch_check_access(win, -1);
+        return status != PRMA_OK ? status : PRMA_ERR_RANK;
+    }
+    return prma__epoch_check_access(win, target);
+}
+
 int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint64_t offset,
                           size_t len)
 {
@@ -681,12 +692,7 @@ int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint
     uint64_t start;
     int status;
 
-    if (target < 0 || target >= win->size) {
-        status = prma__epoch_check_access(win, -1);
-        return status != PRMA_OK ? status : PRMA_ERR_RANK;
-    }
-    status = prma__epoch_check_access(win, target);
-    if (status != PRMA_OK)
+    if ((status = prma__win_check_target(win, target)) != PRMA_OK)
         return status;
     if (len == 0)
         return PRMA_OK;

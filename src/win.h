@@ -143,6 +143,10 @@ int prma__win_complete_target(struct prma_win *win, int target);
 
 /* One atomic of size bytes on target's region at offset, waited for; the
  * old value goes to *old_p. */
+/* prma_win_check_access's checks of the target rank and the epoch alone
+ * (not the range). */
+int prma__win_check_target(struct prma_win *win, int target);
+
 int prma__win_atomic(struct prma_win *win, int target, uint32_t region, uint64_t offset,
                      unsigned size, uint32_t aop, uint64_t operand, uint64_t compare,
                      uint64_t *old_p);

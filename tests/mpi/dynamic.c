@@ -14,8 +14,10 @@
  *     back and checks them.
  *  c. Bad accesses, with MPI_ERRORS_RETURN: a put into a guard (an address
  *     never attached), a put running past a region's end, a get from a
- *     guard, a put at address 8 -> MPI_ERR_RMA_RANGE, nothing written,
- *     nothing read; a correct put in the same epoch works.
+ *     guard, a put at address 8, an accumulate into a guard and one past a
+ *     region's end, a fetch-and-op from a guard, a compare-and-swap in a
+ *     guard -> MPI_ERR_RMA_RANGE, nothing written, nothing read; a correct
+ *     put in the same epoch works.
  *  d. Between epochs (and a barrier) each rank detaches one malloc'd
  *     region and attaches a new one in its place, and detaches its large
  *     static region and attaches a part of it in its place; the rounds of
@@ -342,6 +344,25 @@ static void refused(int put, int t, MPI_Aint at, int n, const char *what)
                     "%s: a refused get wrote its buffer", what);
 }
 
+/* An accumulate (kind 1: a fetch-and-op of 8 bytes, 2: a compare-and-swap
+ * of 8) that must be refused (MPI_ERR_RMA_RANGE) and touch nothing. */
+static void refused_acc(int kind, int t, MPI_Aint at, int n, const char *what)
+{
+    uint64_t res[2] = { PRMA_SENTINEL2, PRMA_SENTINEL2 }, cmp = 0;
+    unsigned char buf[16];
+    int rc, fop = kind != 0;
+
+    memset(buf, 1, sizeof(buf));
+    rc = kind == 2 ? MPI_Compare_and_swap(buf, &cmp, res, MPI_UINT64_T, t, at, win)
+         : fop     ? MPI_Fetch_and_op(buf, res, MPI_UINT64_T, t, at, MPI_SUM, win)
+                   : MPI_Accumulate(buf, n, MPI_UINT8_T, t, at, n, MPI_UINT8_T, MPI_SUM, win);
+    EXPECT_CLASS(rc, MPI_ERR_RMA_RANGE, "%s (rank %d, %d bytes at %#lx)", what, t, n,
+                 (unsigned long)at);
+    if (fop)
+        SOFT_CHECKF(res[0] == PRMA_SENTINEL2, "%s: a refused operation wrote its result",
+                    what);
+}
+
 /* Inside an epoch of kind s, to target t: the refused accesses of (c). */
 static void bad_accesses(enum sync s, int t, const char *when)
 {
@@ -356,6 +377,14 @@ static void bad_accesses(enum sync s, int t, const char *when)
     refused(0, t, addr[t * NREG + 3] + rlen[t * NREG + 3], 8, what);
     snprintf(what, sizeof(what), "%s, %s: put at address 8", when, sync_name[s]);
     refused(1, t, 8, 1, what);
+    snprintf(what, sizeof(what), "%s, %s: accumulate into a guard", when, sync_name[s]);
+    refused_acc(0, t, addr[t * NREG + 1] - 16, 16, what);
+    snprintf(what, sizeof(what), "%s, %s: accumulate past a region's end", when, sync_name[s]);
+    refused_acc(0, t, addr[t * NREG + 2] + rlen[t * NREG + 2] - 4, 8, what);
+    snprintf(what, sizeof(what), "%s, %s: fetch-and-op from a guard", when, sync_name[s]);
+    refused_acc(1, t, addr[t * NREG + 3] + rlen[t * NREG + 3], 8, what);
+    snprintf(what, sizeof(what), "%s, %s: compare-and-swap in a guard", when, sync_name[s]);
+    refused_acc(2, t, (addr[t * NREG + 1] - 16) & ~(MPI_Aint)7, 8, what);
     target_end(s, t);
 }
 
