@@ -138,10 +138,9 @@ static void stripe_lock_direct(char *ctl, unsigned i)
  * may reach into the next page). Taken so, two at most and always in the
  * order of their indices, they cannot deadlock with a holder of many
  * (prma__acc_by_copy), which takes its own in the same order. */
-static inline void piece_lock(char *ctl, uint64_t offset, size_t len, unsigned s[2])
+static inline void piece_stripes(uint64_t offset, size_t len, unsigned s[2])
 {
     unsigned a = PRMA_ACC_STRIPE(offset), b = PRMA_ACC_STRIPE(offset + len - 1);
-    uint64_t expect = 0;
 
     if (a > b) {
         unsigned t = a;
@@ -150,9 +149,25 @@ static inline void piece_lock(char *ctl, uint64_t offset, size_t len, unsigned s
     }
     s[0] = a;
     s[1] = b;
+}
+
+static inline int stripe_try(char *ctl, unsigned i)
+{
+    uint64_t expect = 0;
+
+    return atomic_compare_exchange_strong_explicit(stripe_word(ctl, i), &expect, 1,
+                                                   memory_order_acquire, memory_order_relaxed);
+}
+
+static inline void piece_lock(char *ctl, uint64_t offset, size_t len, unsigned s[2])
+{
+    unsigned a, b;
+
+    piece_stripes(offset, len, s);
+    a = s[0];
+    b = s[1];
     /* Mostly free: one compare-and-swap, no call. */
-    if (!atomic_compare_exchange_strong_explicit(stripe_word(ctl, a), &expect, 1,
-                                                 memory_order_acquire, memory_order_relaxed))
+    if (!stripe_try(ctl, a))
         stripe_lock_direct(ctl, a);
     if (b != a)
         stripe_lock_direct(ctl, b);
@@ -171,26 +186,13 @@ static inline void piece_unlock(char *ctl, const unsigned s[2])
  * none held (never waits). */
 static inline int piece_trylock(char *ctl, uint64_t offset, size_t len, unsigned s[2])
 {
-    unsigned a = PRMA_ACC_STRIPE(offset), b = PRMA_ACC_STRIPE(offset + len - 1);
-    uint64_t expect = 0;
-
-    if (a > b) {
-        unsigned t = a;
-        a = b;
-        b = t;
-    }
-    if (!atomic_compare_exchange_strong_explicit(stripe_word(ctl, a), &expect, 1,
-                                                 memory_order_acquire, memory_order_relaxed))
+    piece_stripes(offset, len, s);
+    if (!stripe_try(ctl, s[0]))
         return 0;
-    expect = 0;
-    if (b != a && !atomic_compare_exchange_strong_explicit(stripe_word(ctl, b), &expect, 1,
-                                                           memory_order_acquire,
-                                                           memory_order_relaxed)) {
-        atomic_store_explicit(stripe_word(ctl, a), 0, memory_order_release);
+    if (s[1] != s[0] && !stripe_try(ctl, s[1])) {
+        atomic_store_explicit(stripe_word(ctl, s[0]), 0, memory_order_release);
         return 0;
     }
-    s[0] = a;
-    s[1] = b;
     return 1;
 }
 

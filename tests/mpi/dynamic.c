@@ -328,37 +328,34 @@ static void round_putget(enum sync s, int round)
 
 /* ---- (c), (d): refused accesses ---- */
 
-/* A put or get that must be refused (MPI_ERR_RMA_RANGE) and touch nothing. */
-static void refused(int put, int t, MPI_Aint at, int n, const char *what)
+/* What a refused access is. */
+enum refusal { R_GET, R_PUT, R_ACC, R_FOP, R_CAS };
+
+/* An access that must be refused (MPI_ERR_RMA_RANGE) and touch nothing: a
+ * get or put of n bytes, an accumulate of n bytes (MPI_UINT8_T), a
+ * fetch-and-op or compare-and-swap of 8. */
+static void refused(enum refusal op, int t, MPI_Aint at, int n, const char *what)
 {
     unsigned char buf[16];
+    uint64_t res[2] = { PRMA_SENTINEL2, PRMA_SENTINEL2 }, cmp = 0;
     int rc;
 
-    memset(buf, PRMA_SENTINEL2, sizeof(buf));
-    rc = put ? MPI_Put(buf, n, MPI_BYTE, t, at, n, MPI_BYTE, win)
-             : MPI_Get(buf, n, MPI_BYTE, t, at, n, MPI_BYTE, win);
+    memset(buf, op == R_GET || op == R_PUT ? PRMA_SENTINEL2 : 1, sizeof(buf));
+    switch (op) {
+    case R_GET: rc = MPI_Get(buf, n, MPI_BYTE, t, at, n, MPI_BYTE, win); break;
+    case R_PUT: rc = MPI_Put(buf, n, MPI_BYTE, t, at, n, MPI_BYTE, win); break;
+    case R_ACC:
+        rc = MPI_Accumulate(buf, n, MPI_UINT8_T, t, at, n, MPI_UINT8_T, MPI_SUM, win);
+        break;
+    case R_FOP: rc = MPI_Fetch_and_op(buf, res, MPI_UINT64_T, t, at, MPI_SUM, win); break;
+    default: rc = MPI_Compare_and_swap(buf, &cmp, res, MPI_UINT64_T, t, at, win); break;
+    }
     EXPECT_CLASS(rc, MPI_ERR_RMA_RANGE, "%s (rank %d, %d bytes at %#lx)", what, t, n,
                  (unsigned long)at);
-    if (!put)
+    if (op == R_GET)
         SOFT_CHECKF(prma_find_const_mismatch(buf, sizeof(buf), PRMA_SENTINEL2) < 0,
                     "%s: a refused get wrote its buffer", what);
-}
-
-/* An accumulate (kind 1: a fetch-and-op of 8 bytes, 2: a compare-and-swap
- * of 8) that must be refused (MPI_ERR_RMA_RANGE) and touch nothing. */
-static void refused_acc(int kind, int t, MPI_Aint at, int n, const char *what)
-{
-    uint64_t res[2] = { PRMA_SENTINEL2, PRMA_SENTINEL2 }, cmp = 0;
-    unsigned char buf[16];
-    int rc, fop = kind != 0;
-
-    memset(buf, 1, sizeof(buf));
-    rc = kind == 2 ? MPI_Compare_and_swap(buf, &cmp, res, MPI_UINT64_T, t, at, win)
-         : fop     ? MPI_Fetch_and_op(buf, res, MPI_UINT64_T, t, at, MPI_SUM, win)
-                   : MPI_Accumulate(buf, n, MPI_UINT8_T, t, at, n, MPI_UINT8_T, MPI_SUM, win);
-    EXPECT_CLASS(rc, MPI_ERR_RMA_RANGE, "%s (rank %d, %d bytes at %#lx)", what, t, n,
-                 (unsigned long)at);
-    if (fop)
+    if (op == R_FOP || op == R_CAS)
         SOFT_CHECKF(res[0] == PRMA_SENTINEL2, "%s: a refused operation wrote its result",
                     what);
 }
@@ -366,25 +363,29 @@ static void refused_acc(int kind, int t, MPI_Aint at, int n, const char *what)
 /* Inside an epoch of kind s, to target t: the refused accesses of (c). */
 static void bad_accesses(enum sync s, int t, const char *when)
 {
+    const struct {
+        enum refusal op;
+        const char  *what;
+        MPI_Aint     at;
+        int          n;
+    } bad[] = {
+        { R_PUT, "put into a guard", addr[t * NREG + 1] - 8, 8 },
+        { R_PUT, "put past a region's end", addr[t * NREG + 2] + rlen[t * NREG + 2] - 4, 8 },
+        { R_GET, "get from a guard", addr[t * NREG + 3] + rlen[t * NREG + 3], 8 },
+        { R_PUT, "put at address 8", 8, 1 },
+        { R_ACC, "accumulate into a guard", addr[t * NREG + 1] - 16, 16 },
+        { R_ACC, "accumulate past a region's end",
+          addr[t * NREG + 2] + rlen[t * NREG + 2] - 4, 8 },
+        { R_FOP, "fetch-and-op from a guard", addr[t * NREG + 3] + rlen[t * NREG + 3], 8 },
+        { R_CAS, "compare-and-swap in a guard", (addr[t * NREG + 1] - 16) & ~(MPI_Aint)7, 8 },
+    };
     char what[96];
 
     target_begin(s, t);
-    snprintf(what, sizeof(what), "%s, %s: put into a guard", when, sync_name[s]);
-    refused(1, t, addr[t * NREG + 1] - 8, 8, what);
-    snprintf(what, sizeof(what), "%s, %s: put past a region's end", when, sync_name[s]);
-    refused(1, t, addr[t * NREG + 2] + rlen[t * NREG + 2] - 4, 8, what);
-    snprintf(what, sizeof(what), "%s, %s: get from a guard", when, sync_name[s]);
-    refused(0, t, addr[t * NREG + 3] + rlen[t * NREG + 3], 8, what);
-    snprintf(what, sizeof(what), "%s, %s: put at address 8", when, sync_name[s]);
-    refused(1, t, 8, 1, what);
-    snprintf(what, sizeof(what), "%s, %s: accumulate into a guard", when, sync_name[s]);
-    refused_acc(0, t, addr[t * NREG + 1] - 16, 16, what);
-    snprintf(what, sizeof(what), "%s, %s: accumulate past a region's end", when, sync_name[s]);
-    refused_acc(0, t, addr[t * NREG + 2] + rlen[t * NREG + 2] - 4, 8, what);
-    snprintf(what, sizeof(what), "%s, %s: fetch-and-op from a guard", when, sync_name[s]);
-    refused_acc(1, t, addr[t * NREG + 3] + rlen[t * NREG + 3], 8, what);
-    snprintf(what, sizeof(what), "%s, %s: compare-and-swap in a guard", when, sync_name[s]);
-    refused_acc(2, t, (addr[t * NREG + 1] - 16) & ~(MPI_Aint)7, 8, what);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(what, sizeof(what), "%s, %s: %s", when, sync_name[s], bad[i].what);
+        refused(bad[i].op, t, bad[i].at, bad[i].n, what);
+    }
     target_end(s, t);
 }
 
@@ -402,9 +403,9 @@ static void round_errors(enum sync s, const MPI_Aint *stale, const char *when)
          * origin knows of the target. */
         target_begin(s, t);
         snprintf(what, sizeof(what), "%s, %s: put into a detached part", when, sync_name[s]);
-        refused(1, t, stale[t], 8, what);
+        refused(R_PUT, t, stale[t], 8, what);
         snprintf(what, sizeof(what), "%s, %s: get from a detached part", when, sync_name[s]);
-        refused(0, t, stale[t] + 16, 8, what);
+        refused(R_GET, t, stale[t] + 16, 8, what);
         target_end(s, t);
     }
     bad_accesses(s, t, when);
