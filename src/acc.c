@@ -196,6 +196,20 @@ static inline int piece_trylock(char *ctl, uint64_t offset, size_t len, unsigned
     return 1;
 }
 
+/* The bytes of the piece at offset: to its page's end, in whole elements
+ * of ext bytes (the last may straddle), at most left; no division when
+ * the rest ends in this page. */
+static inline size_t piece_len(uint64_t offset, size_t left, size_t ext)
+{
+    const uint64_t page = UINT64_C(1) << PRMA_ACC_STRIPE_SHIFT;
+    size_t n = (size_t)(page - (offset & (page - 1)));
+
+    if (n >= left)
+        return left;
+    n = (n + ext - 1) / ext * ext;
+    return n > left ? left : n;
+}
+
 /* Reduce len bytes of elements of ext bytes from src (NULL for no-op)
  * into memory at offset, the old values first to res (may be NULL): page
  * by page, each piece under its page's stripe lock, by the vectorized
@@ -204,19 +218,11 @@ static inline int piece_trylock(char *ctl, uint64_t offset, size_t len, unsigned
 static void acc_paged(char *memory, char *ctl, prma_type_t type, prma_op_t op, size_t ext,
                       uint64_t offset, const char *src, char *res, size_t len)
 {
-    const uint64_t page = UINT64_C(1) << PRMA_ACC_STRIPE_SHIFT;
-
     for (size_t done = 0, n; done < len; done += n) {
         uint64_t at = offset + done;
         unsigned st[2];
 
-        /* To the page's end, in whole elements (the last may straddle);
-         * no division when the rest ends in this page. */
-        n = (size_t)(page - (at & (page - 1)));
-        if (n >= len - done)
-            n = len - done;
-        else if ((n = (n + ext - 1) / ext * ext) > len - done)
-            n = len - done;
+        n = piece_len(at, len - done, ext);
         piece_lock(ctl, at, n, st);
         if (res != NULL)
             prma__copy(res + done, memory + at, n);
@@ -743,7 +749,6 @@ typedef void dyn_piece_fn(char *at, size_t done, size_t n, const void *arg);
 static int dyn_update(struct prma_win *win, int target, uint64_t addr, size_t len, size_t ext,
                       dyn_piece_fn *fn, const void *arg)
 {
-    const uint64_t page = UINT64_C(1) << PRMA_ACC_STRIPE_SHIFT;
     char *ctl = win->direct != NULL ? win->direct[target].ctl : NULL, *at;
     int status, held;
 
@@ -760,11 +765,7 @@ static int dyn_update(struct prma_win *win, int target, uint64_t addr, size_t le
         uint64_t a = addr + done;
         unsigned st[2];
 
-        n = (size_t)(page - (a & (page - 1)));
-        if (n >= len - done)
-            n = len - done;
-        else if ((n = (n + ext - 1) / ext * ext) > len - done)
-            n = len - done;
+        n = piece_len(a, len - done, ext);
         if (!held || !piece_trylock(ctl, a, n, st)) {
             char *here;
 
