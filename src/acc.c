@@ -846,10 +846,7 @@ static int acc_full(struct prma_win *win, prma_op_t op, prma_type_t type, const 
     len = count * ext;
     /* A dynamic window's range is checked where its region is looked up
      * (dyn_update), once. */
-    status = win->dyn != NULL ? prma__win_check_target(win, target)
-                              : prma_win_check_access(win, target, target_disp, offset, len);
-    if (status == PRMA_OK && win->dyn != NULL && target_disp > UINT64_MAX - offset)
-        status = PRMA_ERR_RMA_RANGE;
+    status = prma__win_check_unranged(win, target, target_disp, offset, len);
     if (status != PRMA_OK || len == 0)
         return status;
     if ((origin == NULL && op != PRMA_OP_NO_OP))

@@ -1216,13 +1216,11 @@ static void entry_map(struct prma_win *win, int target, struct dyn_entry *e)
     e->at = at;
 }
 
-/* A put (buf into the region) or get through e's mapping. NOTE: caller
- * holds dyn->lock: a refresh that drops the region waits for the copy. */
-static void entry_copy(struct prma_win *win, const struct dyn_entry *e, uint64_t addr,
-                       void *buf, size_t len, int put)
+/* A put (buf into the region) or get at `at`, a region's mapping here.
+ * NOTE: caller holds dyn->lock: a refresh that drops the region waits for
+ * the copy. */
+static void reached_copy(struct prma_win *win, char *at, void *buf, size_t len, int put)
 {
-    char *at = e->at + (addr - e->base);
-
     if (put)
         prma__win_copy(win, at, buf, len);
     else
@@ -1255,24 +1253,14 @@ static struct dyn_entry *entry_mapped(struct prma_win *win, struct dyn_cache *c,
     return NULL;
 }
 
-int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
-                     int put)
-{
-    struct dyn_cache *c = win->dyn->caches[target];
-    struct dyn_entry *e;
-
-    if (c == NULL || c->kind != DYN_MAPPED || (e = entry_mapped(win, c, target, addr, len)) == NULL)
-        return PRMA_EASYNC;
-    entry_copy(win, e, addr, buf, len, put);
-    pthread_mutex_unlock(&win->dyn->lock);
-    return PRMA_OK;
-}
-
-int prma__dyn_reach(struct prma_win *win, int target, uint64_t addr, size_t len, int again,
-                    char **at_p)
+/* prma__dyn_reach, and *rkey_p (may be NULL) set where it returns
+ * PRMA_EASYNC after finding the region (for the message path). */
+static int reach(struct prma_win *win, int target, uint64_t addr, size_t len, int again,
+                 char **at_p, void **rkey_p)
 {
     struct dyn_entry *e;
     struct dyn_cache *c;
+    void *rkey = NULL;
     int status;
 
     if (again) {
@@ -1288,8 +1276,11 @@ int prma__dyn_reach(struct prma_win *win, int target, uint64_t addr, size_t len,
             *at_p = e->at + (addr - e->base);
             return PRMA_OK;
         }
-        map = c->kind == DYN_MAPPED && e->memfd >= 0;
+        map  = c->kind == DYN_MAPPED && e->memfd >= 0;
+        rkey = e->rkey;
         pthread_mutex_unlock(&win->dyn->lock);
+        if (rkey_p != NULL)
+            *rkey_p = rkey;
         if (!map)
             return PRMA_EASYNC;
     }
@@ -1299,33 +1290,41 @@ int prma__dyn_reach(struct prma_win *win, int target, uint64_t addr, size_t len,
     return PRMA_OK;
 }
 
+int prma__dyn_reach(struct prma_win *win, int target, uint64_t addr, size_t len, int again,
+                    char **at_p)
+{
+    return reach(win, target, addr, len, again, at_p, NULL);
+}
+
 void prma__dyn_release(struct prma_win *win)
 {
     pthread_mutex_unlock(&win->dyn->lock);
 }
 
+int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
+                     int put)
+{
+    char *at;
+    int status = reach(win, target, addr, len, 1, &at, NULL);
+
+    if (status == PRMA_OK) {
+        reached_copy(win, at, buf, len, put);
+        prma__dyn_release(win);
+    }
+    return status;
+}
+
 int prma__dyn_access(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
                      int put, void **rkey_p)
 {
-    struct dyn_entry *e;
-    struct dyn_cache *c;
-    void *rkey;
-    int status, map;
+    char *at;
+    int status = reach(win, target, addr, len, 0, &at, rkey_p);
 
-    if ((status = region_locked(win, target, addr, len, &c, &e)) != PRMA_OK)
-        return status;
-    if (e->at != NULL) {
-        entry_copy(win, e, addr, buf, len, put);
-        pthread_mutex_unlock(&win->dyn->lock);
-        return PRMA_OK;
+    if (status == PRMA_OK) {
+        reached_copy(win, at, buf, len, put);
+        prma__dyn_release(win);
     }
-    map  = c->kind == DYN_MAPPED && e->memfd >= 0;
-    rkey = e->rkey;
-    pthread_mutex_unlock(&win->dyn->lock);
-    if (map && (status = prma__dyn_direct(win, target, addr, buf, len, put)) != PRMA_EASYNC)
-        return status;
-    *rkey_p = rkey;
-    return PRMA_EASYNC;
+    return status;
 }
 
 int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len)

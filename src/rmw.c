@@ -87,8 +87,7 @@ int prma_win_compare_swap(prma_win_h win, size_t size, const void *origin, const
     }
     /* A dynamic window's range is checked where its region is looked up,
      * first thing in prma__acc_cswap_dynamic. */
-    status = win->dyn != NULL ? prma__win_check_target(win, target)
-                              : prma_win_check_access(win, target, target_disp, 0, size);
+    status = prma__win_check_unranged(win, target, target_disp, 0, size);
     if (status != PRMA_OK)
         return status;
     if (win->failed != PRMA_OK)

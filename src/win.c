@@ -674,7 +674,8 @@ int prma_win_check_epoch(prma_win_h win)
     return prma__epoch_check_access(win, -1);
 }
 
-int prma__win_check_target(struct prma_win *win, int target)
+/* prma_win_check_access's checks of the target rank and the epoch. */
+static int win_check_target(struct prma_win *win, int target)
 {
     int status;
 
@@ -692,7 +693,7 @@ int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint
     uint64_t start;
     int status;
 
-    if ((status = prma__win_check_target(win, target)) != PRMA_OK)
+    if ((status = win_check_target(win, target)) != PRMA_OK)
         return status;
     if (len == 0)
         return PRMA_OK;
@@ -705,6 +706,18 @@ int prma_win_check_access(prma_win_h win, int target, uint64_t target_disp, uint
     return prma__win_in_range(peer->size, peer->disp_unit, target_disp, offset, len, &start)
                ? PRMA_OK
                : PRMA_ERR_RMA_RANGE;
+}
+
+int prma__win_check_unranged(struct prma_win *win, int target, uint64_t target_disp,
+                             uint64_t offset, size_t len)
+{
+    int status;
+
+    if (win->dyn == NULL)
+        return prma_win_check_access(win, target, target_disp, offset, len);
+    if ((status = win_check_target(win, target)) != PRMA_OK)
+        return status;
+    return len > 0 && target_disp > UINT64_MAX - offset ? PRMA_ERR_RMA_RANGE : PRMA_OK;
 }
 
 /* A put or get of a dynamic window in a PSCW epoch (the others take
@@ -733,10 +746,8 @@ static int win_rma_dynamic(struct prma_win *win, uint32_t cmd, void *buf, size_t
     struct prma_msg msg;
     int status;
 
-    if ((status = prma__epoch_check_access(win, target)) != PRMA_OK)
+    if ((status = prma__win_check_unranged(win, target, target_disp, offset, len)) != PRMA_OK)
         return status;
-    if (target_disp > UINT64_MAX - offset)
-        return PRMA_ERR_RMA_RANGE;
     if (win->failed != PRMA_OK)
         return win->failed;
     if ((win->epoch.access == PRMA_ACCESS_LOCK || win->epoch.access == PRMA_ACCESS_LOCK_ALL) &&

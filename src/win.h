@@ -141,12 +141,14 @@ int prma__win_complete(struct prma_win *win);
  * message to that target's port. */
 int prma__win_complete_target(struct prma_win *win, int target);
 
+/* prma_win_check_access, but a dynamic window's range is left to the
+ * lookup of its region that follows (only the address's overflow is
+ * checked here). */
+int prma__win_check_unranged(struct prma_win *win, int target, uint64_t target_disp,
+                             uint64_t offset, size_t len);
+
 /* One atomic of size bytes on target's region at offset, waited for; the
  * old value goes to *old_p. */
-/* prma_win_check_access's checks of the target rank and the epoch alone
- * (not the range). */
-int prma__win_check_target(struct prma_win *win, int target);
-
 int prma__win_atomic(struct prma_win *win, int target, uint32_t region, uint64_t offset,
                      unsigned size, uint32_t aop, uint64_t operand, uint64_t compare,
                      uint64_t *old_p);
@@ -232,9 +234,9 @@ static inline uint64_t *prma__ctl_lock_word(char *ctl)
 /* prma__lock_touch's common cases, in line and without a call: a lazy
  * shared lock, or a lock_all epoch's first access to a target, on a
  * control block mapped here, that no writer holds or waits for, or a lazy
- * exclusive lock on a free word: one atomic on the lock word. Nonzero if the lock is now held; zero (nothing
- * changed) for every other case. The caller has checked that the window
- * has no guard and has not failed. */
+ * exclusive lock on a free word: one atomic on the lock word. Nonzero if
+ * the lock is now held; zero (nothing changed) for every other case. The
+ * caller has checked that the window has no guard and has not failed. */
 static inline int prma__lock_touch_spot(struct prma_win *win, int target, uint8_t state)
 {
     struct prma_epoch *ep = &win->epoch;
