@@ -157,12 +157,28 @@ _Static_assert(REDUCE_BLOCK % sizeof(long double complex) == 0,
         *(unaligned_t *)(d) = (T)(EXPR);                                      \
     } while (0)
 
+/* ONE_ELEMENT, the old value stored at o first. */
+#define ONE_ELEMENT_FETCH(T, d, s, o, EXPR)                                   \
+    do {                                                                      \
+        T a, b;                                                               \
+        memcpy(&a, (d), sizeof(T));                                           \
+        memcpy(&b, (s), sizeof(T));                                           \
+        typedef T unaligned_t __attribute__((aligned(1), may_alias));        \
+        *(unaligned_t *)(o) = a;                                              \
+        *(unaligned_t *)(d) = (T)(EXPR);                                      \
+    } while (0)
+
 /*
  * An element-wise kernel: whole blocks of K elements, then the rest one by
  * one. The block loop's trip count is a constant, so the compiler turns it
  * into vector code that needs no scalar epilogue (GCC's -O2 cost model
  * vectorizes only such loops) and unrolls it (or its speed would depend on
  * where the short loop happens to land in the instruction cache).
+ *
+ * Each also has a fetching twin for MPI_Get_accumulate: the old values
+ * stored to a third buffer in the same pass. Where stores bound the speed
+ * (every size in the first-level cache), it saves the copy's loads and its
+ * loop: measured 4 KiB of int64 sums 81 against 70 ns, 1 KiB 19 against 18.
  */
 #define DEFINE_ELEMENTWISE(name, op, T, EXPR)                                 \
     REDUCE_CLONES static void reduce_##name##_##op(unsigned char *restrict dst, \
@@ -176,6 +192,21 @@ _Static_assert(REDUCE_BLOCK % sizeof(long double complex) == 0,
                 ONE_ELEMENT(T, dst + k * sizeof(T), src + k * sizeof(T), EXPR); \
         for (; n > 0; n--, dst += sizeof(T), src += sizeof(T))                \
             ONE_ELEMENT(T, dst, src, EXPR);                                   \
+    }                                                                         \
+    REDUCE_CLONES static void fetch_##name##_##op(unsigned char *restrict dst, \
+                                    const unsigned char *restrict src,        \
+                                    unsigned char *restrict old, size_t n)    \
+    {                                                                         \
+        enum { K = REDUCE_BLOCK / sizeof(T) };                                \
+        const size_t B = K * sizeof(T);                                       \
+                                                                              \
+        for (; n >= K; n -= K, dst += B, src += B, old += B)                  \
+            _Pragma("GCC unroll 64")                                          \
+            for (size_t k = 0; k < K; k++)                                    \
+                ONE_ELEMENT_FETCH(T, dst + k * sizeof(T), src + k * sizeof(T), \
+                                  old + k * sizeof(T), EXPR);                 \
+        for (; n > 0; n--, dst += sizeof(T), src += sizeof(T), old += sizeof(T)) \
+            ONE_ELEMENT_FETCH(T, dst, src, old, EXPR);                        \
     }
 
 /*
@@ -300,6 +331,17 @@ static reduce_fn *const kernels[PRMA_TYPE_COUNT_][PRMA_OP_COUNT_] = {
 #undef X
 };
 
+/* fetch_kernels[type][op]: the fetching twins, element-wise kernels only. */
+#define FSLOT_ELEMENTWISE(name, op) [PRMA_OP_##op] = fetch_##name##_##op,
+#define FSLOT_LOC(name, op)
+#define FSLOT_PAIR_REPLACE(name, op)
+#define FSLOT(shape, name, op, T, EXPR) FSLOT_##shape(name, op)
+static prma_fetch_reduce_fn *const fetch_kernels[PRMA_TYPE_COUNT_][PRMA_OP_COUNT_] = {
+#define X(name, T, A, kind) [PRMA_TYPE_##name] = { OPS_##kind(FSLOT, name, T, A) },
+    REDUCE_TYPES(X)
+#undef X
+};
+
 /* --- the API -------------------------------------------------------------- */
 
 #define EXTENT_INT(name, T)     sizeof(T)
@@ -337,6 +379,12 @@ prma_reduce_fn *prma__reduce_kernel(prma_type_t type, prma_op_t op)
 {
     assert(prma_op_check(type, op) == PRMA_OK);
     return kernels[type][op];
+}
+
+prma_fetch_reduce_fn *prma__fetch_reduce_kernel(prma_type_t type, prma_op_t op)
+{
+    assert(prma_op_check(type, op) == PRMA_OK);
+    return fetch_kernels[type][op];
 }
 
 void prma__reduce(prma_type_t type, prma_op_t op, void *inout, const void *in, size_t n)

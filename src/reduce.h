@@ -39,4 +39,14 @@ typedef void prma_reduce_fn(unsigned char *restrict inout, const unsigned char *
                             size_t n);
 prma_reduce_fn *prma__reduce_kernel(prma_type_t type, prma_op_t op);
 
+/**
+ * MPI_Get_accumulate's step in one pass: old[k] = inout[k], then inout[k]
+ * op= in[k], as prma__reduce_kernel's kernel does, for k < n. NULL where
+ * there is none (REPLACE, NO_OP, the pair types), in which case the caller
+ * copies, then reduces. The three buffers must not overlap; n may not be 0.
+ */
+typedef void prma_fetch_reduce_fn(unsigned char *restrict inout, const unsigned char *restrict in,
+                                  unsigned char *restrict old, size_t n);
+prma_fetch_reduce_fn *prma__fetch_reduce_kernel(prma_type_t type, prma_op_t op);
+
 #endif /* PRMA_REDUCE_H */

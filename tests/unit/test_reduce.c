@@ -405,6 +405,13 @@ static int is_padding(const struct tdesc *d, size_t k)
 
 #define TARGET_FILL 0xa5
 #define ORIGIN_FILL 0x5a
+#define OLD_FILL    0x3c
+
+/* How run_case reduces: origin and target apart, the same buffer, or
+ * apart through the fetching kernel (the old values to a third buffer). */
+#define CASE_APART 0
+#define CASE_SAME  1
+#define CASE_FETCH 2
 
 /*
  * Reduce n generated elements of d with op, the target at byte offset
@@ -413,10 +420,11 @@ static int is_padding(const struct tdesc *d, size_t k)
  * around the target elements, the padding inside them and the origin.
  */
 static void run_case(const struct tdesc *d, prma_op_t op, size_t n, size_t off_o, size_t off_i,
-                     int same, uint64_t seed)
+                     int how, uint64_t seed)
 {
+    const int same = how == CASE_SAME;
     size_t ext = d->size, len = (n + 2) * ext + 16;
-    unsigned char *tbuf = malloc(len), *obuf = malloc(len);
+    unsigned char *tbuf = malloc(len), *obuf = malloc(len), *fbuf = malloc(len);
     struct elem *a = calloc(n + 1, sizeof(*a)), *b = calloc(n + 1, sizeof(*b));
     struct elem *want = calloc(n + 1, sizeof(*want));
     unsigned char *target, *origin;
@@ -424,11 +432,13 @@ static void run_case(const struct tdesc *d, prma_op_t op, size_t n, size_t off_o
 
     assert_non_null(tbuf);
     assert_non_null(obuf);
+    assert_non_null(fbuf);
     assert_non_null(a);
     assert_non_null(b);
     assert_non_null(want);
     memset(tbuf, TARGET_FILL, len);
     memset(obuf, ORIGIN_FILL, len);
+    memset(fbuf, OLD_FILL, len);
     target = tbuf + off_o;
     origin = same ? target : obuf + off_i;
     for (size_t k = 0; k < n; k++) {
@@ -443,7 +453,25 @@ static void run_case(const struct tdesc *d, prma_op_t op, size_t n, size_t off_o
     for (size_t k = 0; k < n; k++)
         want[k] = expect(d, op, &a[k], &b[k]);
 
-    prma__reduce(d->type, op, target, origin, n);
+    if (how == CASE_FETCH) {
+        /* The old values at the origin's offset plus 2 of their buffer. */
+        unsigned char *old = fbuf + off_i + 2;
+
+        prma__fetch_reduce_kernel(d->type, op)(target, origin, old, n);
+        for (size_t k = 0; k < n; k++) {
+            struct elem got = load(d, old + k * ext);
+
+            if (!elem_equal(d, &got, &a[k]))
+                fail_msg("%s %s fetching, n %zu, offsets %zu/%zu: old value %zu wrong",
+                         d->name, op_names[op], n, off_o, off_i, k);
+        }
+        for (size_t j = 0; j < len; j++)
+            if ((j < off_i + 2 || j >= off_i + 2 + n * ext) && fbuf[j] != OLD_FILL)
+                fail_msg("%s %s fetching, n %zu: byte %zu outside the old values written",
+                         d->name, op_names[op], n, j);
+    } else {
+        prma__reduce(d->type, op, target, origin, n);
+    }
 
     for (size_t k = 0; k < n; k++) {
         struct elem got = load(d, target + k * ext);
@@ -490,6 +518,7 @@ static void run_case(const struct tdesc *d, prma_op_t op, size_t n, size_t off_o
     free(want);
     free(b);
     free(a);
+    free(fbuf);
     free(obuf);
     free(tbuf);
 }
@@ -556,13 +585,45 @@ static void test_reduce_every_defined_pair(void **state)
             for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++)
                 for (size_t o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++) {
                     run_case(&types[t], (prma_op_t)op, lengths[l], offsets[o][0],
-                             offsets[o][1], 0, seed += 0x1234567u);
+                             offsets[o][1], CASE_APART, seed += 0x1234567u);
                     runs++;
                 }
         }
     /* 162 defined pairs: 8 integer types x 12 ops, BYTE 5, CHAR 2, BOOL 5,
      * 3 reals x 6, 3 complex x 4, 6 pairs x 4. */
     assert_int_equal(runs, (8 * 12 + 5 + 2 + 5 + 3 * 6 + 3 * 4 + 6 * 4) * 5 * 5);
+}
+
+/* The fetching kernels: one for every defined element-wise (type, op) but
+ * REPLACE and NO_OP, none for the pair types; each leaves the old values
+ * and computes what prma__reduce does, at every length and alignment. */
+static void test_reduce_fetch_kernels(void **state)
+{
+    static const size_t lengths[] = { 1, 7, 17, 1000 };
+    static const size_t offsets[][2] = { { 0, 0 }, { 1, 3 }, { 3, 1 }, { 5, 0 }, { 0, 7 } };
+    uint64_t seed = 0x51ed270b27a3c5d1u;
+    int kernels = 0;
+
+    for (int t = 0; t < NTYPES; t++)
+        for (int op = 0; op < NOPS; op++) {
+            int want;
+
+            if (types[t].defined[op] != 'x')
+                continue;
+            want = types[t].kind != K_PAIR && op != PRMA_OP_REPLACE && op != PRMA_OP_NO_OP;
+            if ((prma__fetch_reduce_kernel(types[t].type, (prma_op_t)op) != NULL) != want)
+                fail_msg("%s %s: fetching kernel %s", types[t].name, op_names[op],
+                         want ? "missing" : "unexpected");
+            if (!want)
+                continue;
+            kernels++;
+            for (size_t l = 0; l < sizeof(lengths) / sizeof(lengths[0]); l++)
+                for (size_t o = 0; o < sizeof(offsets) / sizeof(offsets[0]); o++)
+                    run_case(&types[t], (prma_op_t)op, lengths[l], offsets[o][0],
+                             offsets[o][1], CASE_FETCH, seed += 0x9876543u);
+        }
+    /* 8 integer types x 10 ops, BYTE 3, BOOL 3, 3 reals x 4, 3 complex x 2. */
+    assert_int_equal(kernels, 8 * 10 + 3 + 3 + 3 * 4 + 3 * 2);
 }
 
 /* The origin is the target: every element reduced with itself. */
@@ -573,8 +634,8 @@ static void test_reduce_same_buffer(void **state)
     for (int t = 0; t < NTYPES; t++)
         for (int op = 0; op < NOPS; op++)
             if (types[t].defined[op] == 'x') {
-                run_case(&types[t], (prma_op_t)op, 1000, 1, 1, 1, seed += 77);
-                run_case(&types[t], (prma_op_t)op, 7, 0, 0, 1, seed += 77);
+                run_case(&types[t], (prma_op_t)op, 1000, 1, 1, CASE_SAME, seed += 77);
+                run_case(&types[t], (prma_op_t)op, 7, 0, 0, CASE_SAME, seed += 77);
             }
 }
 
@@ -672,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_reduce_op_check_out_of_range_is_err_op),
         cmocka_unit_test(test_reduce_extent_is_sizeof),
         cmocka_unit_test(test_reduce_every_defined_pair),
+        cmocka_unit_test(test_reduce_fetch_kernels),
         cmocka_unit_test(test_reduce_same_buffer),
         cmocka_unit_test(test_reduce_integers_wrap),
         cmocka_unit_test(test_reduce_signed_order),
