@@ -8,7 +8,11 @@
  * spot; otherwise the port returns PRMA_EASYNC and the completion comes back
  * through the UCX callback: a transient message is counted on its reply
  * port (and uncounted there), a persistent one is replied to. Remote
- * completion, which fence needs, is a flush of the worker.
+ * completion, which fence needs, is a flush of the worker (of one endpoint
+ * for MPI_Win_flush) - after puts only: a get is complete when its data is
+ * here, an atomic or an accumulate when its answer is, and those are
+ * waited for before any flush (a flush after gets alone measured one round
+ * trip more over tcp: get + flush 21 against 10.8 us).
  *
  * Accumulates that no UCX atomic can do go to the target's agent as one
  * active message (PRMA_AM_ACC); the agent applies them to its memory
@@ -648,6 +652,11 @@ int prma__ucx_flush(struct prma_ucx *ucx, struct prma_waiter *wait)
     ucs_status_ptr_t req;
     ucs_status_t st;
 
+    /* Nothing but gets, atomics and accumulates, complete already. */
+    if (!atomic_exchange_explicit(&ucx->puts_out, 0, memory_order_acq_rel)) {
+        atomic_thread_fence(memory_order_seq_cst);
+        return PRMA_OK;
+    }
     memset(&param, 0, sizeof(param));
     req = ucp_worker_flush_nbx(ucx->worker, &param);
     if (req == NULL)
@@ -693,6 +702,8 @@ struct ucx_port {
     uint32_t         win_id;     /* the target's window, for its agent */
     _Atomic int      unflushed;  /* mapped here (mp_direct): a put, get or accumulate
                                     went through UCX since the last flush */
+    _Atomic int      puts_out;   /* a put went out since the last flush of the
+                                    endpoint */
 };
 
 /* A transient operation finished: uncount it on its reply port. */
@@ -975,6 +986,11 @@ static int ucx_flush_target(struct ucx_port *up)
         atomic_thread_fence(memory_order_seq_cst);
         return PRMA_OK;
     }
+    /* Nothing but gets, atomics and accumulates, complete already. */
+    if (!atomic_exchange_explicit(&up->puts_out, 0, memory_order_acq_rel)) {
+        atomic_thread_fence(memory_order_seq_cst);
+        return up->ucx->peers[up->rank].status;
+    }
     /* No endpoint yet: nothing was ever sent there. */
     if (up->ucx->peers[up->rank].ep == NULL)
         return up->ucx->peers[up->rank].status;
@@ -1032,6 +1048,11 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
                           &param);
     if (!UCS_PTR_IS_PTR(req) && transient)
         prma_port_unhold(msg->ms_reply);
+    /* Marked once it is out: a flush that clears the mark covers it. */
+    if (msg->ms_cmd == PRMA_CMD_PUT && !UCS_PTR_IS_ERR(req)) {
+        atomic_store_explicit(&up->puts_out, 1, memory_order_release);
+        atomic_store_explicit(&up->ucx->puts_out, 1, memory_order_release);
+    }
     if (req == NULL)
         return PRMA_OK;
     if (UCS_PTR_IS_ERR(req)) {

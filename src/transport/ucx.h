@@ -45,6 +45,8 @@ struct prma_ucx {
     _Atomic int           driving;   /* the worker's gate: 1 while a thread is inside
                                         ucp_worker_progress (prma__ucx_drive, the
                                         progress thread); the others do not wait for it */
+    _Atomic int           puts_out;  /* a put went out since the last worker flush
+                                        (prma__ucx_flush) */
 };
 
 /* Drive the worker from one of the process's own threads (not the progress

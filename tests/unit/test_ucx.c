@@ -1068,16 +1068,47 @@ static void test_ucx_rank_without_address_is_unreachable(void **state)
 
 /* ---- the helpers behind the port: flush and registration ---- */
 
+/* A put has gone out since the worker's last flush (as the port marks). */
+static void put_went_out(struct fixture *f)
+{
+    atomic_store(&f->ucx.puts_out, 1);
+}
+
 static void test_ucx_flush_completes_inline_or_fails_mapped(void **state)
 {
     struct fixture *f = *state;
 
     ucxm.flush_ret = NULL;
+    put_went_out(f);
     assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
     ucxm.flush_ret = UCS_STATUS_PTR(UCS_ERR_CONNECTION_RESET);
+    put_went_out(f);
     assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_ERR_PEER_LOST);
     assert_int_equal(ucxm.flushes, 2);
     assert_int_equal(ucxm.request_frees, 0);
+}
+
+/* The worker is flushed after puts only: gets (and the accumulates and
+ * atomics, answered before they are done) are complete already. */
+static void test_ucx_flush_after_puts_only(void **state)
+{
+    struct fixture *f = *state;
+    char buf[8] = { 0 };
+
+    assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
+    assert_int_equal(get_transient(f, buf, sizeof(buf), 0), PRMA_OK);
+    assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
+    assert_int_equal(ucxm.flushes, 0);
+    assert_int_equal(put_transient(f, buf, sizeof(buf), 0), PRMA_OK);
+    assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
+    assert_int_equal(ucxm.flushes, 1);
+    assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
+    assert_int_equal(ucxm.flushes, 1);
+    /* A put that failed to start sent nothing. */
+    ucxm.rma_ret = UCS_STATUS_PTR(UCS_ERR_IO_ERROR);
+    assert_int_equal(put_transient(f, buf, sizeof(buf), 0), PRMA_ERR_UCX_IO);
+    assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
+    assert_int_equal(ucxm.flushes, 1);
 }
 
 static void test_ucx_flush_waits_for_its_request(void **state)
@@ -1087,6 +1118,7 @@ static void test_ucx_flush_waits_for_its_request(void **state)
     ucxm.flush_ret         = FAKE_REQ2;
     ucxm.checks_inprogress = 3;
     ucxm.check_status      = UCS_OK;
+    put_went_out(f);
     assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
     assert_int_equal(ucxm.checks, 4);
     assert_int_equal(ucxm.progresses, 3);
@@ -1097,6 +1129,7 @@ static void test_ucx_flush_waits_for_its_request(void **state)
     ucxm.checks            = 0;
     ucxm.checks_inprogress = 1;
     ucxm.check_status      = UCS_ERR_ENDPOINT_TIMEOUT;
+    put_went_out(f);
     assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_ERR_PEER_TIMEOUT);
     assert_int_equal(ucxm.request_frees, 2);
 }
@@ -1120,6 +1153,7 @@ static void test_ucx_flush_ends_when_its_waiter_gives_up(void **state)
     wait.arg               = &checks;
     ucxm.flush_ret         = FAKE_REQ2;
     ucxm.checks_inprogress = MAX_SPINS;
+    put_went_out(f);
     assert_int_equal(prma__ucx_flush(&f->ucx, &wait), PRMA_ERR_PEER_LOST);
     assert_int_equal(checks, 1);
     assert_true(ucxm.progresses >= 1);
@@ -1326,12 +1360,20 @@ static void test_ucx_unmappable_ucx_memory_stays_on_ucx_calls(void **state)
     assert_int_equal(ucxm.rkey_ptrs, 1);
     assert_null(f->port->mp_direct);
     assert_null(f->port->mp_direct);
-    /* Every flush is UCX's. */
+    /* Every flush after a put is UCX's; after gets alone, or nothing, a
+     * fence (a get is complete when its data is here). */
     assert_int_equal(send_op(f, f->port, &msg, PRMA_CMD_FLUSH, 0, NULL, 0, 0), PRMA_OK);
-    assert_int_equal(ucxm.ep_flushes, 1);
+    assert_int_equal(ucxm.ep_flushes, 0);
     assert_int_equal(get_transient(f, buf, sizeof(buf), 0x20), PRMA_OK);
     assert_int_equal(ucxm.gets, 1);
     assert_int_equal(ucxm.get.remote, AGENT_BASE + 0x20);
+    assert_int_equal(send_op(f, f->port, &msg, PRMA_CMD_FLUSH, 0, NULL, 0, 0), PRMA_OK);
+    assert_int_equal(ucxm.ep_flushes, 0);
+    assert_int_equal(put_transient(f, buf, sizeof(buf), 0x20), PRMA_OK);
+    assert_int_equal(send_op(f, f->port, &msg, PRMA_CMD_FLUSH, 0, NULL, 0, 0), PRMA_OK);
+    assert_int_equal(ucxm.ep_flushes, 1);
+    assert_int_equal(send_op(f, f->port, &msg, PRMA_CMD_FLUSH, 0, NULL, 0, 0), PRMA_OK);
+    assert_int_equal(ucxm.ep_flushes, 1);
     /* The key unpacked at creation serves the operations. */
     assert_int_equal(ucxm.unpacks, 1);
 }
@@ -1387,6 +1429,7 @@ int main(void)
         ucx_test(test_ucx_failed_peer_without_cause_is_peer_lost),
         ucx_test(test_ucx_rank_without_address_is_unreachable),
         ucx_test(test_ucx_flush_completes_inline_or_fails_mapped),
+        ucx_test(test_ucx_flush_after_puts_only),
         ucx_test(test_ucx_flush_waits_for_its_request),
         ucx_test(test_ucx_flush_ends_when_its_waiter_gives_up),
         ucx_test(test_ucx_mem_map_failures_are_mapped_and_unwound),
