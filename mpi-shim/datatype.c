@@ -791,6 +791,13 @@ static int flatten(MPI_Datatype type, struct flat *f)
     return f->status;
 }
 
+/* One part of a layout copied in: n bytes from from (NULL when n is 0,
+ * which memcpy does not take) to to. */
+static void *part_copy(char *to, const void *from, size_t n)
+{
+    return n > 0 ? memcpy(to, from, n) : to;
+}
+
 /* Flatten a committed derived type into one allocation. MPI_SUCCESS or an
  * error class. */
 static int type_build(MPI_Datatype type, struct shim_type **t_p)
@@ -829,11 +836,11 @@ static int type_build(MPI_Datatype type, struct shim_type **t_p)
     *l      = (struct shim_layout){ .nblk = (int)f.nblk, .nrun = (int)f.nrun,
                                     .nsig = (int)f.nsig, .extent = extent,
                                     .size = f.size, .basic = f.basic < 0 ? -1 : f.basic };
-    l->blk = memcpy(p, f.blk, f.nblk * sizeof(*f.blk));
+    l->blk = part_copy(p, f.blk, f.nblk * sizeof(*f.blk));
     p += f.nblk * sizeof(*f.blk);
-    l->run = memcpy(p, f.run, f.nrun * sizeof(*f.run));
+    l->run = part_copy(p, f.run, f.nrun * sizeof(*f.run));
     p += f.nrun * sizeof(*f.run);
-    l->sig = memcpy(p, f.sig, f.nsig * sizeof(*f.sig));
+    l->sig = part_copy(p, f.sig, f.nsig * sizeof(*f.sig));
     if (l->basic >= 0) {
         l->basic_extent = prma_type_extent((prma_type_t)l->basic);
         for (int r = 0; r < l->nrun; r++)

@@ -453,12 +453,10 @@ static void attach_in_epoch(void)
     const size_t len = 5000 + (size_t)rank;
 
     MPI_CHECK(MPI_Win_lock_all(0, win));
-    /* Touch every target first, so that a copy of its regions exists. */
-    for (int t = 0; t < nranks; t++) {
-        unsigned char b;
-
-        MPI_CHECK(MPI_Get(&b, 1, MPI_BYTE, t, addr[t * NREG + 1], 1, MPI_BYTE, win));
-    }
+    /* Touch every target first, so that a copy of its regions exists (the
+     * bytes land in bufs, alive until the flush). */
+    for (int t = 0; t < nranks; t++)
+        MPI_CHECK(MPI_Get(bufs + t, 1, MPI_BYTE, t, addr[t * NREG + 1], 1, MPI_BYTE, win));
     MPI_CHECK(MPI_Win_flush_all(win));
     reg_make(&x, K_MALLOC, len, NULL);
     MPI_CHECK(MPI_Win_attach(win, x.p, (MPI_Aint)len));

@@ -78,7 +78,7 @@ static void put_get_body(struct rank *r)
 {
     int n = r->job->n, me = r->rank;
     unsigned char *mem = malloc(RLEN + 2 * GUARD), *region = mem + GUARD;
-    unsigned char out[MAXRANKS][RLEN / MAXRANKS], back[RLEN / MAXRANKS];
+    unsigned char out[MAXRANKS][RLEN], back[RLEN]; /* a part is up to RLEN */
     const size_t part = RLEN / (size_t)n;
     prma_win_attr_t attr;
     prma_win_h win;

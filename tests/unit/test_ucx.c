@@ -57,7 +57,8 @@
 /* ---- fake UCX handles: never dereferenced, only compared ---- */
 
 static char fake_worker_obj, fake_context_obj, fake_ep_obj, fake_poison_obj;
-static char fake_rkey_obj[2], fake_request_obj[2], fake_memh_obj, fake_packed_obj;
+static char fake_rkey_obj[2], fake_request_obj[2], fake_memh_obj;
+static char fake_packed_obj[RKEY_LEN]; /* a packed key as long as it says it is */
 
 #define FAKE_WORKER  ((ucp_worker_h)(void *)&fake_worker_obj)
 #define FAKE_CONTEXT ((ucp_context_h)(void *)&fake_context_obj)
@@ -67,7 +68,7 @@ static char fake_rkey_obj[2], fake_request_obj[2], fake_memh_obj, fake_packed_ob
 #define FAKE_REQ     ((void *)&fake_request_obj[0])
 #define FAKE_REQ2    ((void *)&fake_request_obj[1])
 #define FAKE_MEMH    ((ucp_mem_h)(void *)&fake_memh_obj)
-#define FAKE_PACKED  ((void *)&fake_packed_obj)
+#define FAKE_PACKED  ((void *)fake_packed_obj)
 
 /* ---- the scripted UCX ---- */
 
