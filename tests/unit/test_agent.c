@@ -229,7 +229,7 @@ ssize_t __wrap_process_vm_writev(pid_t pid, const struct iovec *local, unsigned 
 
 #define STOP_AT     3        /* an odd offset */
 #define STOP_ROUNDS 4        /* rounds in which the target stopped mid-transfer */
-#define STOP_MAX    3000     /* rounds at most */
+#define STOP_MAX    30000    /* rounds at most (under load few rounds stop mid-way) */
 
 struct stop_case {
     size_t               len;       /* of each put */
