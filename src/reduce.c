@@ -146,27 +146,24 @@ typedef prma_reduce_fn reduce_fn;
 _Static_assert(REDUCE_BLOCK % sizeof(long double complex) == 0,
                "a block holds whole elements of the widest type");
 
-/* One element at d: *d = EXPR, where EXPR reads a (*d) and b (*s); d and s
- * need not be aligned. */
-#define ONE_ELEMENT(T, d, s, EXPR)                                            \
+/* One element at d: KEEP (a statement that may store the old value a
+ * through unaligned_t), then *d = EXPR, where EXPR reads a (*d) and b (*s);
+ * d and s need not be aligned. */
+#define ONE_ELEMENT_KEEP(T, d, s, KEEP, EXPR)                                 \
     do {                                                                      \
         T a, b;                                                               \
         memcpy(&a, (d), sizeof(T));                                           \
         memcpy(&b, (s), sizeof(T));                                           \
         typedef T unaligned_t __attribute__((aligned(1), may_alias));        \
+        KEEP;                                                                 \
         *(unaligned_t *)(d) = (T)(EXPR);                                      \
     } while (0)
 
+#define ONE_ELEMENT(T, d, s, EXPR) ONE_ELEMENT_KEEP(T, d, s, (void)0, EXPR)
+
 /* ONE_ELEMENT, the old value stored at o first. */
 #define ONE_ELEMENT_FETCH(T, d, s, o, EXPR)                                   \
-    do {                                                                      \
-        T a, b;                                                               \
-        memcpy(&a, (d), sizeof(T));                                           \
-        memcpy(&b, (s), sizeof(T));                                           \
-        typedef T unaligned_t __attribute__((aligned(1), may_alias));        \
-        *(unaligned_t *)(o) = a;                                              \
-        *(unaligned_t *)(d) = (T)(EXPR);                                      \
-    } while (0)
+    ONE_ELEMENT_KEEP(T, d, s, *(unaligned_t *)(o) = a, EXPR)
 
 /*
  * An element-wise kernel: whole blocks of K elements, then the rest one by
