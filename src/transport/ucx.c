@@ -646,21 +646,52 @@ void prma__ucx_progress(struct prma_ucx *ucx)
     prma__ucx_drive(ucx);
 }
 
+/* A put went out (counted once it is: a flush that starts later covers it). */
+static void owed_out(struct prma_ucx_owed *o)
+{
+    atomic_fetch_add_explicit(&o->out, 1, memory_order_release);
+}
+
+/* What a flush starting now has to cover: the count of puts out, or 0 when
+ * a finished flush covered them all (then a memory fence is the flush:
+ * gets, atomics and accumulates are complete once their data or answer is
+ * here). */
+static uint64_t owed_now(struct prma_ucx_owed *o)
+{
+    uint64_t out = atomic_load_explicit(&o->out, memory_order_acquire);
+
+    if (atomic_load_explicit(&o->done, memory_order_acquire) >= out) {
+        atomic_thread_fence(memory_order_seq_cst);
+        return 0;
+    }
+    return out;
+}
+
+/* A flush that started when `upto` puts were out has finished. */
+static void owed_done(struct prma_ucx_owed *o, uint64_t upto)
+{
+    uint64_t done = atomic_load_explicit(&o->done, memory_order_relaxed);
+
+    while (done < upto && !atomic_compare_exchange_weak_explicit(
+                              &o->done, &done, upto, memory_order_release, memory_order_relaxed))
+        ;
+}
+
 int prma__ucx_flush(struct prma_ucx *ucx, struct prma_waiter *wait)
 {
+    uint64_t owed = owed_now(&ucx->puts);
     ucp_request_param_t param;
     ucs_status_ptr_t req;
     ucs_status_t st;
 
-    /* Nothing but gets, atomics and accumulates, complete already. */
-    if (!atomic_exchange_explicit(&ucx->puts_out, 0, memory_order_acq_rel)) {
-        atomic_thread_fence(memory_order_seq_cst);
+    if (owed == 0)
         return PRMA_OK;
-    }
     memset(&param, 0, sizeof(param));
     req = ucp_worker_flush_nbx(ucx->worker, &param);
-    if (req == NULL)
+    if (req == NULL) {
+        owed_done(&ucx->puts, owed);
         return PRMA_OK;
+    }
     if (UCS_PTR_IS_ERR(req)) {
         st = UCS_PTR_STATUS(req);
         prma_error("flushing UCX operations failed: %s", ucs_status_string(st));
@@ -682,6 +713,7 @@ int prma__ucx_flush(struct prma_ucx *ucx, struct prma_waiter *wait)
         prma_error("flushing UCX operations failed: %s", ucs_status_string(st));
         return prma__ucx_status(st);
     }
+    owed_done(&ucx->puts, owed);
     return PRMA_OK;
 }
 
@@ -700,10 +732,7 @@ struct ucx_port {
     ucp_rkey_h       ctl_rkey;   /* unpacked on first use */
     int              pid;        /* same host: the process, watched while waiting */
     uint32_t         win_id;     /* the target's window, for its agent */
-    _Atomic int      unflushed;  /* mapped here (mp_direct): a put, get or accumulate
-                                    went through UCX since the last flush */
-    _Atomic int      puts_out;   /* a put went out since the last flush of the
-                                    endpoint */
+    struct prma_ucx_owed puts;   /* through UCX to this target, for its flush */
 };
 
 /* A transient operation finished: uncount it on its reply port. */
@@ -975,29 +1004,23 @@ static int ucx_acc(struct ucx_port *up, struct prma_msg *msg)
 
 static int ucx_flush_target(struct ucx_port *up)
 {
+    uint64_t owed = owed_now(&up->puts);
     ucp_request_param_t param;
     ucp_ep_h ep;
+    int status;
 
-    /* A target UCX mapped here that was reached by copies alone since the
-     * last flush: they are done; order them with what follows. (Atomics
-     * were waited for when they were made.) */
-    if (up->base.mp_direct != NULL &&
-        !atomic_exchange_explicit(&up->unflushed, 0, memory_order_acq_rel)) {
-        atomic_thread_fence(memory_order_seq_cst);
-        return PRMA_OK;
-    }
-    /* Nothing but gets, atomics and accumulates, complete already. */
-    if (!atomic_exchange_explicit(&up->puts_out, 0, memory_order_acq_rel)) {
-        atomic_thread_fence(memory_order_seq_cst);
-        return up->ucx->peers[up->rank].status;
-    }
-    /* No endpoint yet: nothing was ever sent there. */
-    if (up->ucx->peers[up->rank].ep == NULL)
+    /* No put went through UCX since the last flush: what was copied into a
+     * target UCX mapped here is done, and so is every get, atomic and
+     * accumulate (owed_now ordered them with what follows). */
+    if (owed == 0)
         return up->ucx->peers[up->rank].status;
     if (prma__ucx_ep(up->ucx, up->rank, up->same_host, &ep) != PRMA_OK)
         return up->ucx->peers[up->rank].status;
     memset(&param, 0, sizeof(param));
-    return ucx_wait(up, ucp_ep_flush_nbx(ep, &param), "flush");
+    status = ucx_wait(up, ucp_ep_flush_nbx(ep, &param), "flush");
+    if (status == PRMA_OK)
+        owed_done(&up->puts, owed);
+    return status;
 }
 
 static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
@@ -1021,8 +1044,6 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
     if (msg->ms_cmd != PRMA_CMD_ACC && msg->ms_cmd != PRMA_CMD_PUT &&
         msg->ms_cmd != PRMA_CMD_GET)
         return prma__port_stub_putport(port, msg);
-    if (up->base.mp_direct != NULL)
-        atomic_store_explicit(&up->unflushed, 1, memory_order_relaxed);
     if (msg->ms_cmd == PRMA_CMD_ACC)
         return ucx_acc(up, msg);
     /* A message that names its region's key (dynamic windows) needs only
@@ -1048,10 +1069,9 @@ static int ucx_putport(struct prma_port *port, struct prma_msg *msg)
                           &param);
     if (!UCS_PTR_IS_PTR(req) && transient)
         prma_port_unhold(msg->ms_reply);
-    /* Marked once it is out: a flush that clears the mark covers it. */
     if (msg->ms_cmd == PRMA_CMD_PUT && !UCS_PTR_IS_ERR(req)) {
-        atomic_store_explicit(&up->puts_out, 1, memory_order_release);
-        atomic_store_explicit(&up->ucx->puts_out, 1, memory_order_release);
+        owed_out(&up->puts);
+        owed_out(&up->ucx->puts);
     }
     if (req == NULL)
         return PRMA_OK;

@@ -27,6 +27,16 @@ struct prma_ucx_peer {
                             a disconnection is expected */
 };
 
+/* Puts that need a flush to be complete at their target, counted as they
+ * go out, and how many of them the flushes that finished covered: a flush
+ * is owed while some went out that no finished flush covers, whichever
+ * thread flushed (a flush that another thread is still waiting for covers
+ * nothing yet). */
+struct prma_ucx_owed {
+    _Atomic uint64_t out;
+    _Atomic uint64_t done;
+};
+
 struct prma_ucx {
     ucp_context_h         context;
     ucp_worker_h          worker;
@@ -45,8 +55,7 @@ struct prma_ucx {
     _Atomic int           driving;   /* the worker's gate: 1 while a thread is inside
                                         ucp_worker_progress (prma__ucx_drive, the
                                         progress thread); the others do not wait for it */
-    _Atomic int           puts_out;  /* a put went out since the last worker flush
-                                        (prma__ucx_flush) */
+    struct prma_ucx_owed  puts;      /* every put, for the worker flush */
 };
 
 /* Drive the worker from one of the process's own threads (not the progress

@@ -1072,7 +1072,7 @@ static void test_ucx_rank_without_address_is_unreachable(void **state)
 /* A put has gone out since the worker's last flush (as the port marks). */
 static void put_went_out(struct fixture *f)
 {
-    atomic_store(&f->ucx.puts_out, 1);
+    atomic_fetch_add(&f->ucx.puts.out, 1);
 }
 
 static void test_ucx_flush_completes_inline_or_fails_mapped(void **state)
@@ -1110,6 +1110,16 @@ static void test_ucx_flush_after_puts_only(void **state)
     assert_int_equal(put_transient(f, buf, sizeof(buf), 0), PRMA_ERR_UCX_IO);
     assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
     assert_int_equal(ucxm.flushes, 1);
+    /* A flush that failed covered nothing: the next one flushes again. */
+    ucxm.rma_ret = NULL;
+    assert_int_equal(put_transient(f, buf, sizeof(buf), 0), PRMA_OK);
+    ucxm.flush_ret = UCS_STATUS_PTR(UCS_ERR_CONNECTION_RESET);
+    assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_ERR_PEER_LOST);
+    ucxm.flush_ret = NULL;
+    assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
+    assert_int_equal(ucxm.flushes, 3);
+    assert_int_equal(prma__ucx_flush(&f->ucx, NULL), PRMA_OK);
+    assert_int_equal(ucxm.flushes, 3);
 }
 
 static void test_ucx_flush_waits_for_its_request(void **state)
