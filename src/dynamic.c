@@ -1301,11 +1301,12 @@ void prma__dyn_release(struct prma_win *win)
     pthread_mutex_unlock(&win->dyn->lock);
 }
 
-int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
-                     int put)
+/* reach, and where it reached a mapping here, the copy there. */
+static int reach_copy(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
+                      int put, int again, void **rkey_p)
 {
     char *at;
-    int status = reach(win, target, addr, len, 1, &at, NULL);
+    int status = reach(win, target, addr, len, again, &at, rkey_p);
 
     if (status == PRMA_OK) {
         reached_copy(win, at, buf, len, put);
@@ -1314,17 +1315,16 @@ int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf,
     return status;
 }
 
+int prma__dyn_direct(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
+                     int put)
+{
+    return reach_copy(win, target, addr, buf, len, put, 1, NULL);
+}
+
 int prma__dyn_access(struct prma_win *win, int target, uint64_t addr, void *buf, size_t len,
                      int put, void **rkey_p)
 {
-    char *at;
-    int status = reach(win, target, addr, len, 0, &at, rkey_p);
-
-    if (status == PRMA_OK) {
-        reached_copy(win, at, buf, len, put);
-        prma__dyn_release(win);
-    }
-    return status;
+    return reach_copy(win, target, addr, buf, len, put, 0, rkey_p);
 }
 
 int prma__dyn_holds(struct prma_win *win, uint64_t addr, size_t len)
