@@ -386,3 +386,10 @@ SHIM_EXPORT int MPI_Rget_accumulate(const void *origin_addr, int origin_count,
                               result_count, result_datatype, target_rank, target_disp,
                               target_count, target_datatype, op, win, request);
 }
+
+/* Their PMPI_ names (shim.h). */
+SHIM_PMPI(MPI_Accumulate);
+SHIM_PMPI(MPI_Get_accumulate);
+SHIM_PMPI(MPI_Fetch_and_op);
+SHIM_PMPI(MPI_Raccumulate);
+SHIM_PMPI(MPI_Rget_accumulate);

@@ -202,3 +202,11 @@ SHIM_EXPORT int MPI_Win_test(MPI_Win win, int *flag)
     status = prma_win_test(w->core, flag);
     return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
 }
+
+/* Their PMPI_ names (shim.h). */
+SHIM_PMPI(MPI_Win_fence);
+SHIM_PMPI(MPI_Win_post);
+SHIM_PMPI(MPI_Win_start);
+SHIM_PMPI(MPI_Win_complete);
+SHIM_PMPI(MPI_Win_wait);
+SHIM_PMPI(MPI_Win_test);

@@ -424,3 +424,10 @@ SHIM_EXPORT int MPI_Rget(void *origin_addr, int origin_count, MPI_Datatype origi
     return shim_rma_request(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
                        target_disp, target_count, target_datatype, win, request);
 }
+
+/* Their PMPI_ names (shim.h). */
+SHIM_PMPI(MPI_Put);
+SHIM_PMPI(MPI_Get);
+SHIM_PMPI(MPI_Compare_and_swap);
+SHIM_PMPI(MPI_Rput);
+SHIM_PMPI(MPI_Rget);

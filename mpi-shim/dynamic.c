@@ -37,3 +37,7 @@ SHIM_EXPORT int MPI_Win_detach(MPI_Win win, const void *base)
     status = prma_win_detach(w->core, base);
     return status == PRMA_OK ? MPI_SUCCESS : shim_win_raise(w, shim_class(status), __func__);
 }
+
+/* Their PMPI_ names (shim.h). */
+SHIM_PMPI(MPI_Win_attach);
+SHIM_PMPI(MPI_Win_detach);

@@ -62,7 +62,8 @@ int shim_class(int status)
 struct errh {
     MPI_Errhandler               handle;
     MPI_Win_errhandler_function *fn;
-    int                          refs;   /* the program's + each window's */
+    int                          fortran; /* fn takes Fortran handles (fortran.c) */
+    int                          refs;    /* the program's + each window's */
     struct errh                 *next;
 };
 
@@ -104,7 +105,7 @@ void shim_errhandler_release(MPI_Errhandler handle)
     }
     pthread_mutex_unlock(&errh_lock);
     if (gone != NULL) {
-        PMPI_Errhandler_free(&gone->handle);
+        SHIM_NEXT(PMPI_Errhandler_free)(&gone->handle);
         free(gone);
     }
 }
@@ -114,16 +115,26 @@ int shim_win_raise(struct shim_win *w, int errclass, const char *func)
     MPI_Win_errhandler_function *fn = NULL;
     MPI_Errhandler handle = w->errhandler;
     MPI_Win win;
+    MPI_Fint fwin, fcode = errclass;
     char text[MPI_MAX_ERROR_STRING];
-    int len = 0, code = errclass;
+    int len = 0, code = errclass, fortran = 0;
     struct errh *e;
 
     if (errclass == MPI_SUCCESS || handle == MPI_ERRORS_RETURN)
         return errclass;
     pthread_mutex_lock(&errh_lock);
-    if ((e = errh_find(handle)) != NULL)
-        fn = e->fn;
+    if ((e = errh_find(handle)) != NULL) {
+        fn      = e->fn;
+        fortran = e->fortran;
+    }
     pthread_mutex_unlock(&errh_lock);
+    if (fn != NULL && fortran) {
+        /* A Fortran subroutine: the window's and the code's Fortran
+         * integers, by reference. */
+        fwin = shim_win_to_f(shim_win_handle(w));
+        ((void (*)(MPI_Fint *, MPI_Fint *))(void (*)(void))fn)(&fwin, &fcode);
+        return errclass;
+    }
     if (fn != NULL) {
         win = shim_win_handle(w);
         fn(&win, &code);
@@ -153,24 +164,27 @@ int shim_bad_win(MPI_Win win, const char *func)
     return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_WIN, func);
 }
 
-SHIM_EXPORT int MPI_Win_create_errhandler(MPI_Win_errhandler_function *fn,
-                                          MPI_Errhandler *errhandler)
+/* A window error handler whose function portrma calls, in C's or (from
+ * fortran.c) Fortran's convention. */
+int shim_errhandler_create(MPI_Win_errhandler_function *fn, MPI_Errhandler *errhandler,
+                           int fortran)
 {
     struct errh *e;
     int rc;
 
     if (fn == NULL || errhandler == NULL)
-        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, __func__);
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, "MPI_Win_create_errhandler");
     e = calloc(1, sizeof(*e));
     if (e == NULL)
-        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
-    rc = PMPI_Win_create_errhandler(fn, &e->handle);
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, "MPI_Win_create_errhandler");
+    rc = SHIM_NEXT(PMPI_Win_create_errhandler)(fn, &e->handle);
     if (rc != MPI_SUCCESS) {
         free(e);
         return rc;
     }
-    e->fn   = fn;
-    e->refs = 1;
+    e->fn      = fn;
+    e->fortran = fortran;
+    e->refs    = 1;
     pthread_mutex_lock(&errh_lock);
     e->next = errhs;
     errhs   = e;
@@ -179,12 +193,18 @@ SHIM_EXPORT int MPI_Win_create_errhandler(MPI_Win_errhandler_function *fn,
     return MPI_SUCCESS;
 }
 
+SHIM_EXPORT int MPI_Win_create_errhandler(MPI_Win_errhandler_function *fn,
+                                          MPI_Errhandler *errhandler)
+{
+    return shim_errhandler_create(fn, errhandler, 0);
+}
+
 SHIM_EXPORT int MPI_Errhandler_free(MPI_Errhandler *errhandler)
 {
     int ours;
 
     if (errhandler == NULL)
-        return PMPI_Errhandler_free(errhandler);
+        return SHIM_NEXT(PMPI_Errhandler_free)(errhandler);
     pthread_mutex_lock(&errh_lock);
     ours = errh_find(*errhandler) != NULL;
     pthread_mutex_unlock(&errh_lock);
@@ -199,7 +219,7 @@ SHIM_EXPORT int MPI_Errhandler_free(MPI_Errhandler *errhandler)
         *errhandler = MPI_ERRHANDLER_NULL;
         return MPI_SUCCESS;
     }
-    return PMPI_Errhandler_free(errhandler);
+    return SHIM_NEXT(PMPI_Errhandler_free)(errhandler);
 }
 
 SHIM_EXPORT int MPI_Win_set_errhandler(MPI_Win win, MPI_Errhandler errhandler)
@@ -244,3 +264,10 @@ SHIM_EXPORT int MPI_Win_call_errhandler(MPI_Win win, int errorcode)
     /* MPI: returns MPI_SUCCESS when the handler returned. */
     return MPI_SUCCESS;
 }
+
+/* Their PMPI_ names (shim.h). */
+SHIM_PMPI(MPI_Win_create_errhandler);
+SHIM_PMPI(MPI_Errhandler_free);
+SHIM_PMPI(MPI_Win_set_errhandler);
+SHIM_PMPI(MPI_Win_get_errhandler);
+SHIM_PMPI(MPI_Win_call_errhandler);

@@ -82,15 +82,16 @@ MPI_Fint shim_win_to_f(MPI_Win handle)
     return w == NULL ? 0 : (MPI_Fint)(w->index + 1);
 }
 
+/* No lock, as for shim_win_lookup(): every Fortran RMA call comes here
+ * (fortran.c). */
 MPI_Win shim_win_from_f(MPI_Fint f)
 {
-    MPI_Win handle = MPI_WIN_NULL;
+    int n = __atomic_load_n(&shim_win_nchunks, __ATOMIC_ACQUIRE);
 
-    pthread_mutex_lock(&table_lock);
-    if (f > 0 && f <= shim_win_nchunks * SHIM_WIN_CHUNK && slot_at(f - 1)->win != NULL)
-        handle = encode(f - 1);
-    pthread_mutex_unlock(&table_lock);
-    return handle;
+    if (f <= 0 || f > n * SHIM_WIN_CHUNK ||
+        __atomic_load_n(&slot_at(f - 1)->win, __ATOMIC_ACQUIRE) == NULL)
+        return MPI_WIN_NULL;
+    return encode(f - 1);
 }
 
 /* MPICH makes these macros (a handle is its own Fortran integer there,
@@ -100,6 +101,7 @@ SHIM_EXPORT MPI_Fint MPI_Win_c2f(MPI_Win win)
 {
     return shim_win_to_f(win);
 }
+SHIM_PMPI(MPI_Win_c2f);
 #endif
 
 #ifndef MPI_Win_f2c
@@ -107,4 +109,5 @@ SHIM_EXPORT MPI_Win MPI_Win_f2c(MPI_Fint win)
 {
     return shim_win_from_f(win);
 }
+SHIM_PMPI(MPI_Win_f2c);
 #endif

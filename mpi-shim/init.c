@@ -7,7 +7,10 @@
  */
 #include "shim.h"
 
+#include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 prma_context_h shim_ctx;
 static int shim_failed;
@@ -73,9 +76,25 @@ int shim_ready(const char *func)
     return MPI_ERR_OTHER;
 }
 
+/* The MPI library's own function behind a PMPI_ name the shim defines too
+ * (the shim's would call itself). */
+void (*shim_next(const char *name))(void)
+{
+    void *sym = dlsym(RTLD_NEXT, name);
+    void (*fn)(void);
+
+    if (sym == NULL) {
+        fprintf(stderr, "portrma: the MPI library has no %s: is portrma loaded ahead of it?\n",
+                name);
+        abort();
+    }
+    memcpy(&fn, &sym, sizeof(fn));
+    return fn;
+}
+
 SHIM_EXPORT int MPI_Init(int *argc, char ***argv)
 {
-    int rc = PMPI_Init(argc, argv);
+    int rc = SHIM_NEXT(PMPI_Init)(argc, argv);
 
     if (rc == MPI_SUCCESS)
         shim_setup(MPI_THREAD_SINGLE);
@@ -84,7 +103,7 @@ SHIM_EXPORT int MPI_Init(int *argc, char ***argv)
 
 SHIM_EXPORT int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
 {
-    int rc = PMPI_Init_thread(argc, argv, required, provided);
+    int rc = SHIM_NEXT(PMPI_Init_thread)(argc, argv, required, provided);
 
     if (rc == MPI_SUCCESS)
         shim_setup(*provided);
@@ -106,5 +125,12 @@ SHIM_EXPORT int MPI_Finalize(void)
         prma_finalize(shim_ctx);
         shim_ctx = NULL;
     }
-    return PMPI_Finalize();
+    return SHIM_NEXT(PMPI_Finalize)();
 }
+
+/* A program or tool that calls these by their PMPI_ names starts and stops
+ * portrma too, as it must when window calls' PMPI_ names are portrma's
+ * (shim.h); MPICH's mpi_f08 module is one. */
+SHIM_PMPI(MPI_Init);
+SHIM_PMPI(MPI_Init_thread);
+SHIM_PMPI(MPI_Finalize);

@@ -21,6 +21,7 @@ SHIM_EXPORT int MPI_Put_c(const void *origin_addr, MPI_Count origin_count,
     return shim_rma(__func__, 1, (void *)origin_addr, origin_count, origin_datatype,
                     target_rank, target_disp, target_count, target_datatype, win);
 }
+SHIM_PMPI(MPI_Put_c);
 #endif
 
 #if HAVE_DECL_MPI_GET_C
@@ -31,6 +32,7 @@ SHIM_EXPORT int MPI_Get_c(void *origin_addr, MPI_Count origin_count, MPI_Datatyp
     return shim_rma(__func__, 0, origin_addr, origin_count, origin_datatype, target_rank,
                     target_disp, target_count, target_datatype, win);
 }
+SHIM_PMPI(MPI_Get_c);
 #endif
 
 #if HAVE_DECL_MPI_RPUT_C
@@ -43,6 +45,7 @@ SHIM_EXPORT int MPI_Rput_c(const void *origin_addr, MPI_Count origin_count,
                             target_rank, target_disp, target_count, target_datatype, win,
                             request);
 }
+SHIM_PMPI(MPI_Rput_c);
 #endif
 
 #if HAVE_DECL_MPI_RGET_C
@@ -55,6 +58,7 @@ SHIM_EXPORT int MPI_Rget_c(void *origin_addr, MPI_Count origin_count,
                             target_rank, target_disp, target_count, target_datatype, win,
                             request);
 }
+SHIM_PMPI(MPI_Rget_c);
 #endif
 
 #if HAVE_DECL_MPI_ACCUMULATE_C
@@ -67,6 +71,7 @@ SHIM_EXPORT int MPI_Accumulate_c(const void *origin_addr, MPI_Count origin_count
                            MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
                            target_datatype, op, win);
 }
+SHIM_PMPI(MPI_Accumulate_c);
 #endif
 
 #if HAVE_DECL_MPI_GET_ACCUMULATE_C
@@ -81,6 +86,7 @@ SHIM_EXPORT int MPI_Get_accumulate_c(const void *origin_addr, MPI_Count origin_c
                            result_count > 0 ? result_addr : NULL, result_count, result_datatype,
                            target_rank, target_disp, target_count, target_datatype, op, win);
 }
+SHIM_PMPI(MPI_Get_accumulate_c);
 #endif
 
 #if HAVE_DECL_MPI_RACCUMULATE_C
@@ -94,6 +100,7 @@ SHIM_EXPORT int MPI_Raccumulate_c(const void *origin_addr, MPI_Count origin_coun
                                    0, MPI_DATATYPE_NULL, target_rank, target_disp, target_count,
                                    target_datatype, op, win, request);
 }
+SHIM_PMPI(MPI_Raccumulate_c);
 #endif
 
 #if HAVE_DECL_MPI_RGET_ACCUMULATE_C
@@ -109,6 +116,7 @@ SHIM_EXPORT int MPI_Rget_accumulate_c(const void *origin_addr, MPI_Count origin_
                                    target_disp, target_count, target_datatype, op, win,
                                    request);
 }
+SHIM_PMPI(MPI_Rget_accumulate_c);
 #endif
 
 #if HAVE_DECL_MPI_WIN_CREATE_C || HAVE_DECL_MPI_WIN_ALLOCATE_C || \
@@ -132,6 +140,7 @@ SHIM_EXPORT int MPI_Win_create_c(void *base, MPI_Aint size, MPI_Aint disp_unit, 
 
     return rc != MPI_SUCCESS ? rc : MPI_Win_create(base, size, du, info, comm, win);
 }
+SHIM_PMPI(MPI_Win_create_c);
 #endif
 
 #if HAVE_DECL_MPI_WIN_ALLOCATE_C
@@ -142,6 +151,7 @@ SHIM_EXPORT int MPI_Win_allocate_c(MPI_Aint size, MPI_Aint disp_unit, MPI_Info i
 
     return rc != MPI_SUCCESS ? rc : MPI_Win_allocate(size, du, info, comm, baseptr, win);
 }
+SHIM_PMPI(MPI_Win_allocate_c);
 #endif
 
 #if HAVE_DECL_MPI_WIN_ALLOCATE_SHARED_C
@@ -152,6 +162,7 @@ SHIM_EXPORT int MPI_Win_allocate_shared_c(MPI_Aint size, MPI_Aint disp_unit, MPI
 
     return rc != MPI_SUCCESS ? rc : MPI_Win_allocate_shared(size, du, info, comm, baseptr, win);
 }
+SHIM_PMPI(MPI_Win_allocate_shared_c);
 #endif
 
 #if HAVE_DECL_MPI_WIN_SHARED_QUERY_C
@@ -164,4 +175,5 @@ SHIM_EXPORT int MPI_Win_shared_query_c(MPI_Win win, int rank, MPI_Aint *size,
         *disp_unit = du;
     return rc;
 }
+SHIM_PMPI(MPI_Win_shared_query_c);
 #endif

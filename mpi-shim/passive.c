@@ -92,3 +92,14 @@ SHIM_EXPORT int MPI_Win_sync(MPI_Win win)
 {
     SHIM_WIN_CALL(win, prma_win_sync(w_->core));
 }
+
+/* Their PMPI_ names (shim.h). */
+SHIM_PMPI(MPI_Win_lock);
+SHIM_PMPI(MPI_Win_unlock);
+SHIM_PMPI(MPI_Win_lock_all);
+SHIM_PMPI(MPI_Win_unlock_all);
+SHIM_PMPI(MPI_Win_flush);
+SHIM_PMPI(MPI_Win_flush_all);
+SHIM_PMPI(MPI_Win_flush_local);
+SHIM_PMPI(MPI_Win_flush_local_all);
+SHIM_PMPI(MPI_Win_sync);

@@ -25,6 +25,24 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
+/* A window call's PMPI_ name is the shim's too: whoever calls it (a
+ * profiling tool stacked above portrma, MPICH's mpi_f08 module) holds a
+ * window of portrma's, which must never reach the MPI library; and so are
+ * MPI_Init's, MPI_Init_thread's and MPI_Finalize's, which set portrma up and
+ * tear it down, and MPI_Win_create_errhandler's and MPI_Errhandler_free's,
+ * whose handlers the shim keeps (errors.c). Not for the other calls
+ * the shim itself makes to the library by their PMPI_ names (MPI_Alloc_mem,
+ * MPI_Free_mem, the blocking calls). */
+#define SHIM_PMPI(name) SHIM_EXPORT __typeof__(name) P##name __attribute__((alias(#name)))
+
+/* The MPI library's function behind a PMPI_ name the shim also defines
+ * (MPI_Init, MPI_Init_thread, MPI_Finalize, MPI_Win_create_errhandler,
+ * MPI_Errhandler_free):
+ * found with dlsym(RTLD_NEXT), since the shim's own name would call the
+ * shim. init.c. */
+void (*shim_next(const char *name))(void);
+#define SHIM_NEXT(fn) ((__typeof__(&fn))shim_next(#fn))
+
 struct shim_attr;
 
 /* A window as the shim knows it. */
@@ -76,11 +94,24 @@ __attribute__((cold, noinline)) int shim_win_raise(struct shim_win *w, int errcl
                                                    const char *func);
 int  shim_comm_raise(MPI_Comm comm, int errclass, const char *func);
 __attribute__((cold, noinline)) int shim_bad_win(MPI_Win win, const char *func);
+int shim_errhandler_create(MPI_Win_errhandler_function *fn, MPI_Errhandler *errhandler,
+                           int fortran);
 void shim_errhandler_retain(MPI_Errhandler errh);
 void shim_errhandler_release(MPI_Errhandler errh);
 
 /* win_attr.c */
 int  shim_attrs_delete_all(struct shim_win *w);
+/* An MPI library's own caller of a delete callback in another language
+ * (MPICH's MPII_Attr_delete_proxy): the callback, the window, the keyval,
+ * the attribute's kind and value, the extra state. */
+typedef int shim_delete_proxy(MPI_Win_delete_attr_function *fn, MPI_Win win, int keyval,
+                              int kind, void *value, void *extra);
+int  shim_attr_set(MPI_Win win, int win_keyval, void *attribute_val, int kind);
+int  shim_attr_value(MPI_Win win, int win_keyval, MPI_Aint *value, int *flag);
+int  shim_keyval_set_proxy(int keyval, shim_delete_proxy *proxy);
+int  shim_keyval_create(MPI_Win_copy_attr_function *copy_fn,
+                        MPI_Win_delete_attr_function *delete_fn, int *win_keyval,
+                        void *extra_state, int fortran);
 
 /*
  * datatype.c: what a datatype is to put and get. One element of a datatype

@@ -15,6 +15,8 @@ struct keyval {
     MPI_Win_copy_attr_function   *copy_fn;   /* windows are never duplicated */
     MPI_Win_delete_attr_function *delete_fn;
     void                         *extra;
+    int                           fortran;   /* delete_fn is a Fortran subroutine */
+    shim_delete_proxy            *proxy;     /* calls delete_fn for the MPI library */
     int                           refs;      /* the program's + each attribute's */
     int                           freed;     /* the program freed it */
 };
@@ -22,6 +24,7 @@ struct keyval {
 struct shim_attr {
     int               keyval;
     void             *value;
+    int               kind;   /* how it was set: 0 from C, else the MPI library's kind */
     struct shim_attr *next;
 };
 
@@ -56,21 +59,23 @@ static void keyval_release(int keyval)
     pthread_mutex_unlock(&keyval_lock);
 }
 
-SHIM_EXPORT int MPI_Win_create_keyval(MPI_Win_copy_attr_function *copy_fn,
-                                      MPI_Win_delete_attr_function *delete_fn,
-                                      int *win_keyval, void *extra_state)
+/* A keyval whose delete callback is C's or (from fortran.c) Fortran's. */
+int shim_keyval_create(MPI_Win_copy_attr_function *copy_fn,
+                       MPI_Win_delete_attr_function *delete_fn, int *win_keyval,
+                       void *extra_state, int fortran)
 {
     struct keyval *kv, **grown;
     int index;
 
     if (win_keyval == NULL)
-        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, __func__);
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, "MPI_Win_create_keyval");
     kv = calloc(1, sizeof(*kv));
     if (kv == NULL)
-        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, "MPI_Win_create_keyval");
     kv->copy_fn   = copy_fn;
     kv->delete_fn = delete_fn;
     kv->extra     = extra_state;
+    kv->fortran   = fortran;
     kv->refs      = 1;
     pthread_mutex_lock(&keyval_lock);
     for (index = 0; index < nkeyvals && keyvals[index] != NULL; index++)
@@ -80,7 +85,7 @@ SHIM_EXPORT int MPI_Win_create_keyval(MPI_Win_copy_attr_function *copy_fn,
         if (grown == NULL) {
             pthread_mutex_unlock(&keyval_lock);
             free(kv);
-            return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
+            return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, "MPI_Win_create_keyval");
         }
         memset(grown + nkeyvals, 0, 16 * sizeof(*keyvals));
         keyvals = grown;
@@ -90,6 +95,34 @@ SHIM_EXPORT int MPI_Win_create_keyval(MPI_Win_copy_attr_function *copy_fn,
     pthread_mutex_unlock(&keyval_lock);
     *win_keyval = KEYVAL_BASE + index;
     return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_create_keyval(MPI_Win_copy_attr_function *copy_fn,
+                                      MPI_Win_delete_attr_function *delete_fn,
+                                      int *win_keyval, void *extra_state)
+{
+    return shim_keyval_create(copy_fn, delete_fn, win_keyval, extra_state, 0);
+}
+
+/* A Fortran delete callback: every argument by reference, the attribute
+ * and the extra state as address-sized integers. */
+typedef void shim_fortran_delete_fn(MPI_Fint *win, MPI_Fint *keyval, MPI_Aint *value,
+                                    MPI_Aint *extra, MPI_Fint *ierr);
+
+static int delete_call(const struct keyval *kv, MPI_Win handle, int keyval,
+                       const struct shim_attr *a)
+{
+    MPI_Fint fwin, fkey = keyval, ierr = MPI_SUCCESS;
+    MPI_Aint fvalue = (MPI_Aint)a->value, fextra = (MPI_Aint)kv->extra;
+
+    if (kv->proxy != NULL)
+        return kv->proxy(kv->delete_fn, handle, keyval, a->kind, a->value, kv->extra);
+    if (!kv->fortran)
+        return kv->delete_fn(handle, keyval, a->value, kv->extra);
+    fwin = shim_win_to_f(handle);
+    ((shim_fortran_delete_fn *)(void (*)(void))kv->delete_fn)(&fwin, &fkey, &fvalue, &fextra,
+                                                              &ierr);
+    return ierr;
 }
 
 SHIM_EXPORT int MPI_Win_free_keyval(int *win_keyval)
@@ -120,7 +153,7 @@ static int attr_delete(struct shim_win *w, int keyval)
     if ((a = *pa) == NULL)
         return MPI_ERR_KEYVAL;
     if (kv != NULL && kv->delete_fn != NULL) {
-        rc = kv->delete_fn(handle, keyval, a->value, kv->extra);
+        rc = delete_call(kv, handle, keyval, a);
         if (rc != MPI_SUCCESS)
             return rc;
     }
@@ -140,33 +173,56 @@ int shim_attrs_delete_all(struct shim_win *w)
     return MPI_SUCCESS;
 }
 
-SHIM_EXPORT int MPI_Win_set_attr(MPI_Win win, int win_keyval, void *attribute_val)
+/* An attribute set from C (kind 0) or, through the MPI library's own
+ * Fortran bindings, with the library's kind of value (mpich.c). */
+int shim_attr_set(MPI_Win win, int win_keyval, void *attribute_val, int kind)
 {
+    static const char func[] = "MPI_Win_set_attr";
     struct shim_win *w = shim_win_lookup(win);
     struct keyval *kv;
     struct shim_attr *a;
     int rc;
 
     if (w == NULL)
-        return shim_bad_win(win, __func__);
+        return shim_bad_win(win, func);
     kv = keyval_get(win_keyval);
     if (kv == NULL || kv->freed)
-        return shim_win_raise(w, MPI_ERR_KEYVAL, __func__);
+        return shim_win_raise(w, MPI_ERR_KEYVAL, func);
     for (a = w->attrs; a != NULL && a->keyval != win_keyval; a = a->next)
         ;
     if (a != NULL && (rc = attr_delete(w, win_keyval)) != MPI_SUCCESS)
-        return shim_win_raise(w, rc, __func__);
+        return shim_win_raise(w, rc, func);
     a = calloc(1, sizeof(*a));
     if (a == NULL)
-        return shim_win_raise(w, MPI_ERR_NO_MEM, __func__);
+        return shim_win_raise(w, MPI_ERR_NO_MEM, func);
     a->keyval = win_keyval;
     a->value  = attribute_val;
+    a->kind   = kind;
     a->next   = w->attrs;
     w->attrs  = a;
     pthread_mutex_lock(&keyval_lock);
     kv->refs++;
     pthread_mutex_unlock(&keyval_lock);
     return MPI_SUCCESS;
+}
+
+SHIM_EXPORT int MPI_Win_set_attr(MPI_Win win, int win_keyval, void *attribute_val)
+{
+    return shim_attr_set(win, win_keyval, attribute_val, 0);
+}
+
+/* A keyval of the shim's gets the MPI library's proxy for its delete
+ * callback (mpich.c): 0, or -1 when the keyval is not the shim's. */
+int shim_keyval_set_proxy(int keyval, shim_delete_proxy *proxy)
+{
+    struct keyval *kv = keyval_get(keyval);
+
+    if (kv == NULL)
+        return -1;
+    pthread_mutex_lock(&keyval_lock);
+    kv->proxy = proxy;
+    pthread_mutex_unlock(&keyval_lock);
+    return 0;
 }
 
 SHIM_EXPORT int MPI_Win_get_attr(MPI_Win win, int win_keyval, void *attribute_val, int *flag)
@@ -205,6 +261,26 @@ SHIM_EXPORT int MPI_Win_get_attr(MPI_Win win, int win_keyval, void *attribute_va
         value = a->value;
     }
     memcpy(attribute_val, &value, sizeof(value));
+    return MPI_SUCCESS;
+}
+
+/* The attribute as Fortran gets it (an address-sized integer): the
+ * predefined ones' values where C gets pointers to them; MPI_WIN_BASE and
+ * the program's own attributes are the value itself in both. */
+int shim_attr_value(MPI_Win win, int win_keyval, MPI_Aint *value, int *flag)
+{
+    void *v = NULL;
+    int rc = MPI_Win_get_attr(win, win_keyval, &v, flag);
+
+    if (rc != MPI_SUCCESS || !*flag)
+        return rc;
+    if (win_keyval == MPI_WIN_SIZE)
+        *value = *(MPI_Aint *)v;
+    else if (win_keyval == MPI_WIN_DISP_UNIT || win_keyval == MPI_WIN_CREATE_FLAVOR ||
+             win_keyval == MPI_WIN_MODEL)
+        *value = *(int *)v;
+    else
+        *value = (MPI_Aint)v;
     return MPI_SUCCESS;
 }
 
@@ -314,3 +390,15 @@ SHIM_EXPORT int MPI_Win_get_info(MPI_Win win, MPI_Info *info_used)
     PMPI_Info_set(*info_used, "same_disp_unit", "false");
     return MPI_SUCCESS;
 }
+
+/* Their PMPI_ names (shim.h). */
+SHIM_PMPI(MPI_Win_create_keyval);
+SHIM_PMPI(MPI_Win_free_keyval);
+SHIM_PMPI(MPI_Win_set_attr);
+SHIM_PMPI(MPI_Win_get_attr);
+SHIM_PMPI(MPI_Win_delete_attr);
+SHIM_PMPI(MPI_Win_get_group);
+SHIM_PMPI(MPI_Win_set_name);
+SHIM_PMPI(MPI_Win_get_name);
+SHIM_PMPI(MPI_Win_set_info);
+SHIM_PMPI(MPI_Win_get_info);

@@ -365,3 +365,11 @@ SHIM_EXPORT int MPI_Free_mem(void *base)
     /* Not ours (allocated before portrma started): the library's. */
     return PMPI_Free_mem(base);
 }
+
+/* Their PMPI_ names (shim.h). */
+SHIM_PMPI(MPI_Win_create);
+SHIM_PMPI(MPI_Win_allocate);
+SHIM_PMPI(MPI_Win_allocate_shared);
+SHIM_PMPI(MPI_Win_create_dynamic);
+SHIM_PMPI(MPI_Win_shared_query);
+SHIM_PMPI(MPI_Win_free);

@@ -2,7 +2,8 @@
 # deps.sh - install the Debian packages portrma needs, only those missing.
 set -euo pipefail
 pkgs=(build-essential libopenmpi-dev openmpi-bin libucx-dev ucx-utils libhwloc-dev
-      libcmocka-dev autoconf automake libtool pkg-config libmpich-dev mpich gnuplot-nox)
+      libcmocka-dev autoconf automake libtool pkg-config libmpich-dev mpich gnuplot-nox
+      gfortran)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -1,6 +1,8 @@
 #!/bin/bash
 # install-check.sh - `make install` puts exactly the promised files in place,
-# the libraries export only MPI_* and prma_*, portrma_info runs from the
+# the libraries export only MPI_* and prma_* (and the shim the PMPI_ names
+# of the window calls and, under Open MPI, the Fortran names of MPI's
+# calls: mpi_*, pmpi_*, PMPI_* and ompi_*_f), portrma_info runs from the
 # installed tree, and a program linked with -lportrma_mpi against the
 # installed tree gets the right answer on 4 ranks with Open MPI's one-sided
 # components excluded.
@@ -25,7 +27,9 @@ grep -q '^Requires.private: ucx hwloc' "$root/lib/pkgconfig/portrma.pc" ||
 
 for lib in libportrma libportrma_mpi; do
     want='^prma_'; [[ $lib == libportrma_mpi ]] && want='^MPI_'
-    others=$(nm -D --defined-only "$root/lib/$lib.so" | awk '{print $3}' | grep -v "$want")
+    also='^prma_'; [[ $lib == libportrma_mpi ]] && also='^(PMPI_[A-Za-z0-9_]+|p?mpi_[a-z0-9_]+|ompi_[a-z0-9_]+_f)$'
+    others=$(nm -D --defined-only "$root/lib/$lib.so" | awk '{print $3}' | grep -v "$want" |
+             grep -v -E "$also")
     [[ -z $others ]] || bad "$lib.so exports more than ${want#^}*: $others"
     n=$(nm -D --defined-only "$root/lib/$lib.so" | grep -c " T ${want#^}")
     [[ $n -gt 0 ]] || bad "$lib.so exports no ${want#^}* function"

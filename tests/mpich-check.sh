@@ -4,8 +4,8 @@
 # every large-count (_c) one-sided call MPICH declares, and run some of the
 # MPI tests, built with MPICH, under the MPICH-built shim (LD_PRELOAD) at 2
 # and 4 ranks, each under a timeout (ports first: it fails unless portrma
-# serves the windows). Skipped (77) when MPICH is not
-# installed (Debian: libmpich-dev mpich).
+# serves the windows), and the Fortran tests built with mpif90.mpich.
+# Skipped (77) when MPICH is not installed (Debian: libmpich-dev mpich).
 set -u
 : "${PRMA_SRCDIR:?run through make check}"
 if ! command -v mpicc.mpich >/dev/null || ! command -v mpiexec.mpich >/dev/null; then
@@ -36,9 +36,24 @@ for f in MPI_Put_c MPI_Get_c MPI_Accumulate_c MPI_Get_accumulate_c MPI_Rput_c MP
         nm -D --defined-only "$shim" | grep -q " T $f$" || bad "the shim does not serve $f"
     fi
 done
+progs=()
 for prog in ports accumulate fence_putget datatypes requests; do
-    mpicc.mpich -O1 -w -I"$PRMA_SRCDIR/tests/mpi" -o "$prog" "$PRMA_SRCDIR/tests/mpi/$prog.c" ||
-        { bad "$prog does not build with MPICH"; continue; }
+    mpicc.mpich -O1 -w -I"$PRMA_SRCDIR/tests/mpi" -o "$prog" "$PRMA_SRCDIR/tests/mpi/$prog.c" &&
+        progs+=("$prog") || bad "$prog does not build with MPICH"
+done
+# Fortran programs reach the shim through MPICH's own Fortran bindings.
+if command -v mpif90.mpich >/dev/null && mpif90.mpich --version >/dev/null 2>&1; then
+    for prog in fortran_mpi fortran_f08; do
+        flag=; [[ $prog == fortran_f08 ]] && flag=-DPRMA_F08
+        mkdir "$prog.d"  # each build's module files apart
+        (cd "$prog.d" && mpif90.mpich -O1 -w $flag -o "../$prog" "$PRMA_SRCDIR/tests/mpi/fortran.F90") \
+            >"$prog.out" 2>&1 &&
+            progs+=("$prog") || { tail -5 "$prog.out"; bad "$prog does not build with MPICH"; }
+    done
+else
+    echo "mpich-check: no mpif90.mpich: Fortran programs not run"
+fi
+for prog in "${progs[@]}"; do
     for np in 2 4; do
         out=$(timeout 120 mpiexec.mpich -n $np env LD_PRELOAD="$shim" "./$prog" 2>&1)
         rc=$?
