@@ -438,7 +438,7 @@ FORTRAN_NAMES(win_get_attr, WIN_GET_ATTR);
 
 static void f_win_set_attr(MPI_Fint *win, MPI_Fint *keyval, MPI_Aint *value, MPI_Fint *ierr)
 {
-    *ierr = MPI_Win_set_attr(WIN(win), *keyval, (void *)*value);
+    *ierr = shim_attr_set(WIN(win), *keyval, (void *)*value, 1);
 }
 FORTRAN_NAMES(win_set_attr, WIN_SET_ATTR);
 

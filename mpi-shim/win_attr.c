@@ -24,7 +24,8 @@ struct keyval {
 struct shim_attr {
     int               keyval;
     void             *value;
-    int               kind;   /* how it was set: 0 from C, else the MPI library's kind */
+    int               kind;   /* how it was set: 0 from C, else from Fortran */
+    MPI_Aint          number; /* from Fortran: the integer, where C's pointer points */
     struct shim_attr *next;
 };
 
@@ -173,8 +174,9 @@ int shim_attrs_delete_all(struct shim_win *w)
     return MPI_SUCCESS;
 }
 
-/* An attribute set from C (kind 0) or, through the MPI library's own
- * Fortran bindings, with the library's kind of value (mpich.c). */
+/* An attribute set from C (kind 0: a pointer) or from Fortran (an integer;
+ * kind 1 from fortran.c, the MPI library's kind from its own bindings,
+ * mpich.c). */
 int shim_attr_set(MPI_Win win, int win_keyval, void *attribute_val, int kind)
 {
     static const char func[] = "MPI_Win_set_attr";
@@ -198,6 +200,7 @@ int shim_attr_set(MPI_Win win, int win_keyval, void *attribute_val, int kind)
     a->keyval = win_keyval;
     a->value  = attribute_val;
     a->kind   = kind;
+    a->number = (MPI_Aint)attribute_val;
     a->next   = w->attrs;
     w->attrs  = a;
     pthread_mutex_lock(&keyval_lock);
@@ -225,63 +228,62 @@ int shim_keyval_set_proxy(int keyval, shim_delete_proxy *proxy)
     return 0;
 }
 
-SHIM_EXPORT int MPI_Win_get_attr(MPI_Win win, int win_keyval, void *attribute_val, int *flag)
+/* An attribute's value for C (a pointer: to the value, for the predefined
+ * attributes but MPI_WIN_BASE and for an integer set from Fortran, MPI-3.1
+ * 17.2.7) or, raw, the value itself for Fortran (an address-sized integer:
+ * the address C would get, or the integer set from Fortran). */
+static int get_attr(MPI_Win win, int win_keyval, void *attribute_val, int *flag, int raw)
 {
+    static const char func[] = "MPI_Win_get_attr";
     struct shim_win *w = shim_win_lookup(win);
     void *value = NULL;
 
     if (w == NULL)
-        return shim_bad_win(win, __func__);
+        return shim_bad_win(win, func);
     if (attribute_val == NULL || flag == NULL)
-        return shim_win_raise(w, MPI_ERR_ARG, __func__);
+        return shim_win_raise(w, MPI_ERR_ARG, func);
     *flag = 1;
-    /* Predefined attributes: the value is the base itself for
-     * MPI_WIN_BASE, a pointer to the value for the others. */
     if (win_keyval == MPI_WIN_BASE)
         value = w->base;
     else if (win_keyval == MPI_WIN_SIZE)
-        value = &w->size;
+        value = raw ? (void *)w->size : &w->size;
     else if (win_keyval == MPI_WIN_DISP_UNIT)
-        value = &w->disp_unit;
+        value = raw ? (void *)(MPI_Aint)w->disp_unit : &w->disp_unit;
     else if (win_keyval == MPI_WIN_CREATE_FLAVOR)
-        value = &w->flavor;
+        value = raw ? (void *)(MPI_Aint)w->flavor : &w->flavor;
     else if (win_keyval == MPI_WIN_MODEL)
-        value = &w->model;
+        value = raw ? (void *)(MPI_Aint)w->model : &w->model;
     else {
         struct shim_attr *a;
 
         if (keyval_get(win_keyval) == NULL)
-            return shim_win_raise(w, MPI_ERR_KEYVAL, __func__);
+            return shim_win_raise(w, MPI_ERR_KEYVAL, func);
         for (a = w->attrs; a != NULL && a->keyval != win_keyval; a = a->next)
             ;
         if (a == NULL) {
             *flag = 0;
             return MPI_SUCCESS;
         }
-        value = a->value;
+        value = (a->kind != 0 && !raw) ? (void *)&a->number : a->value;
     }
     memcpy(attribute_val, &value, sizeof(value));
     return MPI_SUCCESS;
 }
 
-/* The attribute as Fortran gets it (an address-sized integer): the
- * predefined ones' values where C gets pointers to them; MPI_WIN_BASE and
- * the program's own attributes are the value itself in both. */
+SHIM_EXPORT int MPI_Win_get_attr(MPI_Win win, int win_keyval, void *attribute_val, int *flag)
+{
+    return get_attr(win, win_keyval, attribute_val, flag, 0);
+}
+
+/* The attribute as Fortran gets it (an address-sized integer). */
 int shim_attr_value(MPI_Win win, int win_keyval, MPI_Aint *value, int *flag)
 {
     void *v = NULL;
-    int rc = MPI_Win_get_attr(win, win_keyval, &v, flag);
+    int rc = get_attr(win, win_keyval, &v, flag, 1);
 
-    if (rc != MPI_SUCCESS || !*flag)
-        return rc;
-    if (win_keyval == MPI_WIN_SIZE)
-        *value = *(MPI_Aint *)v;
-    else if (win_keyval == MPI_WIN_DISP_UNIT || win_keyval == MPI_WIN_CREATE_FLAVOR ||
-             win_keyval == MPI_WIN_MODEL)
-        *value = *(int *)v;
-    else
+    if (rc == MPI_SUCCESS && *flag)
         *value = (MPI_Aint)v;
-    return MPI_SUCCESS;
+    return rc;
 }
 
 SHIM_EXPORT int MPI_Win_delete_attr(MPI_Win win, int win_keyval)

@@ -43,11 +43,13 @@ for prog in ports accumulate fence_putget datatypes requests; do
 done
 # Fortran programs reach the shim through MPICH's own Fortran bindings.
 if command -v mpif90.mpich >/dev/null && mpif90.mpich --version >/dev/null 2>&1; then
+    mpicc.mpich -O1 -c -o fortran_attr.o "$PRMA_SRCDIR/tests/mpi/fortran_attr.c" ||
+        bad "fortran_attr.c does not build with MPICH"
     for prog in fortran_mpi fortran_f08; do
         flag=; [[ $prog == fortran_f08 ]] && flag=-DPRMA_F08
         mkdir "$prog.d"  # each build's module files apart
-        (cd "$prog.d" && mpif90.mpich -O1 -w $flag -o "../$prog" "$PRMA_SRCDIR/tests/mpi/fortran.F90") \
-            >"$prog.out" 2>&1 &&
+        (cd "$prog.d" && mpif90.mpich -O1 -w $flag -o "../$prog" \
+            "$PRMA_SRCDIR/tests/mpi/fortran.F90" ../fortran_attr.o) >"$prog.out" 2>&1 &&
             progs+=("$prog") || { tail -5 "$prog.out"; bad "$prog does not build with MPICH"; }
     done
 else

@@ -21,9 +21,14 @@ build() {  # build NAME [MPIF90 ARGS...]
     local name=$1
     shift
     mkdir "$dir/$name.d"  # each build's module files apart
-    (cd "$dir/$name.d" && mpif90 -O1 -o "$dir/$name" "$PRMA_SRCDIR/tests/mpi/fortran.F90" "$@") \
-        >"$dir/$name.out" 2>&1 || { tail -20 "$dir/$name.out"; bad "$name does not build"; return 1; }
+    (cd "$dir/$name.d" && mpif90 -O1 -o "$dir/$name" "$PRMA_SRCDIR/tests/mpi/fortran.F90" \
+        "$dir/fortran_attr.o" "$@") >"$dir/$name.out" 2>&1 ||
+        { tail -20 "$dir/$name.out"; bad "$name does not build"; return 1; }
 }
+
+# The C half of the attribute check across languages.
+mpicc -O1 -c -o "$dir/fortran_attr.o" "$PRMA_SRCDIR/tests/mpi/fortran_attr.c" ||
+    { echo "fortran-check: FAIL: fortran_attr.c does not build"; exit 1; }
 
 progs=()
 build fortran_mpi && progs+=("$dir/fortran_mpi")

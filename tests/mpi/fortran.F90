@@ -55,9 +55,24 @@
 
 module SUPPORT_MODULE
   use MPI_MODULE
-  use, intrinsic :: iso_c_binding, only: c_ptr, c_f_pointer
+  use, intrinsic :: iso_c_binding, only: c_ptr, c_f_pointer, c_int
   use, intrinsic :: iso_fortran_env, only: error_unit
   implicit none
+
+  ! The C half of the attribute check across languages (fortran_attr.c).
+  interface
+    integer(c_int) function c_reads_fortran_attr(win, keyval, want) &
+        bind(C, name='prma_c_reads_fortran_attr')
+      import :: c_int, MPI_ADDRESS_KIND
+      integer(c_int), value :: win, keyval
+      integer(MPI_ADDRESS_KIND), value :: want
+    end function c_reads_fortran_attr
+    integer(c_int) function c_sets_attr(win, keyval, value) bind(C, name='prma_c_sets_attr')
+      import :: c_int, MPI_ADDRESS_KIND
+      integer(c_int), value :: win, keyval
+      integer(MPI_ADDRESS_KIND), value :: value
+    end function c_sets_attr
+  end interface
 
   integer, parameter :: dp = kind(1.0d0)
   integer, parameter :: ak = MPI_ADDRESS_KIND
@@ -439,6 +454,9 @@ contains
     call check_ok(ierr, 'MPI_Win_get_attr')
     call check(flag, 'MPI_Win_get_attr of a set key returned flag = .false.')
     call check_aint(val, int(777 + rank, ak), 'MPI_Win_get_attr value')
+    ! the same attribute read in C: a pointer to the integer (MPI-3.1 17.2.7)
+    call check(c_reads_fortran_attr(HVAL(win), keyval, int(777 + rank, ak)) == 1, &
+               'C read of the attribute set in Fortran (fortran_attr.c says why)')
     del_calls = 0
     call MPI_Win_delete_attr(win, keyval, ierr)
     call check_ok(ierr, 'MPI_Win_delete_attr')
@@ -450,6 +468,12 @@ contains
     call MPI_Win_get_attr(win, keyval, val, flag, ierr)
     call check_ok(ierr, 'MPI_Win_get_attr (deleted key)')
     call check(.not. flag, 'MPI_Win_get_attr of a deleted key returned flag = .true.')
+    ! set in C (a pointer), read in Fortran: the pointer's value
+    call check(c_sets_attr(HVAL(win), keyval, int(555 + rank, ak)) == 1, 'C set of the attribute')
+    call MPI_Win_get_attr(win, keyval, val, flag, ierr)
+    call check_ok(ierr, 'MPI_Win_get_attr (set in C)')
+    call check(flag, 'MPI_Win_get_attr of a key set in C returned flag = .false.')
+    call check_aint(val, int(555 + rank, ak), 'MPI_Win_get_attr value (set in C)')
     call MPI_Win_set_attr(win, keyval, int(888 + rank, ak), ierr)
     call check_ok(ierr, 'MPI_Win_set_attr (again)')
   end subroutine test_win_objects
