@@ -61,6 +61,7 @@
 #include "acc.h"
 #include "atomic.h"
 #include "context.h"
+#include "copy.h"
 #include "ctl.h"
 #include "dynamic.h"
 #include "guard.h"
@@ -218,9 +219,6 @@ static inline int acc_apart(const char *a, const char *b, size_t len)
     return a == NULL || a + len <= b || b + len <= a;
 }
 
-/* Bytes of the first-level data cache (prma__acc_setup). */
-static _Atomic size_t l1d_bytes;
-
 /* Should a get-accumulate of len bytes in all take the one-pass kernel for
  * its pieces? Yes, but where its three operands overrun the first-level
  * cache and two do not: there the copy's two and the kernel's two stay in
@@ -230,7 +228,7 @@ static _Atomic size_t l1d_bytes;
  * 32 KiB 0.87 against 0.96. */
 static inline int fetch_one_pass(size_t len)
 {
-    size_t l1 = atomic_load_explicit(&l1d_bytes, memory_order_relaxed);
+    size_t l1 = prma__l1d_bytes();
 
     return !(2 * len <= l1 && 3 * len > l1);
 }
@@ -560,12 +558,6 @@ int prma__acc_setup(struct prma_win *win)
     if (win->size <= 0)  /* creation checked it; says so to the compiler */
         return PRMA_ERR_ARG;
     domain = acc_domain(win);
-    if (atomic_load_explicit(&l1d_bytes, memory_order_relaxed) == 0) {
-        long l1 = sysconf(_SC_LEVEL1_DCACHE_SIZE);
-
-        atomic_store_explicit(&l1d_bytes, l1 > 0 ? (size_t)l1 : (size_t)32 << 10,
-                              memory_order_relaxed);
-    }
     win->acc_locked = malloc((size_t)win->size);
     if (win->acc_locked == NULL)
         return PRMA_ERR_NOMEM;

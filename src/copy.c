@@ -36,46 +36,65 @@ static size_t stream_after = SIZE_MAX;
 static int    have_avx2;
 static _Atomic unsigned long nstreamed;
 
-/* The largest data or unified cache the kernel describes for CPU 0, in
- * bytes; 0 if it says nothing. */
-static size_t llc_bytes(void)
+/* One line of a file of CPU 0's cache description: "%31s" into word, or a
+ * number (with K or M) into *bytes. 0 when the file says nothing. */
+static int cache_field(int index, const char *name, char word[32], size_t *bytes)
 {
-    size_t best = 0;
+    char path[96], unit = 0;
+    unsigned long n = 0;
+    int ok;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", index, name);
+    if ((f = fopen(path, "r")) == NULL)
+        return 0;
+    if (word != NULL) {
+        ok = fscanf(f, "%31s", word) == 1;
+    } else {
+        ok = fscanf(f, "%lu%c", &n, &unit) >= 1;
+        *bytes = unit == 'M' ? (size_t)n << 20 : unit == 'K' ? (size_t)n << 10 : (size_t)n;
+    }
+    fclose(f);
+    return ok;
+}
+
+/* The size in bytes of CPU 0's data (or unified) cache of the given level,
+ * or with level 0 of its largest one, as the kernel describes them (the C
+ * library's guess where it says nothing); 0 if nothing knows. */
+static size_t cache_bytes(int level)
+{
+    size_t best = 0, bytes, lv;
+    char type[32];
 
     for (int i = 0; i < 8; i++) {
-        char path[96], type[32] = "";
-        unsigned long kib = 0;
-        char unit = 0;
-        FILE *f;
-
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
-        if ((f = fopen(path, "r")) == NULL)
+        if (!cache_field(i, "type", type, NULL))
             break;
-        if (fscanf(f, "%31s", type) != 1)
-            type[0] = '\0';
-        fclose(f);
-        if (strcmp(type, "Instruction") == 0)
+        if (strcmp(type, "Instruction") == 0 || !cache_field(i, "level", NULL, &lv) ||
+            (level != 0 && lv != (size_t)level) || !cache_field(i, "size", NULL, &bytes))
             continue;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        if ((f = fopen(path, "r")) == NULL)
-            continue;
-        if (fscanf(f, "%lu%c", &kib, &unit) >= 1) {
-            size_t bytes = unit == 'M' ? (size_t)kib << 20 : (size_t)kib << 10;
-
-            if (bytes > best)
-                best = bytes;
-        }
-        fclose(f);
+        if (bytes > best)
+            best = bytes;
     }
-#ifdef _SC_LEVEL3_CACHE_SIZE
     if (best == 0) {
-        long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+        long guess = level == 1 ? sysconf(_SC_LEVEL1_DCACHE_SIZE) : sysconf(_SC_LEVEL3_CACHE_SIZE);
 
-        if (l3 > 0)
-            best = (size_t)l3;
+        best = guess > 0 ? (size_t)guess : 0;
     }
-#endif
     return best;
+}
+
+size_t prma__l1d_bytes(void)
+{
+    static _Atomic size_t l1d;
+    size_t bytes = atomic_load_explicit(&l1d, memory_order_relaxed);
+
+    if (bytes == 0) {
+        bytes = cache_bytes(1);
+        if (bytes == 0)
+            bytes = (size_t)32 << 10;
+        atomic_store_explicit(&l1d, bytes, memory_order_relaxed);
+    }
+    return bytes;
 }
 
 void prma__copy_setup(void)
@@ -88,7 +107,7 @@ void prma__copy_setup(void)
     stream_after = SIZE_MAX;
     if (!prma__config.stream)
         return;
-    llc = llc_bytes();
+    llc = cache_bytes(0);
     /* Unknown: assume a large one, so that streaming starts late. */
     stream_after = llc != 0 ? llc : (size_t)64 << 20;
 #endif

@@ -26,6 +26,10 @@ void prma__copy(void *to, const void *from, size_t len);
  * of the last-level cache, unless PORTRMA_STREAM is off. */
 void prma__copy_setup(void);
 
+/* The first-level data cache's size in bytes (32 KiB if nothing says),
+ * read once. */
+size_t prma__l1d_bytes(void);
+
 /*
  * A copy of len >= PRMA_STREAM_MIN bytes made between two synchronizations of
  * a window; *volume counts what such copies moved since the last one (the
