@@ -29,7 +29,7 @@
  * mpi_fortran_bottom; BASEPTR arguments address-sized (INTEGER(KIND=
  * MPI_ADDRESS_KIND) or TYPE(C_PTR)), written with the address. Error
  * handlers and attribute delete callbacks written in Fortran are called
- * with Fortran arguments (errors.c, win_attr.c).
+ * with Fortran arguments (errors.c; fortran_delete below).
  */
 #include "shim.h"
 
@@ -119,8 +119,7 @@ FORTRAN_NAMES(finalize, FINALIZE);
 
 /* --- Windows --------------------------------------------------------- */
 
-/* A window made in C, as Fortran's handle (rc first: the call must have
- * run before its handle is read). */
+/* A window made in C, as Fortran's handle. */
 static void win_out(int rc, MPI_Win win, MPI_Fint *fwin, MPI_Fint *ierr)
 {
     if (rc == MPI_SUCCESS)
@@ -128,27 +127,41 @@ static void win_out(int rc, MPI_Win win, MPI_Fint *fwin, MPI_Fint *ierr)
     *ierr = rc;
 }
 
+/* A base address, into a BASEPTR argument (address-sized). */
+static void base_out(int rc, void *base, char *baseptr)
+{
+    if (rc == MPI_SUCCESS)
+        memcpy(baseptr, &base, sizeof(base));
+}
+
 static void f_win_create(char *base, MPI_Aint *size, MPI_Fint *disp_unit, MPI_Fint *info,
                          MPI_Fint *comm, MPI_Fint *win, MPI_Fint *ierr)
 {
     MPI_Win c = MPI_WIN_NULL;
-    int rc;
+    int rc = MPI_Win_create(faddr(base), *size, *disp_unit, INFO(info), COMM(comm), &c);
 
-    rc = MPI_Win_create(faddr(base), *size, *disp_unit, INFO(info), COMM(comm), &c);
     win_out(rc, c, win, ierr);
 }
 FORTRAN_NAMES(win_create, WIN_CREATE);
 
-static void f_win_allocate(MPI_Aint *size, MPI_Fint *disp_unit, MPI_Fint *info, MPI_Fint *comm,
-                           char *baseptr, MPI_Fint *win, MPI_Fint *ierr)
+/* MPI_Win_allocate and MPI_Win_allocate_shared, which take the same
+ * arguments. */
+static void allocate(int (*fn)(MPI_Aint, int, MPI_Info, MPI_Comm, void *, MPI_Win *),
+                     MPI_Aint *size, MPI_Fint *disp_unit, MPI_Fint *info, MPI_Fint *comm,
+                     char *baseptr, MPI_Fint *win, MPI_Fint *ierr)
 {
     MPI_Win c = MPI_WIN_NULL;
     void *base = NULL;
-    int rc = MPI_Win_allocate(*size, *disp_unit, INFO(info), COMM(comm), &base, &c);
+    int rc = fn(*size, *disp_unit, INFO(info), COMM(comm), &base, &c);
 
-    if (rc == MPI_SUCCESS)
-        memcpy(baseptr, &base, sizeof(base));
+    base_out(rc, base, baseptr);
     win_out(rc, c, win, ierr);
+}
+
+static void f_win_allocate(MPI_Aint *size, MPI_Fint *disp_unit, MPI_Fint *info, MPI_Fint *comm,
+                           char *baseptr, MPI_Fint *win, MPI_Fint *ierr)
+{
+    allocate(MPI_Win_allocate, size, disp_unit, info, comm, baseptr, win, ierr);
 }
 FORTRAN_NAMES(win_allocate, WIN_ALLOCATE);
 FORTRAN_CPTR_NAMES(win_allocate, WIN_ALLOCATE);
@@ -156,13 +169,7 @@ FORTRAN_CPTR_NAMES(win_allocate, WIN_ALLOCATE);
 static void f_win_allocate_shared(MPI_Aint *size, MPI_Fint *disp_unit, MPI_Fint *info,
                                   MPI_Fint *comm, char *baseptr, MPI_Fint *win, MPI_Fint *ierr)
 {
-    MPI_Win c = MPI_WIN_NULL;
-    void *base = NULL;
-    int rc = MPI_Win_allocate_shared(*size, *disp_unit, INFO(info), COMM(comm), &base, &c);
-
-    if (rc == MPI_SUCCESS)
-        memcpy(baseptr, &base, sizeof(base));
-    win_out(rc, c, win, ierr);
+    allocate(MPI_Win_allocate_shared, size, disp_unit, info, comm, baseptr, win, ierr);
 }
 FORTRAN_NAMES(win_allocate_shared, WIN_ALLOCATE_SHARED);
 FORTRAN_CPTR_NAMES(win_allocate_shared, WIN_ALLOCATE_SHARED);
@@ -178,8 +185,8 @@ static void f_win_shared_query(MPI_Fint *win, MPI_Fint *rank, MPI_Aint *size,
     if (rc == MPI_SUCCESS) {
         *size      = csize;
         *disp_unit = cunit;
-        memcpy(baseptr, &base, sizeof(base));
     }
+    base_out(rc, base, baseptr);
     *ierr = rc;
 }
 FORTRAN_NAMES(win_shared_query, WIN_SHARED_QUERY);
@@ -188,9 +195,8 @@ FORTRAN_CPTR_NAMES(win_shared_query, WIN_SHARED_QUERY);
 static void f_win_create_dynamic(MPI_Fint *info, MPI_Fint *comm, MPI_Fint *win, MPI_Fint *ierr)
 {
     MPI_Win c = MPI_WIN_NULL;
-    int rc;
+    int rc = MPI_Win_create_dynamic(INFO(info), COMM(comm), &c);
 
-    rc = MPI_Win_create_dynamic(INFO(info), COMM(comm), &c);
     win_out(rc, c, win, ierr);
 }
 FORTRAN_NAMES(win_create_dynamic, WIN_CREATE_DYNAMIC);
@@ -223,8 +229,7 @@ static void f_alloc_mem(MPI_Aint *size, MPI_Fint *info, char *baseptr, MPI_Fint 
     void *base = NULL;
     int rc = MPI_Alloc_mem(*size, INFO(info), &base);
 
-    if (rc == MPI_SUCCESS)
-        memcpy(baseptr, &base, sizeof(base));
+    base_out(rc, base, baseptr);
     *ierr = rc;
 }
 FORTRAN_NAMES(alloc_mem, ALLOC_MEM);
@@ -373,10 +378,9 @@ static void f_rput(char *origin, MPI_Fint *ocount, MPI_Fint *otype, MPI_Fint *ta
                    MPI_Fint *request, MPI_Fint *ierr)
 {
     MPI_Request r = MPI_REQUEST_NULL;
-    int rc;
+    int rc = MPI_Rput(faddr(origin), *ocount, TYPE(otype), *target, *tdisp, *tcount, TYPE(ttype),
+                      WIN(win), &r);
 
-    rc = MPI_Rput(faddr(origin), *ocount, TYPE(otype), *target, *tdisp, *tcount, TYPE(ttype),
-                  WIN(win), &r);
     request_out(rc, r, request, ierr);
 }
 FORTRAN_NAMES(rput, RPUT);
@@ -386,10 +390,9 @@ static void f_rget(char *origin, MPI_Fint *ocount, MPI_Fint *otype, MPI_Fint *ta
                    MPI_Fint *request, MPI_Fint *ierr)
 {
     MPI_Request r = MPI_REQUEST_NULL;
-    int rc;
+    int rc = MPI_Rget(faddr(origin), *ocount, TYPE(otype), *target, *tdisp, *tcount, TYPE(ttype),
+                      WIN(win), &r);
 
-    rc = MPI_Rget(faddr(origin), *ocount, TYPE(otype), *target, *tdisp, *tcount, TYPE(ttype),
-                  WIN(win), &r);
     request_out(rc, r, request, ierr);
 }
 FORTRAN_NAMES(rget, RGET);
@@ -399,10 +402,9 @@ static void f_raccumulate(char *origin, MPI_Fint *ocount, MPI_Fint *otype, MPI_F
                           MPI_Fint *win, MPI_Fint *request, MPI_Fint *ierr)
 {
     MPI_Request r = MPI_REQUEST_NULL;
-    int rc;
+    int rc = MPI_Raccumulate(faddr(origin), *ocount, TYPE(otype), *target, *tdisp, *tcount,
+                             TYPE(ttype), OP(op), WIN(win), &r);
 
-    rc = MPI_Raccumulate(faddr(origin), *ocount, TYPE(otype), *target, *tdisp, *tcount,
-                         TYPE(ttype), OP(op), WIN(win), &r);
     request_out(rc, r, request, ierr);
 }
 FORTRAN_NAMES(raccumulate, RACCUMULATE);
@@ -413,11 +415,10 @@ static void f_rget_accumulate(char *origin, MPI_Fint *ocount, MPI_Fint *otype, c
                               MPI_Fint *win, MPI_Fint *request, MPI_Fint *ierr)
 {
     MPI_Request r = MPI_REQUEST_NULL;
-    int rc;
+    int rc = MPI_Rget_accumulate(faddr(origin), *ocount, TYPE(otype), faddr(result), *rcount,
+                                 TYPE(rtype), *target, *tdisp, *tcount, TYPE(ttype), OP(op),
+                                 WIN(win), &r);
 
-    rc = MPI_Rget_accumulate(faddr(origin), *ocount, TYPE(otype), faddr(result), *rcount,
-                             TYPE(rtype), *target, *tdisp, *tcount, TYPE(ttype), OP(op),
-                             WIN(win), &r);
     request_out(rc, r, request, ierr);
 }
 FORTRAN_NAMES(rget_accumulate, RGET_ACCUMULATE);
@@ -448,17 +449,34 @@ static void f_win_delete_attr(MPI_Fint *win, MPI_Fint *keyval, MPI_Fint *ierr)
 }
 FORTRAN_NAMES(win_delete_attr, WIN_DELETE_ATTR);
 
+/* A Fortran delete callback, called with every argument by reference, the
+ * attribute and the extra state as address-sized integers. */
+typedef void fortran_delete_fn(MPI_Fint *win, MPI_Fint *keyval, MPI_Aint *value, MPI_Aint *extra,
+                               MPI_Fint *ierr);
+
+static int fortran_delete(MPI_Win_delete_attr_function *fn, MPI_Win win, int keyval, int kind,
+                          void *value, void *extra)
+{
+    MPI_Fint fwin = shim_win_to_f(win), fkey = keyval, ierr = MPI_SUCCESS;
+    MPI_Aint fvalue = (MPI_Aint)value, fextra = (MPI_Aint)extra;
+
+    ((fortran_delete_fn *)(void (*)(void))fn)(&fwin, &fkey, &fvalue, &fextra, &ierr);
+    return ierr;
+}
+
 /* Windows are never duplicated, so the copy callback is never called. */
 static void f_win_create_keyval(void (*copy_fn)(void), void (*delete_fn)(void),
                                 MPI_Fint *keyval, MPI_Aint *extra, MPI_Fint *ierr)
 {
     int k = MPI_KEYVAL_INVALID;
-    int rc = shim_keyval_create((MPI_Win_copy_attr_function *)copy_fn,
-                                (MPI_Win_delete_attr_function *)delete_fn, &k,
-                                (void *)*extra, 1);
+    int rc = MPI_Win_create_keyval((MPI_Win_copy_attr_function *)copy_fn,
+                                   (MPI_Win_delete_attr_function *)delete_fn, &k,
+                                   (void *)*extra);
 
-    if (rc == MPI_SUCCESS)
+    if (rc == MPI_SUCCESS) {
+        shim_keyval_set_proxy(k, fortran_delete);
         *keyval = k;
+    }
     *ierr = rc;
 }
 FORTRAN_NAMES(win_create_keyval, WIN_CREATE_KEYVAL);

@@ -101,17 +101,14 @@ void shim_errhandler_release(MPI_Errhandler errh);
 
 /* win_attr.c */
 int  shim_attrs_delete_all(struct shim_win *w);
-/* An MPI library's own caller of a delete callback in another language
- * (MPICH's MPII_Attr_delete_proxy): the callback, the window, the keyval,
+/* A caller of a delete callback written in another language (fortran.c's,
+ * MPICH's MPII_Attr_delete_proxy): the callback, the window, the keyval,
  * the attribute's kind and value, the extra state. */
 typedef int shim_delete_proxy(MPI_Win_delete_attr_function *fn, MPI_Win win, int keyval,
                               int kind, void *value, void *extra);
 int  shim_attr_set(MPI_Win win, int win_keyval, void *attribute_val, int kind);
 int  shim_attr_value(MPI_Win win, int win_keyval, MPI_Aint *value, int *flag);
 int  shim_keyval_set_proxy(int keyval, shim_delete_proxy *proxy);
-int  shim_keyval_create(MPI_Win_copy_attr_function *copy_fn,
-                        MPI_Win_delete_attr_function *delete_fn, int *win_keyval,
-                        void *extra_state, int fortran);
 
 /*
  * datatype.c: what a datatype is to put and get. One element of a datatype

@@ -15,8 +15,7 @@ struct keyval {
     MPI_Win_copy_attr_function   *copy_fn;   /* windows are never duplicated */
     MPI_Win_delete_attr_function *delete_fn;
     void                         *extra;
-    int                           fortran;   /* delete_fn is a Fortran subroutine */
-    shim_delete_proxy            *proxy;     /* calls delete_fn for the MPI library */
+    shim_delete_proxy            *proxy;     /* calls delete_fn in its language, or NULL */
     int                           refs;      /* the program's + each attribute's */
     int                           freed;     /* the program freed it */
 };
@@ -60,23 +59,21 @@ static void keyval_release(int keyval)
     pthread_mutex_unlock(&keyval_lock);
 }
 
-/* A keyval whose delete callback is C's or (from fortran.c) Fortran's. */
-int shim_keyval_create(MPI_Win_copy_attr_function *copy_fn,
-                       MPI_Win_delete_attr_function *delete_fn, int *win_keyval,
-                       void *extra_state, int fortran)
+SHIM_EXPORT int MPI_Win_create_keyval(MPI_Win_copy_attr_function *copy_fn,
+                                      MPI_Win_delete_attr_function *delete_fn,
+                                      int *win_keyval, void *extra_state)
 {
     struct keyval *kv, **grown;
     int index;
 
     if (win_keyval == NULL)
-        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, "MPI_Win_create_keyval");
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_ARG, __func__);
     kv = calloc(1, sizeof(*kv));
     if (kv == NULL)
-        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, "MPI_Win_create_keyval");
+        return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
     kv->copy_fn   = copy_fn;
     kv->delete_fn = delete_fn;
     kv->extra     = extra_state;
-    kv->fortran   = fortran;
     kv->refs      = 1;
     pthread_mutex_lock(&keyval_lock);
     for (index = 0; index < nkeyvals && keyvals[index] != NULL; index++)
@@ -86,7 +83,7 @@ int shim_keyval_create(MPI_Win_copy_attr_function *copy_fn,
         if (grown == NULL) {
             pthread_mutex_unlock(&keyval_lock);
             free(kv);
-            return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, "MPI_Win_create_keyval");
+            return shim_comm_raise(MPI_COMM_WORLD, MPI_ERR_NO_MEM, __func__);
         }
         memset(grown + nkeyvals, 0, 16 * sizeof(*keyvals));
         keyvals = grown;
@@ -98,32 +95,13 @@ int shim_keyval_create(MPI_Win_copy_attr_function *copy_fn,
     return MPI_SUCCESS;
 }
 
-SHIM_EXPORT int MPI_Win_create_keyval(MPI_Win_copy_attr_function *copy_fn,
-                                      MPI_Win_delete_attr_function *delete_fn,
-                                      int *win_keyval, void *extra_state)
-{
-    return shim_keyval_create(copy_fn, delete_fn, win_keyval, extra_state, 0);
-}
-
-/* A Fortran delete callback: every argument by reference, the attribute
- * and the extra state as address-sized integers. */
-typedef void shim_fortran_delete_fn(MPI_Fint *win, MPI_Fint *keyval, MPI_Aint *value,
-                                    MPI_Aint *extra, MPI_Fint *ierr);
-
+/* The delete callback, in its language. */
 static int delete_call(const struct keyval *kv, MPI_Win handle, int keyval,
                        const struct shim_attr *a)
 {
-    MPI_Fint fwin, fkey = keyval, ierr = MPI_SUCCESS;
-    MPI_Aint fvalue = (MPI_Aint)a->value, fextra = (MPI_Aint)kv->extra;
-
     if (kv->proxy != NULL)
         return kv->proxy(kv->delete_fn, handle, keyval, a->kind, a->value, kv->extra);
-    if (!kv->fortran)
-        return kv->delete_fn(handle, keyval, a->value, kv->extra);
-    fwin = shim_win_to_f(handle);
-    ((shim_fortran_delete_fn *)(void (*)(void))kv->delete_fn)(&fwin, &fkey, &fvalue, &fextra,
-                                                              &ierr);
-    return ierr;
+    return kv->delete_fn(handle, keyval, a->value, kv->extra);
 }
 
 SHIM_EXPORT int MPI_Win_free_keyval(int *win_keyval)
@@ -214,8 +192,9 @@ SHIM_EXPORT int MPI_Win_set_attr(MPI_Win win, int win_keyval, void *attribute_va
     return shim_attr_set(win, win_keyval, attribute_val, 0);
 }
 
-/* A keyval of the shim's gets the MPI library's proxy for its delete
- * callback (mpich.c): 0, or -1 when the keyval is not the shim's. */
+/* A keyval of the shim's whose delete callback is not C's gets the proxy
+ * that calls it (fortran.c; MPICH's own, mpich.c): 0, or -1 when the
+ * keyval is not the shim's. */
 int shim_keyval_set_proxy(int keyval, shim_delete_proxy *proxy)
 {
     struct keyval *kv = keyval_get(keyval);

@@ -149,10 +149,7 @@ contains
   subroutine check_int(got, want, what)
     integer, intent(in) :: got, want
     character(len=*), intent(in) :: what
-    character(len=600) :: msg
-    if (got == want) return
-    write (msg, '(a,": expected ",i0,", got ",i0)') what, want, got
-    call fail(trim(msg))
+    call check_aint(int(got, ak), int(want, ak), what)
   end subroutine check_int
 
   subroutine check_aint(got, want, what)
